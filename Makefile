@@ -1,0 +1,105 @@
+# dns01d -- top-level GNU Makefile (no recursion; objects in $(B)/)
+# SPDX-License-Identifier: ISC
+
+B ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PKGS := ldns libmicrohttpd sqlite3 libcrypto libssl libcurl jansson
+
+WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+	-Wpointer-arith -Wcast-qual -Wformat=2 -Wimplicit-fallthrough
+HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
+OPT ?= -O2 -g
+SAN ?=
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) $(SAN) -pthread \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
+LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(SAN) -pthread $(LDFLAGS)
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt
+
+# The daemon's modules; client/ is the ACME client, main.c files are entry points.
+LIB_SRC := $(wildcard common/*.c storage/*.c dnsd/*.c api/*.c)
+CLIENT_SRC := $(filter-out client/main.c,$(wildcard client/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# The allocation guard counts malloc calls made by our own objects.
+WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
+
+.PHONY: all test check bench install lint clean deps run unit
+all: $(B)/dns01d $(B)/dns01 $(UNIT_BIN)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(B)/libdns01d.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libdns01.a: $(CLIENT_OBJ) $(filter $(B)/common/%,$(LIB_OBJ))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/dns01d: $(B)/daemon/main.o $(B)/libdns01d.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(B)/dns01: $(B)/client/main.o $(B)/libdns01.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(B)/tests/test_dnsd: $(B)/tests/unit/test_dnsd.o $(B)/libdns01d.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $(WRAP) -o $@ $^ $(LIBS)
+
+$(B)/tests/test_client: $(B)/tests/unit/test_client.o $(B)/libdns01.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(B)/libdns01d.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+# Install the Debian 12 packages the build, the tests and the benchmarks need (as root).
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		$$(grep -v '^#' deploy/debian-packages.txt)
+
+# Run the server in the foreground on the default config (DNS 127.0.0.1:5353, API :8080).
+run: $(B)/dns01d
+	@mkdir -p data
+	./$(B)/dns01d -c deploy/dev.cfg
+
+test: all
+	B=$(B) bash tests/run.sh
+
+unit: all
+	B=$(B) ONLY=unit bash tests/run.sh
+
+check:
+	$(MAKE) B=build-asan OPT="-O1 -g" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+
+bench: all
+	B=$(B) bash bench/run.sh
+
+install: $(B)/dns01d $(B)/dns01
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)/lib/systemd/system $(DESTDIR)/etc/dns01d
+	install -m 0755 $(B)/dns01d $(DESTDIR)$(PREFIX)/sbin/dns01d
+	install -m 0755 $(B)/dns01 $(DESTDIR)$(PREFIX)/bin/dns01
+	install -m 0644 docs/dns01d.8 $(DESTDIR)$(PREFIX)/share/man/man8/dns01d.8
+	install -m 0644 docs/dns01.1 $(DESTDIR)$(PREFIX)/share/man/man1/dns01.1
+	install -m 0644 deploy/dns01d.service $(DESTDIR)/lib/systemd/system/dns01d.service
+	install -m 0640 deploy/config.cfg $(DESTDIR)/etc/dns01d/config.cfg.example
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--suppress=missingIncludeSystem -D_GNU_SOURCE common storage dnsd api client daemon
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

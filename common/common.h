@@ -1,0 +1,179 @@
+/* common/common.h -- helpers shared by dnsd, api, storage and the daemon: log, config, CIDR, random */
+/* SPDX-License-Identifier: ISC */
+#ifndef DNS01D_COMMON_H
+#define DNS01D_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* ------------------------------------------------------------------ */
+/* log.c -- leveled logging to stderr or a file, as text or JSON lines */
+
+enum log_level {
+	LOG_LEVEL_DEBUG = 0,
+	LOG_LEVEL_INFO = 1,
+	LOG_LEVEL_WARN = 2,
+	LOG_LEVEL_ERROR = 3,
+};
+
+enum log_format {
+	LOG_FORMAT_TEXT = 0,	/* "2026-11-22T10:00:00Z info message" */
+	LOG_FORMAT_JSON = 1,	/* {"time":"...","level":"info","msg":"..."} */
+};
+
+/*
+ * Set up logging. path NULL logs to stderr; otherwise the file is opened for
+ * append (mode 0640). Returns 0, or -1 if the file cannot be opened (then
+ * logging stays on stderr). Thread-safe after this call; each line is written
+ * with one write(2) so lines from threads never interleave.
+ */
+int log_init(enum log_level level, enum log_format format, const char *path);
+/* Close the log file, if any. */
+void log_close(void);
+/* True if messages at this level are written (to skip building costly args). */
+bool log_enabled(enum log_level level);
+
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warn appends ": strerror(errno)"; log_warnx does not. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log at error level and exit(1). Only the daemon's start-up code may call it. */
+void log_fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * Log one structured event with extra string fields (NULL-terminated list of
+ * key, value pairs), e.g. the API access log:
+ *   log_event(LOG_LEVEL_INFO, "request", "ip", "192.0.2.1", "path", "/update", NULL);
+ * Text format: "request ip=192.0.2.1 path=/update"; JSON: one object per line.
+ */
+void log_event(enum log_level level, const char *msg, ...) __attribute__((sentinel));
+
+/* ------------------------------------------------------------------ */
+/* config.c -- the acme-dns config.cfg (a TOML subset) plus dns01d's own keys */
+
+#define CONFIG_MAX_FILE (1024 * 1024)	/* a config file larger than this is refused */
+#define CONFIG_MAX_ARRAY 4096		/* entries in one array (records, allowfrom ...) */
+#define CONFIG_MAX_LINE 8192		/* bytes in one line */
+
+/* general.protocol: which transports and families dnsd serves. */
+#define CONFIG_PROTO_UDP 0x1
+#define CONFIG_PROTO_TCP 0x2
+#define CONFIG_PROTO_V4 0x4
+#define CONFIG_PROTO_V6 0x8
+
+struct config_strv {
+	char **v;		/* n strings, each owned */
+	unsigned *line;		/* the config line each entry came from */
+	size_t n;
+};
+
+struct config {
+	char *path;			/* the file it was read from */
+
+	/* [general] (acme-dns keys) */
+	char *listen;			/* "127.0.0.1:53", "[::]:53", ":53" */
+	unsigned protocol;		/* CONFIG_PROTO_* bits; "both" = UDP|TCP|V4|V6 */
+	char *domain;			/* "auth.example.org", lower-cased, no trailing dot */
+	char *nsname;			/* SOA MNAME, no trailing dot */
+	char *nsadmin;			/* SOA RNAME, '@' already written as '.' */
+	struct config_strv records;	/* zone-file lines, as written */
+	bool debug;
+	/* [general] (dns01d keys) */
+	unsigned dns_threads;		/* UDP workers; 0 = number of cores (default) */
+	uint32_t txt_ttl;		/* TTL of challenge TXT answers (default 1, as acme-dns) */
+	uint32_t negative_ttl;		/* SOA minimum / negative TTL (default 60, RFC 2308) */
+	unsigned tcp_idle_timeout;	/* seconds (default 10, RFC 7766 §6.2.3) */
+	unsigned tcp_max_clients;	/* concurrent TCP connections (default 1024) */
+
+	/* [database] */
+	char *db_engine;		/* "sqlite3" or "sqlite"; anything else is an error */
+	char *db_connection;		/* the database file path */
+
+	/* [api] (acme-dns keys) */
+	char *api_ip;			/* "127.0.0.1", "::", "0.0.0.0" */
+	unsigned api_port;		/* 1..65535 */
+	bool disable_registration;
+	char *tls;			/* "none" or "cert" (letsencrypt* is refused with a clear error) */
+	char *tls_cert_privkey;
+	char *tls_cert_fullchain;
+	char *acme_cache_dir;		/* accepted, unused */
+	char *notification_email;	/* accepted, unused */
+	struct config_strv corsorigins;
+	bool use_header;
+	char *header_name;		/* default "X-Forwarded-For" */
+	/* [api] (dns01d keys) */
+	struct config_strv trusted_proxies;	/* CIDRs allowed to set header_name */
+	unsigned txt_values;		/* values kept per account (default 2, 1..16) */
+	unsigned max_body;		/* request body cap in bytes (default 4096) */
+	unsigned api_threads;		/* HTTP worker threads (default 2) */
+	unsigned connection_timeout;	/* seconds an idle HTTP connection is kept (default 10) */
+
+	/* [logconfig] */
+	enum log_level loglevel;	/* debug|info|warning|error (default info) */
+	char *logtype;			/* "stdout" or "file" */
+	char *logfile;			/* used when logtype = "file" */
+	enum log_format logformat;	/* text|json */
+};
+
+/*
+ * Read and validate the config file into *cfg (zeroed first, defaults applied).
+ * Returns 0, or -1 with a one-line "file:line: message" in err. On failure
+ * *cfg holds nothing that needs freeing. The caller frees with config_free().
+ */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+/* Same as config_load, from a string (for tests); name is used in messages. */
+int config_parse(const char *name, const char *text, size_t len, struct config *cfg,
+    char *err, size_t errlen);
+/* Free everything config_load allocated. Accepts a zeroed struct. */
+void config_free(struct config *cfg);
+
+/* ------------------------------------------------------------------ */
+/* cidr.c -- IPv4/IPv6 network prefixes, for allowfrom and trusted proxies */
+
+struct cidr {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network address, host bits zeroed */
+	unsigned prefix;	/* 0..32 or 0..128 */
+};
+
+/*
+ * Parse "192.0.2.0/24", "2001:db8::/32", or a bare address (a host prefix).
+ * Host bits set below the prefix are accepted, as Go's net.ParseCIDR does.
+ * Returns 0, or -1 if s is not a valid CIDR.
+ */
+int cidr_parse(const char *s, struct cidr *out);
+/* True if addr (AF_INET or AF_INET6) lies in c. IPv4-mapped IPv6 matches IPv4 nets. */
+bool cidr_match(const struct cidr *c, const struct sockaddr *addr);
+/* True if addr matches any of the n prefixes. n == 0 is false. */
+bool cidr_match_any(const struct cidr *c, size_t n, const struct sockaddr *addr);
+/*
+ * Parse a textual IP address (v4 or v6, no port, optional brackets) into ss.
+ * Returns 0 or -1.
+ */
+int cidr_addr_parse(const char *s, struct sockaddr_storage *ss);
+/* Write the address of sa as text ("192.0.2.1", "2001:db8::1"); returns buf. */
+const char *cidr_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* rand.c -- identifiers and secrets from getrandom(2) */
+
+#define RAND_UUID_LEN 36	/* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" */
+#define RAND_PASSWORD_LEN 40	/* acme-dns API key: 40 chars of [A-Za-z0-9_-] */
+
+/* Fill buf with n random bytes; returns 0 or -1 (errno set). */
+int rand_bytes(void *buf, size_t n);
+/* Write a random UUID v4 (RFC 9562 §5.4), lower case, NUL-terminated, into out[37]. */
+int rand_uuid(char out[RAND_UUID_LEN + 1]);
+/* Write a 40-char password of [A-Za-z0-9_-] (240 bits), NUL-terminated, into out[41]. */
+int rand_password(char out[RAND_PASSWORD_LEN + 1]);
+/* True if s is a lower- or upper-case UUID in the 8-4-4-4-12 hex form. */
+bool is_uuid(const char *s);
+/* True if s is exactly 43 characters of [A-Za-z0-9_-] (base64url SHA-256). */
+bool is_acme_txt(const char *s);
+/* Constant-time comparison of two n-byte buffers; true if equal. */
+bool ct_equal(const void *a, const void *b, size_t n);
+
+#endif
