@@ -18,10 +18,12 @@ LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(SAN) -pthread $(LDFLAGS)
 LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt
 
 # The daemon's modules; client/ is the ACME client, main.c files are entry points.
-LIB_SRC := $(wildcard common/*.c storage/*.c dnsd/*.c api/*.c)
-CLIENT_SRC := $(filter-out client/main.c,$(wildcard client/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
-CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/%.o)
+COMMON_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard common/*.c))
+STORAGE_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard storage/*.c))
+DNSD_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard dnsd/*.c))
+API_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard api/*.c))
+CLIENT_OBJ := $(patsubst %.c,$(B)/%.o,$(filter-out client/main.c,$(wildcard client/*.c)))
+LIB_OBJ := $(COMMON_OBJ) $(STORAGE_OBJ) $(DNSD_OBJ) $(API_OBJ)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # The allocation guard counts malloc calls made by our own objects.
@@ -34,31 +36,24 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
-$(B)/libdns01d.a: $(LIB_OBJ)
-	@rm -f $@
-	ar rcs $@ $^
-
-$(B)/libdns01.a: $(CLIENT_OBJ) $(filter $(B)/common/%,$(LIB_OBJ))
-	@rm -f $@
-	ar rcs $@ $^
-
-$(B)/dns01d: $(B)/daemon/main.o $(B)/libdns01d.a
+$(B)/dns01d: $(B)/daemon/main.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(B)/dns01: $(B)/client/main.o $(B)/libdns01.a
+$(B)/dns01: $(B)/client/main.o $(CLIENT_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(B)/tests/test_dnsd: $(B)/tests/unit/test_dnsd.o $(B)/libdns01d.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) $(WRAP) -o $@ $^ $(LIBS)
-
-$(B)/tests/test_client: $(B)/tests/unit/test_client.o $(B)/libdns01.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
-
-$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(B)/libdns01d.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+# Each unit test links only the modules it tests (and what they use).
+TEST_LINK = @mkdir -p $(dir $@); $(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+$(B)/tests/test_config $(B)/tests/test_cidr $(B)/tests/test_common: $(B)/tests/%: $(B)/tests/unit/%.o $(COMMON_OBJ)
+	$(TEST_LINK)
+$(B)/tests/test_storage: $(B)/tests/unit/test_storage.o $(STORAGE_OBJ) $(COMMON_OBJ)
+	$(TEST_LINK)
+$(B)/tests/test_dnsd: $(B)/tests/unit/test_dnsd.o $(DNSD_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS_ALL) $(WRAP) -o $@ $^ $(LIBS)
+$(B)/tests/test_api $(B)/tests/test_json: $(B)/tests/%: $(B)/tests/unit/%.o $(LIB_OBJ)
+	$(TEST_LINK)
+$(B)/tests/test_client: $(B)/tests/unit/test_client.o $(CLIENT_OBJ) $(COMMON_OBJ)
+	$(TEST_LINK)
 
 # Install the Debian 12 packages the build, the tests and the benchmarks need (as root).
 deps:
