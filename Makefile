@@ -57,9 +57,7 @@ $(B)/tests/test_client: $(B)/tests/unit/test_client.o $(CLIENT_OBJ) $(COMMON_OBJ
 
 # Install the Debian 12 packages the build, the tests and the benchmarks need (as root).
 deps:
-	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-		$$(grep -v '^#' deploy/debian-packages.txt)
+	sh deploy/deps.sh
 
 # Run the server in the foreground on the default config (DNS 127.0.0.1:5353, API :8080).
 run: $(B)/dns01d
