@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "../common/common.h"
 #include "../dnsd/dnsd.h"
@@ -15,6 +16,13 @@
 #define API_MAX_HEADER 8192		/* bytes of request headers (MHD memory limit) */
 #define API_MAX_CONNECTIONS 1024
 #define API_DEFAULT_TIMEOUT 10		/* seconds an idle connection is kept */
+#define API_CONN_MEMORY (2 * API_MAX_HEADER)	/* per-connection MHD pool: request + reply headers */
+#define API_BODY_INITIAL 512		/* first allocation of a request body buffer; doubles up to the cap */
+#define API_MAX_JSON_DEPTH 16		/* nesting of [ and {; deeper bodies are refused before parsing */
+#define API_MAX_LABEL 63		/* RFC 1035 §2.3.4: octets in one DNS label */
+#define API_MAX_FORWARDED 64		/* entries of header_name examined, right to left */
+#define API_MAX_TLS_FILE (1024 * 1024)	/* the most bytes read from a PEM file */
+#define API_LOG_PATH_MAX 128		/* bytes of the request path kept for the access log */
 
 struct api;
 
@@ -31,5 +39,154 @@ unsigned api_port(const struct api *a);
 
 /* Stop serving, finish in-flight requests, free everything. Accepts NULL. */
 void api_stop(struct api *a);
+
+/* ------------------------------------------------------------------ */
+/* Below: the module's internal, library-free interfaces between its files
+ * (server.c speaks MHD; the others see plain structs), exported for tests. */
+
+/* The error replies of the wire contract. Each has a fixed status and body. */
+enum api_err {
+	API_ERR_NONE = 0,
+	API_ERR_MALFORMED,	/* 400 malformed_json_payload: /register body is not our JSON */
+	API_ERR_BAD_CIDR,	/* 400 invalid_allowfrom_cidr */
+	API_ERR_FORBIDDEN,	/* 401 forbidden: any /update auth failure, undecodable /update body */
+	API_ERR_BAD_SUBDOMAIN,	/* 400 bad_subdomain: not a valid DNS label */
+	API_ERR_BAD_TXT,	/* 400 bad_txt: not 43 base64url characters */
+	API_ERR_DB,		/* 500 db_error */
+	API_ERR_NOT_FOUND,	/* 404 not_found (also /register when registration is disabled) */
+	API_ERR_METHOD,		/* 405 method_not_allowed */
+	API_ERR_TOO_LARGE,	/* 413 payload_too_large */
+	API_ERR_INTERNAL,	/* 500 internal_error: out of memory and the like */
+};
+
+/* What routes.c needs from the daemon: borrowed, read-only after api_start. */
+struct api_ctx {
+	const struct config *cfg;
+	struct storage *st;
+	struct dnsd *d;
+	struct cidr *trusted;		/* cfg->trusted_proxies, parsed */
+	size_t ntrusted;
+};
+
+/* One request, as server.c hands it over. Everything is borrowed. */
+struct api_request {
+	const char *method;		/* "GET", "POST", ... */
+	const char *path;		/* without the query string */
+	const char *api_user;		/* X-Api-User, or NULL */
+	const char *api_key;		/* X-Api-Key, or NULL (a secret: never logged) */
+	const struct sockaddr *client;	/* the client as auth.c decided; NULL if unknown */
+	const char *body;		/* body_len bytes, not NUL-terminated */
+	size_t body_len;
+};
+
+/* The reply routes.c decides on. */
+struct api_response {
+	unsigned status;
+	const char *body;		/* static text, or owned when owned != NULL */
+	size_t body_len;
+	char *owned;			/* malloc'd body; freed by api_response_clear() */
+	bool json;			/* send Content-Type: application/json */
+	const char *allow;		/* Allow header value for 405 (static), or NULL */
+	char user[STORAGE_ID_LEN + 1];	/* the authenticated user, for the access log */
+};
+
+/* routes.c */
+
+/*
+ * Answer one request: /register, /update, /health, CORS preflight, 404, 405.
+ * Fills *resp (zeroed first); the caller releases it with api_response_clear().
+ * /update publishes to dnsd before it answers 200, so the value is served the
+ * moment the client sees the reply.
+ */
+void api_route(const struct api_ctx *ctx, const struct api_request *req,
+    struct api_response *resp);
+/* Set resp to the error reply for e (static body). */
+void api_response_error(struct api_response *resp, enum api_err e);
+/* Free an owned body. Accepts a zeroed struct. */
+void api_response_clear(struct api_response *resp);
+
+/* auth.c */
+
+/*
+ * Normalise an X-Api-User value into the lower-case 8-4-4-4-12 form in
+ * out[37]. Like acme-dns (Go's uuid.Parse) it accepts the plain form in any
+ * case, "{...}", "urn:uuid:..." and 32 hex digits. Returns 0, or -1 if s is
+ * not a UUID.
+ */
+int api_user_normalize(const char *s, char out[STORAGE_ID_LEN + 1]);
+/* True if s looks like an API key: exactly 40 characters of [A-Za-z0-9_-]. */
+bool api_key_valid(const char *s);
+/*
+ * Decide the client address. Without use_header, or when the TCP peer is
+ * not in trusted[0..ntrusted), it is the peer. Otherwise it is taken from the
+ * header value (X-Forwarded-For style, "client, proxy1, proxy2"): the
+ * right-most entry that is not itself a trusted proxy, because every entry to
+ * its left was written by an untrusted party. A missing or empty header means
+ * the peer. IPv4-mapped IPv6 addresses are unmapped. Returns 0 with *out set,
+ * or -1 if a header entry is not an IP address (the client is then unknown).
+ */
+int api_client_addr(const struct sockaddr *peer, bool use_header, const char *header,
+    const struct cidr *trusted, size_t ntrusted, struct sockaddr_storage *out);
+/*
+ * True if client may update the account: no allowfrom entries means any
+ * address (acme-dns); otherwise client must lie in one of them (IPv4-mapped
+ * IPv6 matches IPv4 nets). A NULL client matches only an empty list.
+ */
+bool api_allowfrom_ok(const struct storage_account *acct, const struct sockaddr *client);
+/* Parse one allowfrom entry as acme-dns does (brackets around IPv6 ignored). */
+int api_cidr_parse(const char *s, struct cidr *out);
+/*
+ * The Access-Control-Allow-Origin value for a request's Origin: "*" when the
+ * list holds "*", origin itself when an entry matches it (one '*' wildcard
+ * allowed, as rs/cors does), NULL otherwise (no CORS headers).
+ */
+const char *api_cors_origin(const struct config_strv *origins, const char *origin);
+
+/* json.c */
+
+/* The HTTP status of e. */
+unsigned api_err_status(enum api_err e);
+/* The one-line JSON body of e, e.g. {"error":"forbidden"} (static). */
+const char *api_err_body(enum api_err e);
+/* True if s is a DNS label (RFC 1035 §2.3.1 LDH rule, 1..63 octets). */
+bool api_label_valid(const char *s);
+/*
+ * True if the [ / { nesting of the JSON text stays within max levels. It
+ * skips strings, so it costs one pass and no memory; it runs before jansson
+ * so a deep body is refused without recursion.
+ */
+bool api_json_depth_ok(const char *body, size_t len, unsigned max);
+
+struct api_register_req {
+	char allowfrom[STORAGE_MAX_ALLOWFROM][STORAGE_CIDR_LEN];	/* as sent */
+	size_t n;
+};
+
+/*
+ * Parse a /register body: empty, null, {} or {"allowfrom":[...]} with keys
+ * matched case-insensitively (Go's encoding/json) and unknown keys ignored.
+ * Returns API_ERR_NONE, API_ERR_MALFORMED (not JSON, not UTF-8, too deep,
+ * wrong types) or API_ERR_BAD_CIDR (an entry that is not a CIDR, too long,
+ * or more than STORAGE_MAX_ALLOWFROM entries).
+ */
+enum api_err api_json_register_parse(const char *body, size_t len, struct api_register_req *out);
+/*
+ * Parse and check an /update body against the authenticated account's
+ * subdomain, in acme-dns's order: an undecodable body or a missing or foreign
+ * subdomain is API_ERR_FORBIDDEN; a subdomain that is not a DNS label is
+ * API_ERR_BAD_SUBDOMAIN; a txt that is not 43 base64url characters is
+ * API_ERR_BAD_TXT. On API_ERR_NONE the value is copied into txt.
+ */
+enum api_err api_json_update_parse(const char *body, size_t len, const char *subdomain,
+    char txt[STORAGE_TXT_LEN + 1]);
+/*
+ * The 201 body of /register, on one line with acme-dns's key order:
+ * {"username","password","fulldomain","subdomain","allowfrom"}. Returns a
+ * malloc'd string the caller frees with free(), or NULL.
+ */
+char *api_json_register_reply(const struct storage_account *acct, const char *key,
+    const char *domain);
+/* The 200 body of /update: {"txt":"<value>"}. malloc'd, or NULL. */
+char *api_json_update_reply(const char *txt);
 
 #endif
