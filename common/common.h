@@ -18,6 +18,9 @@ enum log_level {
 	LOG_LEVEL_ERROR = 3,
 };
 
+#define LOG_MAX_LINE 4096	/* bytes in one log line; longer lines are cut, still well-formed */
+#define LOG_MAX_FIELDS 32	/* key/value pairs read by log_event */
+
 enum log_format {
 	LOG_FORMAT_TEXT = 0,	/* "2026-11-22T10:00:00Z info message" */
 	LOG_FORMAT_JSON = 1,	/* {"time":"...","level":"info","msg":"..."} */
