@@ -77,6 +77,8 @@ struct api_request {
 	const struct sockaddr *client;	/* the client as auth.c decided; NULL if unknown */
 	const char *body;		/* body_len bytes, not NUL-terminated */
 	size_t body_len;
+	const char *origin;		/* Origin header (CORS), or NULL */
+	const char *acr_method;		/* Access-Control-Request-Method (CORS preflight), or NULL */
 };
 
 /* The reply routes.c decides on. */
@@ -86,9 +88,15 @@ struct api_response {
 	size_t body_len;
 	char *owned;			/* malloc'd body; freed by api_response_clear() */
 	bool json;			/* send Content-Type: application/json */
-	const char *allow;		/* Allow header value for 405 (static), or NULL */
+	const char *allow;		/* Allow header value for 405 and OPTIONS (static), or NULL */
+	const char *cors_origin;	/* Access-Control-Allow-Origin (static or req->origin), or NULL */
+	bool preflight;			/* a CORS preflight: also send the Allow-Methods/Headers */
 	char user[STORAGE_ID_LEN + 1];	/* the authenticated user, for the access log */
 };
+
+#define API_CORS_METHODS "GET, POST"	/* Access-Control-Allow-Methods in a preflight reply */
+#define API_CORS_HEADERS "Content-Type, X-Api-User, X-Api-Key"	/* ...Allow-Headers */
+#define API_CORS_MAX_AGE "600"		/* seconds a browser may cache a preflight */
 
 /* routes.c */
 
@@ -158,7 +166,7 @@ bool api_label_valid(const char *s);
 bool api_json_depth_ok(const char *body, size_t len, unsigned max);
 
 struct api_register_req {
-	char allowfrom[STORAGE_MAX_ALLOWFROM][STORAGE_CIDR_LEN];	/* as sent */
+	char allowfrom[STORAGE_MAX_ALLOWFROM][STORAGE_CIDR_LEN];	/* as sent, brackets removed (as acme-dns stores them) */
 	size_t n;
 };
 

@@ -1,0 +1,663 @@
+/* api/server.c -- libmicrohttpd setup: listen, read bounded bodies, hand requests to routes.c */
+/* SPDX-License-Identifier: ISC */
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api.h"
+
+#define API_DEFAULT_THREADS 2		/* MHD worker threads when api_threads is 0 */
+#define API_LOG_METHOD_MAX 16		/* bytes of the request method kept for the access log */
+#define API_FORWARDED_MAX API_CONN_MEMORY	/* bytes of all header_name lines joined */
+
+struct api {
+	struct MHD_Daemon *mhd;
+	struct api_ctx ctx;
+	size_t max_body;
+	unsigned port;
+	char *tls_key;			/* PEM, wiped on stop */
+	size_t tls_key_len;
+	char *tls_cert;
+};
+
+/*
+ * Per-connection state, allocated when MHD accepts the socket and reused by
+ * every keep-alive request on it, so a request with a small body costs no
+ * allocation of ours until the reply.
+ */
+struct conn {
+	struct timespec t0;		/* when the request's headers were complete */
+	char *body;			/* inline, or malloc'd when the body outgrew it */
+	size_t len, cap;
+	bool too_large;			/* body over max_body: 413 */
+	bool answered;			/* a reply was queued before the body ended */
+	char inline_body[API_BODY_INITIAL];
+};
+
+/* MHD's own messages (bad requests, TLS handshakes) are noise at info level. */
+static void
+mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char buf[256];
+	size_t n;
+
+	(void)cls;
+	if (!log_enabled(LOG_LEVEL_DEBUG))
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	log_debug("api: %s", buf);
+}
+
+/* Allocate the per-socket state at accept, free it at close. */
+static void
+notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct conn *cs;
+
+	(void)cls;
+	(void)c;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		if ((cs = calloc(1, sizeof(*cs))) != NULL) {
+			cs->body = cs->inline_body;
+			cs->cap = sizeof(cs->inline_body);
+		}
+		*socket_context = cs;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		cs = *socket_context;
+		if (cs != NULL && cs->body != cs->inline_body)
+			free(cs->body);
+		free(cs);
+		*socket_context = NULL;
+	}
+}
+
+/* Release a body that outgrew the inline buffer when its request ends. */
+static void
+request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct conn *cs = *req_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (cs == NULL)
+		return;
+	if (cs->body != cs->inline_body) {
+		free(cs->body);
+		cs->body = cs->inline_body;
+		cs->cap = sizeof(cs->inline_body);
+	}
+	cs->len = 0;
+	*req_cls = NULL;
+}
+
+/* Append n body bytes, doubling the buffer up to max; past max only flag it. */
+static int
+body_append(struct conn *cs, const char *data, size_t n, size_t max)
+{
+	size_t need, cap;
+	char *p;
+
+	if (cs->too_large)
+		return 0;
+	if (n > max || cs->len > max - n) {
+		cs->too_large = true;
+		return 0;
+	}
+	need = cs->len + n;
+	if (need > cs->cap) {
+		for (cap = cs->cap; cap < need; cap *= 2)
+			;
+		if (cap > max)
+			cap = max;
+		if (cs->body == cs->inline_body) {
+			if ((p = malloc(cap)) == NULL)
+				return -1;
+			memcpy(p, cs->body, cs->len);
+		} else if ((p = realloc(cs->body, cap)) == NULL) {
+			return -1;
+		}
+		cs->body = p;
+		cs->cap = cap;
+	}
+	memcpy(cs->body + cs->len, data, n);
+	cs->len = need;
+	return 0;
+}
+
+/* Copy s into buf for the log, capped, with anything but printable ASCII as '?'. */
+static const char *
+log_clean(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	if (s == NULL)
+		s = "";
+	for (i = 0; s[i] != '\0' && i < len - 1; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		buf[i] = ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\' ? '?' : (char)ch;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+/* One access-log line: never the key, never a password. */
+static void
+log_request(const struct conn *cs, const struct sockaddr *peer, const struct sockaddr *client,
+    const char *method, const char *url, const struct api_response *resp)
+{
+	char ip[INET6_ADDRSTRLEN + 1], pip[INET6_ADDRSTRLEN + 1];
+	char path[API_LOG_PATH_MAX], meth[API_LOG_METHOD_MAX], status[8], ms[32];
+	struct sockaddr_storage pss;
+	struct timespec t1;
+	double d;
+
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	d = (double)(t1.tv_sec - cs->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - cs->t0.tv_nsec) / 1e6;
+	snprintf(ms, sizeof(ms), "%.3f", d);
+	snprintf(status, sizeof(status), "%u", resp->status);
+	strcpy(ip, "-");
+	strcpy(pip, "-");
+	if (peer != NULL && api_client_addr(peer, false, NULL, NULL, 0, &pss) == 0)
+		cidr_addr_str((const struct sockaddr *)&pss, pip, sizeof(pip));
+	if (client != NULL)
+		cidr_addr_str(client, ip, sizeof(ip));
+	log_event(LOG_LEVEL_INFO, "request", "ip", ip, "peer", pip,
+	    "method", log_clean(method, meth, sizeof(meth)),
+	    "path", log_clean(url, path, sizeof(path)), "status", status, "ms", ms,
+	    "user", resp->user[0] != '\0' ? resp->user : "-", (const char *)NULL);
+}
+
+/* Turn resp into an MHD reply and queue it. Takes the owned body. */
+static enum MHD_Result
+queue(struct MHD_Connection *c, struct api_response *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (resp->owned != NULL) {
+		r = MHD_create_response_from_buffer_with_free_callback(resp->body_len,
+		    resp->owned, free);
+		if (r != NULL)
+			resp->owned = NULL;	/* MHD frees it once sent */
+	} else {
+		/* Static text (persistent): MHD neither copies nor frees it. */
+		r = MHD_create_response_from_buffer(resp->body_len,
+		    (void *)(uintptr_t)resp->body, MHD_RESPMEM_PERSISTENT);
+	}
+	if (r == NULL) {
+		api_response_clear(resp);
+		return MHD_NO;
+	}
+	if (resp->json)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (resp->allow != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+	if (resp->cors_origin != NULL) {
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN,
+		    resp->cors_origin);
+		if (strcmp(resp->cors_origin, "*") != 0)
+			MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
+		if (resp->preflight) {
+			MHD_add_response_header(r, "Access-Control-Allow-Methods", API_CORS_METHODS);
+			MHD_add_response_header(r, "Access-Control-Allow-Headers", API_CORS_HEADERS);
+			MHD_add_response_header(r, "Access-Control-Max-Age", API_CORS_MAX_AGE);
+		}
+	}
+	ret = MHD_queue_response(c, resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Reply 413 before the body is complete; MHD then closes the connection. */
+static enum MHD_Result
+reply_too_large(struct conn *cs, struct MHD_Connection *c, const char *method,
+    const char *url)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct api_response resp;
+	struct sockaddr_storage ss;
+	const struct sockaddr *peer = NULL;
+	enum MHD_Result ret;
+
+	memset(&resp, 0, sizeof(resp));
+	api_response_error(&resp, API_ERR_TOO_LARGE);
+	if ((ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) != NULL)
+		peer = ci->client_addr;
+	if (peer != NULL)
+		api_client_addr(peer, false, NULL, NULL, 0, &ss);
+	log_request(cs, peer, peer != NULL ? (const struct sockaddr *)&ss : NULL, method, url,
+	    &resp);
+	cs->answered = true;
+	ret = queue(c, &resp);
+	return ret;
+}
+
+struct join {
+	const char *name;
+	char *buf;
+	size_t len, cap;
+	bool overflow;
+};
+
+/* MHD header iterator: join every line of one header with ", " (RFC 9110 §5.3). */
+static enum MHD_Result
+join_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct join *j = cls;
+	size_t n;
+
+	(void)kind;
+	if (key == NULL || value == NULL || strcasecmp(key, j->name) != 0)
+		return MHD_YES;
+	n = strlen(value);
+	if (j->len + n + 3 > j->cap) {
+		j->overflow = true;
+		return MHD_NO;
+	}
+	if (j->len > 0) {
+		memcpy(j->buf + j->len, ", ", 2);
+		j->len += 2;
+	}
+	memcpy(j->buf + j->len, value, n);
+	j->len += n;
+	j->buf[j->len] = '\0';
+	return MHD_YES;
+}
+
+/* The whole request is in: decide the client, route, reply, log. */
+static enum MHD_Result
+answer(struct api *a, struct conn *cs, struct MHD_Connection *c, const char *method,
+    const char *url)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct api_request req;
+	struct api_response resp;
+	struct sockaddr_storage client;
+	const struct sockaddr *peer = NULL;
+	char fwd[API_FORWARDED_MAX];
+	const char *hdr = NULL;
+	enum MHD_Result ret;
+	int crc = -1;
+
+	memset(&req, 0, sizeof(req));
+	if ((ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) != NULL)
+		peer = ci->client_addr;
+	if (peer != NULL) {
+		if (a->ctx.cfg->use_header && a->ctx.ntrusted > 0 &&
+		    cidr_match_any(a->ctx.trusted, a->ctx.ntrusted, peer)) {
+			struct join j = { a->ctx.cfg->header_name != NULL ?
+			    a->ctx.cfg->header_name : "X-Forwarded-For", fwd, 0, sizeof(fwd), false };
+
+			fwd[0] = '\0';
+			MHD_get_connection_values(c, MHD_HEADER_KIND, join_header, &j);
+			hdr = j.overflow ? NULL : fwd;
+			if (!j.overflow)
+				crc = api_client_addr(peer, true, hdr, a->ctx.trusted,
+				    a->ctx.ntrusted, &client);
+		} else {
+			crc = api_client_addr(peer, false, NULL, NULL, 0, &client);
+		}
+	}
+	req.method = method;
+	req.path = url;
+	req.api_user = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Api-User");
+	req.api_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Api-Key");
+	req.client = crc == 0 ? (const struct sockaddr *)&client : NULL;
+	req.body = cs->body;
+	req.body_len = cs->len;
+	req.origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
+	req.acr_method = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_ACCESS_CONTROL_REQUEST_METHOD);
+
+	if (cs->too_large) {
+		memset(&resp, 0, sizeof(resp));
+		api_response_error(&resp, API_ERR_TOO_LARGE);
+	} else {
+		api_route(&a->ctx, &req, &resp);
+	}
+	log_request(cs, peer, req.client, method, url, &resp);
+	ret = queue(c, &resp);
+	api_response_clear(&resp);
+	return ret;
+}
+
+/* True if a Content-Length header announces more than max bytes. */
+static bool
+content_length_over(struct MHD_Connection *c, size_t max)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long v;
+	char *end;
+
+	if (cl == NULL || *cl < '0' || *cl > '9')
+		return false;	/* MHD itself refuses a malformed length */
+	errno = 0;
+	v = strtoull(cl, &end, 10);
+	return errno == ERANGE || v > max;
+}
+
+/*
+ * MHD's access handler, called once when the headers are in, once per body
+ * chunk, and once when the body is complete (RFC 9112 §6 framing is MHD's).
+ */
+static enum MHD_Result
+access_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+	struct api *a = cls;
+	struct conn *cs = *req_cls;
+	const union MHD_ConnectionInfo *ci;
+
+	(void)version;
+	if (cs == NULL) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		if (ci == NULL || (cs = ci->socket_context) == NULL)
+			return MHD_NO;	/* out of memory at accept: drop the connection */
+		clock_gettime(CLOCK_MONOTONIC, &cs->t0);
+		cs->len = 0;
+		cs->too_large = false;
+		cs->answered = false;
+		*req_cls = cs;
+		/* RFC 9110 §15.5.14: refuse an announced oversize body before reading it. */
+		if (content_length_over(c, a->max_body)) {
+			cs->too_large = true;
+			return reply_too_large(cs, c, method, url);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (cs->answered)
+			return MHD_YES;
+		if (body_append(cs, upload_data, n, a->max_body) == -1)
+			return MHD_NO;
+		/* A chunked body (no length) that grows too big: answer now, stop reading. */
+		if (cs->too_large)
+			return reply_too_large(cs, c, method, url);
+		return MHD_YES;
+	}
+	if (cs->answered)
+		return MHD_YES;
+	return answer(a, cs, c, method, url);
+}
+
+/* Read a whole file of at most max bytes into a NUL-terminated buffer. */
+static char *
+read_file_capped(const char *path, size_t max, size_t *lenp, char *err, size_t errlen)
+{
+	struct stat sb;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > max) {
+		snprintf(err, errlen, "%s: not a regular file of at most %zu bytes", path, max);
+		goto fail;
+	}
+	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	while (len < (size_t)sb.st_size) {
+		r = read(fd, buf + len, (size_t)sb.st_size - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(err, errlen, "%s: read failed", path);
+			goto fail;
+		}
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	close(fd);
+	*lenp = len;
+	return buf;
+fail:
+	if (buf != NULL) {
+		explicit_bzero(buf, (size_t)sb.st_size + 1);
+		free(buf);
+	}
+	close(fd);
+	return NULL;
+}
+
+/*
+ * Create, bind and listen on the API socket ourselves so a bind failure is
+ * one clear line (MHD would print its own). An empty ip means every address.
+ * "::" is dual-stack like Go's listener.
+ */
+static int
+listen_socket(const char *ip, unsigned port, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char host[INET6_ADDRSTRLEN + 2], serv[8];
+	const char *h = NULL;
+	size_t n;
+	int fd = -1, on = 1, off = 0, e = 0, gai;
+
+	if (ip != NULL && ip[0] != '\0') {
+		n = strlen(ip);
+		if (ip[0] == '[' && n > 2 && ip[n - 1] == ']') {
+			ip++;
+			n -= 2;
+		}
+		if (n >= sizeof(host)) {
+			snprintf(err, errlen, "%s: not an IP address", ip);
+			return -1;
+		}
+		memcpy(host, ip, n);
+		host[n] = '\0';
+		h = host;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(serv, sizeof(serv), "%u", port);
+	if ((gai = getaddrinfo(h, serv, &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s: %s", h != NULL ? h : "*", gai_strerror(gai));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    ai->ai_protocol);
+		if (fd == -1) {
+			e = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		snprintf(err, errlen, "cannot listen on %s port %u: %s", h != NULL ? h : "*", port,
+		    strerror(e != 0 ? e : EADDRNOTAVAIL));
+	return fd;
+}
+
+/* Start the API: parse trusted proxies, load TLS material, listen, start MHD. */
+struct api *
+api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
+    char *err, size_t errlen)
+{
+	const union MHD_DaemonInfo *di;
+	struct api *a;
+	unsigned threads, timeout, flags;
+	size_t i;
+	int fd = -1;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->ctx.cfg = cfg;
+	a->ctx.st = st;
+	a->ctx.d = d;
+	a->max_body = cfg->max_body != 0 ? cfg->max_body : API_MAX_BODY_DEFAULT;
+	if (a->max_body > API_MAX_BODY_LIMIT)
+		a->max_body = API_MAX_BODY_LIMIT;
+
+	if (cfg->trusted_proxies.n > 0) {
+		a->ctx.trusted = calloc(cfg->trusted_proxies.n, sizeof(*a->ctx.trusted));
+		if (a->ctx.trusted == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		for (i = 0; i < cfg->trusted_proxies.n; i++) {
+			if (cidr_parse(cfg->trusted_proxies.v[i], &a->ctx.trusted[i]) == -1) {
+				snprintf(err, errlen, "trusted_proxies: %s: not an address or CIDR",
+				    cfg->trusted_proxies.v[i]);
+				goto fail;
+			}
+		}
+		a->ctx.ntrusted = cfg->trusted_proxies.n;
+	}
+
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	if (cfg->tls != NULL && strcmp(cfg->tls, "cert") == 0) {
+		size_t clen;
+
+		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+			snprintf(err, errlen, "tls = \"cert\": libmicrohttpd was built without TLS");
+			goto fail;
+		}
+		if (cfg->tls_cert_privkey == NULL || cfg->tls_cert_fullchain == NULL) {
+			snprintf(err, errlen,
+			    "tls = \"cert\" needs tls_cert_privkey and tls_cert_fullchain");
+			goto fail;
+		}
+		a->tls_key = read_file_capped(cfg->tls_cert_privkey, API_MAX_TLS_FILE,
+		    &a->tls_key_len, err, errlen);
+		if (a->tls_key == NULL)
+			goto fail;
+		a->tls_cert = read_file_capped(cfg->tls_cert_fullchain, API_MAX_TLS_FILE, &clen,
+		    err, errlen);
+		if (a->tls_cert == NULL)
+			goto fail;
+		flags |= MHD_USE_TLS;
+	} else if (cfg->tls != NULL && strcmp(cfg->tls, "none") != 0) {
+		snprintf(err, errlen, "tls = \"%s\" is not supported (use \"cert\" or \"none\")",
+		    cfg->tls);
+		goto fail;
+	}
+
+	if ((fd = listen_socket(cfg->api_ip, cfg->api_port, err, errlen)) == -1)
+		goto fail;
+	threads = cfg->api_threads != 0 ? cfg->api_threads : API_DEFAULT_THREADS;
+	timeout = cfg->connection_timeout != 0 ? cfg->connection_timeout : API_DEFAULT_TIMEOUT;
+
+	if (flags & MHD_USE_TLS) {
+		a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, a,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+		    MHD_OPTION_LISTEN_SOCKET, fd,
+		    MHD_OPTION_THREAD_POOL_SIZE, threads,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
+		    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
+		    MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+		    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key,
+		    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert,
+		    MHD_OPTION_END);
+	} else {
+		a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, a,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+		    MHD_OPTION_LISTEN_SOCKET, fd,
+		    MHD_OPTION_THREAD_POOL_SIZE, threads,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
+		    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
+		    MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+		    MHD_OPTION_END);
+	}
+	if (a->mhd == NULL) {
+		snprintf(err, errlen, "cannot start the HTTP server%s",
+		    (flags & MHD_USE_TLS) ? " (check the TLS key and certificate)" : "");
+		goto fail;
+	}
+	fd = -1;	/* MHD owns and closes the listen socket now */
+
+	if ((di = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_BIND_PORT)) != NULL &&
+	    di->port != 0) {
+		a->port = di->port;
+	} else {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		const union MHD_DaemonInfo *li = MHD_get_daemon_info(a->mhd,
+		    MHD_DAEMON_INFO_LISTEN_FD);
+
+		if (li != NULL && getsockname(li->listen_fd, (struct sockaddr *)&ss, &sl) == 0)
+			a->port = ntohs(ss.ss_family == AF_INET6 ?
+			    ((struct sockaddr_in6 *)&ss)->sin6_port :
+			    ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	return a;
+fail:
+	if (fd != -1)
+		close(fd);
+	api_stop(a);
+	return NULL;
+}
+
+/* The TCP port actually bound. */
+unsigned
+api_port(const struct api *a)
+{
+	return a != NULL ? a->port : 0;
+}
+
+/* Stop MHD (it finishes its threads and closes every socket), then free. */
+void
+api_stop(struct api *a)
+{
+	if (a == NULL)
+		return;
+	if (a->mhd != NULL)
+		MHD_stop_daemon(a->mhd);
+	free(a->ctx.trusted);
+	if (a->tls_key != NULL) {
+		explicit_bzero(a->tls_key, a->tls_key_len);
+		free(a->tls_key);
+	}
+	free(a->tls_cert);
+	free(a);
+}
