@@ -60,6 +60,13 @@ void log_event(enum log_level level, const char *msg, ...) __attribute__((sentin
 #define CONFIG_MAX_FILE (1024 * 1024)	/* a config file larger than this is refused */
 #define CONFIG_MAX_ARRAY 4096		/* entries in one array (records, allowfrom ...) */
 #define CONFIG_MAX_LINE 8192		/* bytes in one line */
+#define CONFIG_MAX_THREADS 256		/* dns_threads, api_threads */
+#define CONFIG_MAX_TIMEOUT 3600		/* tcp_idle_timeout, connection_timeout (seconds) */
+#define CONFIG_MAX_TCP_CLIENTS 65536	/* tcp_max_clients */
+#define CONFIG_MAX_TXT_VALUES 16	/* txt_values (the same as STORAGE_MAX_TXT) */
+#define CONFIG_MIN_BODY 256		/* max_body floor: an /update body fits */
+#define CONFIG_MAX_BODY (1024 * 1024)	/* max_body ceiling */
+#define CONFIG_MAX_HEADER_NAME 64	/* bytes in header_name */
 
 /* general.protocol: which transports and families dnsd serves. */
 #define CONFIG_PROTO_UDP 0x1
@@ -97,7 +104,7 @@ struct config {
 
 	/* [api] (acme-dns keys) */
 	char *api_ip;			/* "127.0.0.1", "::", "0.0.0.0" */
-	unsigned api_port;		/* 1..65535 */
+	unsigned api_port;		/* 0..65535; 0 = pick a free port (tests) */
 	bool disable_registration;
 	char *tls;			/* "none" or "cert" (letsencrypt* is refused with a clear error) */
 	char *tls_cert_privkey;
@@ -132,6 +139,60 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
     char *err, size_t errlen);
 /* Free everything config_load allocated. Accepts a zeroed struct. */
 void config_free(struct config *cfg);
+
+/* ------------------------------------------------------------------ */
+/* toml.c -- the TOML subset acme-dns config files use (config.c's lexer and parser) */
+
+#define TOML_MAX_KEYS 4096	/* keys plus table headers in one file */
+#define TOML_MAX_KEY 128	/* bytes in one bare key or table name */
+
+enum toml_type {
+	TOML_STRING = 0,	/* "basic" or 'literal', one line */
+	TOML_INTEGER = 1,	/* decimal, optional sign and '_' separators */
+	TOML_BOOL = 2,		/* true | false */
+	TOML_ARRAY = 3,		/* [ "strings", ... ] across lines, trailing comma allowed */
+};
+
+struct toml_kv {
+	const char *table;	/* table name as written ("" before any header); borrowed from the doc */
+	char *key;		/* bare key as written */
+	unsigned line;		/* line of the key */
+	enum toml_type type;
+	char *str;		/* TOML_STRING: UTF-8, no NUL inside */
+	long long integer;	/* TOML_INTEGER */
+	bool boolean;		/* TOML_BOOL */
+	struct config_strv array;	/* TOML_ARRAY: strings with their lines */
+};
+
+struct toml_table {
+	char *name;		/* as written */
+	unsigned line;		/* line of the [header] */
+};
+
+struct toml_doc {
+	struct toml_kv *kv;	/* nkv pairs in file order */
+	size_t nkv;
+	struct toml_table *tables;	/* ntables headers in file order */
+	size_t ntables;
+};
+
+/*
+ * Parse text (len bytes, need not be NUL-terminated) into doc. Table and key
+ * names compare case-insensitively, as acme-dns's decoder matched them, so a
+ * second "Listen" in [general] is a duplicate. Returns 0, or -1 with one
+ * line "name:line: message" in err and doc empty. Free with toml_doc_free().
+ */
+int toml_parse(const char *name, const char *text, size_t len, struct toml_doc *doc,
+    char *err, size_t errlen);
+/* Free everything toml_parse allocated. Accepts a zeroed doc. */
+void toml_doc_free(struct toml_doc *doc);
+/* Free the strings of v and zero it. Accepts a zeroed struct. */
+void config_strv_free(struct config_strv *v);
+/*
+ * Length of the one valid UTF-8 sequence at s (n bytes available), or 0 if
+ * s does not start one (RFC 3629 §4: overlongs and surrogates are invalid).
+ */
+size_t utf8_char_len(const unsigned char *s, size_t n);
 
 /* ------------------------------------------------------------------ */
 /* cidr.c -- IPv4/IPv6 network prefixes, for allowfrom and trusted proxies */

@@ -70,44 +70,6 @@ line_close(struct line *l, const char *s)
 }
 
 /*
- * Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if the
- * bytes there are not one (RFC 3629 §4: no overlongs, no surrogates, at
- * most U+10FFFF).
- */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len, i;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/*
  * Append s as the inside of a JSON string (RFC 8259 §7): quote, backslash
  * and control characters escaped, DEL as \u007f, invalid UTF-8 replaced by
  * U+FFFD so the line is always valid JSON. Stops at the first sequence
@@ -139,7 +101,7 @@ put_json_chars(struct line *l, const char *str)
 				line_put(l, esc, 6);
 			}
 			i++;
-		} else if ((k = utf8_len(s + i, n - i)) == 0) {
+		} else if ((k = utf8_char_len(s + i, n - i)) == 0) {
 			line_puts(l, "\\ufffd");
 			i++;
 		} else {
@@ -190,7 +152,7 @@ put_text(struct line *l, const char *str, bool quote)
 		} else if (c == '\t') {
 			line_puts(l, "\\t");
 			i++;
-		} else if (c < 0x20 || c == 0x7f || (k = utf8_len(s + i, n - i)) == 0) {
+		} else if (c < 0x20 || c == 0x7f || (k = utf8_char_len(s + i, n - i)) == 0) {
 			snprintf(esc, sizeof(esc), "\\x%02x", c);
 			line_put(l, esc, 4);
 			i++;

@@ -1,0 +1,771 @@
+/* common/config.c -- acme-dns's config.cfg plus dns01d's own keys, into struct config */
+/* SPDX-License-Identifier: ISC */
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+
+/*
+ * How a key's value is checked and where it goes. Each known key names its
+ * table, its kind and the field of struct config it fills.
+ */
+enum key_kind {
+	K_STR,		/* any string (paths, e-mail, header names ...) */
+	K_BOOL,
+	K_UINT,		/* integer within [min, max] into an unsigned */
+	K_U32,		/* integer within [min, max] into a uint32_t */
+	K_STRV,		/* array of strings */
+	K_PORT,		/* "443" or 443, within [min, max] */
+	K_PROTOCOL,	/* general.protocol */
+	K_DOMAIN,	/* a domain name: lower-cased, trailing dot stripped */
+	K_NSADMIN,	/* a mailbox as a name: '@' written as '.' */
+	K_LISTEN,	/* "IP:port", "[IPv6]:port", ":port" */
+	K_IP,		/* an IP literal, brackets allowed */
+	K_ENGINE,	/* database.engine */
+	K_TLS,		/* api.tls */
+	K_HEADER,	/* an HTTP header field name */
+	K_CIDRS,	/* array of CIDRs */
+	K_LOGLEVEL,
+	K_LOGTYPE,
+	K_LOGFORMAT,
+};
+
+struct key_desc {
+	const char *table;
+	const char *key;
+	enum key_kind kind;
+	size_t off;		/* offsetof(struct config, field) */
+	long long min, max;	/* for K_UINT, K_U32, K_PORT */
+	bool required;
+};
+
+#define F(field) offsetof(struct config, field)
+#define TTL_MAX 2147483647LL	/* RFC 2181 §8: TTLs are 31-bit */
+
+static const struct key_desc keys[] = {
+	{ "general", "listen", K_LISTEN, F(listen), 0, 0, true },
+	{ "general", "protocol", K_PROTOCOL, F(protocol), 0, 0, false },
+	{ "general", "domain", K_DOMAIN, F(domain), 0, 0, true },
+	{ "general", "nsname", K_DOMAIN, F(nsname), 0, 0, true },
+	{ "general", "nsadmin", K_NSADMIN, F(nsadmin), 0, 0, true },
+	{ "general", "records", K_STRV, F(records), 0, 0, false },
+	{ "general", "debug", K_BOOL, F(debug), 0, 0, false },
+	{ "general", "dns_threads", K_UINT, F(dns_threads), 0, CONFIG_MAX_THREADS, false },
+	{ "general", "txt_ttl", K_U32, F(txt_ttl), 0, TTL_MAX, false },
+	{ "general", "negative_ttl", K_U32, F(negative_ttl), 0, TTL_MAX, false },
+	{ "general", "tcp_idle_timeout", K_UINT, F(tcp_idle_timeout), 1, CONFIG_MAX_TIMEOUT, false },
+	{ "general", "tcp_max_clients", K_UINT, F(tcp_max_clients), 1, CONFIG_MAX_TCP_CLIENTS, false },
+
+	{ "database", "engine", K_ENGINE, F(db_engine), 0, 0, false },
+	{ "database", "connection", K_STR, F(db_connection), 0, 0, true },
+
+	{ "api", "ip", K_IP, F(api_ip), 0, 0, false },
+	{ "api", "port", K_PORT, F(api_port), 0, 65535, true },
+	{ "api", "disable_registration", K_BOOL, F(disable_registration), 0, 0, false },
+	{ "api", "tls", K_TLS, F(tls), 0, 0, false },
+	{ "api", "tls_cert_privkey", K_STR, F(tls_cert_privkey), 0, 0, false },
+	{ "api", "tls_cert_fullchain", K_STR, F(tls_cert_fullchain), 0, 0, false },
+	{ "api", "acme_cache_dir", K_STR, F(acme_cache_dir), 0, 0, false },
+	{ "api", "notification_email", K_STR, F(notification_email), 0, 0, false },
+	{ "api", "corsorigins", K_STRV, F(corsorigins), 0, 0, false },
+	{ "api", "use_header", K_BOOL, F(use_header), 0, 0, false },
+	{ "api", "header_name", K_HEADER, F(header_name), 0, 0, false },
+	{ "api", "trusted_proxies", K_CIDRS, F(trusted_proxies), 0, 0, false },
+	{ "api", "txt_values", K_UINT, F(txt_values), 1, CONFIG_MAX_TXT_VALUES, false },
+	{ "api", "max_body", K_UINT, F(max_body), CONFIG_MIN_BODY, CONFIG_MAX_BODY, false },
+	{ "api", "api_threads", K_UINT, F(api_threads), 1, CONFIG_MAX_THREADS, false },
+	{ "api", "connection_timeout", K_UINT, F(connection_timeout), 1, CONFIG_MAX_TIMEOUT, false },
+
+	{ "logconfig", "loglevel", K_LOGLEVEL, F(loglevel), 0, 0, false },
+	{ "logconfig", "logtype", K_LOGTYPE, F(logtype), 0, 0, false },
+	{ "logconfig", "logfile", K_STR, F(logfile), 0, 0, false },
+	{ "logconfig", "logformat", K_LOGFORMAT, F(logformat), 0, 0, false },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const char *const known_tables[] = { "general", "database", "api", "logconfig" };
+
+/* A parse in progress: the file name for messages and the error buffer. */
+struct cctx {
+	const char *name;
+	char *err;
+	size_t errlen;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+cerr(struct cctx *c, unsigned line, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->err == NULL || c->errlen == 0)
+		return;
+	if (line > 0)
+		snprintf(c->err, c->errlen, "%s:%u: %s", c->name, line, msg);
+	else
+		snprintf(c->err, c->errlen, "%s: %s", c->name, msg);
+}
+
+static char **
+str_field(struct config *cfg, size_t off)
+{
+	return (char **)(void *)((char *)cfg + off);
+}
+
+/* Replace the string at *dst with a copy of s. */
+static int
+set_str(struct cctx *c, unsigned line, char **dst, const char *s)
+{
+	char *d;
+
+	if ((d = strdup(s)) == NULL) {
+		cerr(c, line, "out of memory");
+		return -1;
+	}
+	free(*dst);
+	*dst = d;
+	return 0;
+}
+
+/*
+ * True if s holds no control characters. TOML escapes could put a newline
+ * into a path or a record; nothing in this config needs one, and a record
+ * with a newline would smuggle a second zone line past its own line number.
+ */
+static bool
+no_controls(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * Normalise a domain name in place: lower-case it and strip one trailing
+ * dot; then check it is 1..253 bytes of labels of 1..63 letters, digits,
+ * '-' or '_', no label starting or ending with '-' (RFC 1035 §2.3.1, with
+ * '_' allowed as RFC 2181 §11 permits).
+ */
+static bool
+domain_normalise(char *s)
+{
+	size_t len, lab = 0, i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		s[i] = (char)tolower((unsigned char)s[i]);
+	len = strlen(s);
+	if (len > 0 && s[len - 1] == '.')
+		s[--len] = '\0';
+	if (len == 0 || len > 253)
+		return false;
+	for (i = 0; i <= len; i++) {
+		char ch = s[i];
+
+		if (ch == '.' || ch == '\0') {
+			if (lab == 0 || lab > 63 || s[i - 1] == '-' || s[i - lab] == '-')
+				return false;
+			lab = 0;
+		} else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+		    ch == '_')
+			lab++;
+		else
+			return false;
+	}
+	return true;
+}
+
+/* Parse "1".."65535"-style decimal text (no sign, at most 5 digits). */
+static bool
+parse_port_text(const char *s, long long *out)
+{
+	long long v = 0;
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if (s[n] < '0' || s[n] > '9' || n >= 5)
+			return false;
+		v = v * 10 + (s[n] - '0');
+	}
+	if (n == 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * Check a DNS listen address: "IPv4:port", "[IPv6]:port" or ":port" (all
+ * addresses), as acme-dns hands it to Go's net.Listen. Host names are not
+ * resolved: dnsd binds literals. *family is AF_INET, AF_INET6 or AF_UNSPEC.
+ */
+static bool
+listen_valid(const char *s, int *family)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *hs = s;
+	unsigned char buf[16];
+	long long port;
+	size_t hl;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			return false;
+		hs = s + 1;
+		hl = (size_t)(rb - hs);
+		colon = rb + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return false;
+		hl = (size_t)(colon - s);
+		if (memchr(s, ':', hl) != NULL)
+			return false;	/* a bare IPv6 address needs brackets */
+	}
+	if (!parse_port_text(colon + 1, &port) || port < 1 || port > 65535)
+		return false;
+	if (hl == 0) {
+		*family = AF_UNSPEC;
+		return s[0] != '[';
+	}
+	if (hl >= sizeof(host))
+		return false;
+	memcpy(host, hs, hl);
+	host[hl] = '\0';
+	if (s[0] != '[' && inet_pton(AF_INET, host, buf) == 1) {
+		*family = AF_INET;
+		return true;
+	}
+	if (s[0] == '[' && inet_pton(AF_INET6, host, buf) == 1) {
+		*family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+/* RFC 9110 §5.1: a field name is a token of tchar. */
+static bool
+header_name_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++, n++)
+		if (!isalnum((unsigned char)*s) && strchr("!#$%&'*+-.^_`|~", *s) == NULL)
+			return false;
+	return n > 0 && n <= CONFIG_MAX_HEADER_NAME;
+}
+
+static int
+want_type(struct cctx *c, const struct toml_kv *kv, enum toml_type t, const char *what)
+{
+	if (kv->type == t)
+		return 0;
+	cerr(c, kv->line, "[%s] %s: expected %s", kv->table, kv->key, what);
+	return -1;
+}
+
+/* An integer value within [min, max]. */
+static int
+want_int(struct cctx *c, const struct toml_kv *kv, const struct key_desc *d, long long *out)
+{
+	if (want_type(c, kv, TOML_INTEGER, "an integer") == -1)
+		return -1;
+	if (kv->integer < d->min || kv->integer > d->max) {
+		cerr(c, kv->line, "[%s] %s: %lld is out of range (%lld..%lld)", kv->table,
+		    kv->key, kv->integer, d->min, d->max);
+		return -1;
+	}
+	*out = kv->integer;
+	return 0;
+}
+
+/* Copy an array value's strings into dst, checking each. */
+static int
+set_strv(struct cctx *c, const struct toml_kv *kv, struct config_strv *dst, bool cidrs)
+{
+	struct config_strv v;
+	size_t i;
+	int rc = -1;
+
+	memset(&v, 0, sizeof(v));
+	if (want_type(c, kv, TOML_ARRAY, "an array of strings") == -1)
+		return -1;
+	for (i = 0; i < kv->array.n; i++) {
+		struct cidr tmp;
+
+		if (!no_controls(kv->array.v[i])) {
+			cerr(c, kv->array.line[i], "[%s] %s: control character in string",
+			    kv->table, kv->key);
+			goto out;
+		}
+		if (cidrs && cidr_parse(kv->array.v[i], &tmp) == -1) {
+			cerr(c, kv->array.line[i], "[%s] %s: \"%s\" is not an IP address or CIDR",
+			    kv->table, kv->key, kv->array.v[i]);
+			goto out;
+		}
+	}
+	if (kv->array.n > 0) {
+		v.v = calloc(kv->array.n, sizeof(*v.v));
+		v.line = calloc(kv->array.n, sizeof(*v.line));
+		if (v.v == NULL || v.line == NULL) {
+			cerr(c, kv->line, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < kv->array.n; i++) {
+			if ((v.v[i] = strdup(kv->array.v[i])) == NULL) {
+				cerr(c, kv->line, "out of memory");
+				goto out;
+			}
+			v.line[i] = kv->array.line[i];
+			v.n++;
+		}
+	}
+	config_strv_free(dst);
+	*dst = v;
+	memset(&v, 0, sizeof(v));
+	rc = 0;
+out:
+	if (rc == -1)
+		config_strv_free(&v);
+	return rc;
+}
+
+/* Store one known key's value into cfg. */
+static int
+apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct config *cfg)
+{
+	void *field = (char *)cfg + d->off;
+	const char *s = kv->str;
+	long long n;
+	int fam;
+
+	switch (d->kind) {
+	case K_BOOL:
+		if (want_type(c, kv, TOML_BOOL, "true or false") == -1)
+			return -1;
+		*(bool *)field = kv->boolean;
+		return 0;
+	case K_UINT:
+		if (want_int(c, kv, d, &n) == -1)
+			return -1;
+		*(unsigned *)field = (unsigned)n;
+		return 0;
+	case K_U32:
+		if (want_int(c, kv, d, &n) == -1)
+			return -1;
+		*(uint32_t *)field = (uint32_t)n;
+		return 0;
+	case K_PORT:
+		/* acme-dns writes port = "443"; an integer is accepted too. */
+		if (kv->type == TOML_INTEGER)
+			n = kv->integer;
+		else if (kv->type != TOML_STRING || !parse_port_text(s, &n)) {
+			cerr(c, kv->line, "[%s] %s: expected a port number (\"443\" or 443)",
+			    kv->table, kv->key);
+			return -1;
+		}
+		if (n < d->min || n > d->max) {
+			cerr(c, kv->line, "[%s] %s: %lld is out of range (%lld..%lld)", kv->table,
+			    kv->key, n, d->min, d->max);
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)n;
+		return 0;
+	case K_STRV:
+	case K_CIDRS:
+		return set_strv(c, kv, field, d->kind == K_CIDRS);
+	default:
+		break;
+	}
+
+	/* The rest are strings. */
+	if (want_type(c, kv, TOML_STRING, "a string") == -1)
+		return -1;
+	if (!no_controls(s)) {
+		cerr(c, kv->line, "[%s] %s: control character in string", kv->table, kv->key);
+		return -1;
+	}
+	switch (d->kind) {
+	case K_PROTOCOL: {
+		static const struct { const char *name; unsigned bits; } protos[] = {
+			{ "both", CONFIG_PROTO_UDP | CONFIG_PROTO_TCP | CONFIG_PROTO_V4 | CONFIG_PROTO_V6 },
+			{ "both4", CONFIG_PROTO_UDP | CONFIG_PROTO_TCP | CONFIG_PROTO_V4 },
+			{ "both6", CONFIG_PROTO_UDP | CONFIG_PROTO_TCP | CONFIG_PROTO_V6 },
+			{ "udp", CONFIG_PROTO_UDP | CONFIG_PROTO_V4 | CONFIG_PROTO_V6 },
+			{ "udp4", CONFIG_PROTO_UDP | CONFIG_PROTO_V4 },
+			{ "udp6", CONFIG_PROTO_UDP | CONFIG_PROTO_V6 },
+			{ "tcp", CONFIG_PROTO_TCP | CONFIG_PROTO_V4 | CONFIG_PROTO_V6 },
+			{ "tcp4", CONFIG_PROTO_TCP | CONFIG_PROTO_V4 },
+			{ "tcp6", CONFIG_PROTO_TCP | CONFIG_PROTO_V6 },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+			if (strcasecmp(s, protos[i].name) == 0) {
+				cfg->protocol = protos[i].bits;
+				return 0;
+			}
+		}
+		cerr(c, kv->line, "[general] protocol: \"%s\" is not one of both, both4, both6, "
+		    "udp, udp4, udp6, tcp, tcp4, tcp6", s);
+		return -1;
+	}
+	case K_DOMAIN:
+	case K_NSADMIN: {
+		char *t = strdup(s), *p;
+		bool ok;
+
+		if (t == NULL) {
+			cerr(c, kv->line, "out of memory");
+			return -1;
+		}
+		/* acme-dns: "admin email address, where @ is substituted with ." */
+		if (d->kind == K_NSADMIN)
+			for (p = t; *p != '\0'; p++)
+				if (*p == '@')
+					*p = '.';
+		ok = domain_normalise(t);
+		if (!ok) {
+			cerr(c, kv->line, "[%s] %s: \"%s\" is not a valid domain name", kv->table,
+			    kv->key, s);
+			free(t);
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = t;
+		return 0;
+	}
+	case K_LISTEN:
+		if (!listen_valid(s, &fam)) {
+			cerr(c, kv->line, "[general] listen: \"%s\" is not \"IPv4:port\", "
+			    "\"[IPv6]:port\" or \":port\"", s);
+			return -1;
+		}
+		return set_str(c, kv->line, field, s);
+	case K_IP: {
+		struct sockaddr_storage ss;
+		char buf[INET6_ADDRSTRLEN];
+
+		/* An empty ip means every address, as Go's net.Listen(":port") does. */
+		if (*s == '\0')
+			return set_str(c, kv->line, field, "0.0.0.0");
+		if (cidr_addr_parse(s, &ss) == -1) {
+			cerr(c, kv->line, "[api] ip: \"%s\" is not an IP address", s);
+			return -1;
+		}
+		/* Stored without brackets, ready for inet_pton. */
+		return set_str(c, kv->line, field,
+		    cidr_addr_str((struct sockaddr *)&ss, buf, sizeof(buf)));
+	}
+	case K_ENGINE:
+		if (strcasecmp(s, "sqlite3") == 0 || strcasecmp(s, "sqlite") == 0)
+			return set_str(c, kv->line, field, s);
+		if (strncasecmp(s, "postgres", 8) == 0)
+			cerr(c, kv->line, "[database] engine \"%s\" is not supported: dns01d stores "
+			    "in SQLite only (see docs/migration.md)", s);
+		else
+			cerr(c, kv->line, "[database] engine: \"%s\" is not \"sqlite3\"", s);
+		return -1;
+	case K_TLS:
+		if (strcasecmp(s, "none") == 0 || strcasecmp(s, "cert") == 0)
+			return set_str(c, kv->line, field, strcasecmp(s, "none") == 0 ? "none" : "cert");
+		if (strcasecmp(s, "letsencrypt") == 0 || strcasecmp(s, "letsencryptstaging") == 0)
+			cerr(c, kv->line, "[api] tls = \"%s\" is not supported: get the certificate "
+			    "with dns01 and use tls = \"cert\", or use tls = \"none\" behind a "
+			    "reverse proxy (see docs/migration.md)", s);
+		else
+			cerr(c, kv->line, "[api] tls: \"%s\" is not \"none\" or \"cert\"", s);
+		return -1;
+	case K_HEADER:
+		if (!header_name_valid(s)) {
+			cerr(c, kv->line, "[api] header_name: \"%s\" is not an HTTP header name", s);
+			return -1;
+		}
+		return set_str(c, kv->line, field, s);
+	case K_LOGLEVEL: {
+		static const char *const names[] = { "debug", "info", "warning", "error" };
+		size_t i;
+
+		for (i = 0; i < 4; i++) {
+			if (strcasecmp(s, names[i]) == 0) {
+				cfg->loglevel = (enum log_level)i;
+				return 0;
+			}
+		}
+		if (strcasecmp(s, "warn") == 0) {
+			cfg->loglevel = LOG_LEVEL_WARN;
+			return 0;
+		}
+		cerr(c, kv->line, "[logconfig] loglevel: \"%s\" is not debug, info, warning "
+		    "or error", s);
+		return -1;
+	}
+	case K_LOGTYPE:
+		if (strcasecmp(s, "stdout") == 0 || strcasecmp(s, "file") == 0)
+			return set_str(c, kv->line, field, strcasecmp(s, "file") == 0 ? "file" : "stdout");
+		cerr(c, kv->line, "[logconfig] logtype: \"%s\" is not \"stdout\" or \"file\"", s);
+		return -1;
+	case K_LOGFORMAT:
+		if (strcasecmp(s, "text") == 0) {
+			cfg->logformat = LOG_FORMAT_TEXT;
+			return 0;
+		}
+		if (strcasecmp(s, "json") == 0) {
+			cfg->logformat = LOG_FORMAT_JSON;
+			return 0;
+		}
+		cerr(c, kv->line, "[logconfig] logformat: \"%s\" is not \"text\" or \"json\"", s);
+		return -1;
+	default:
+		return set_str(c, kv->line, field, s);
+	}
+}
+
+/* Fill in the defaults before any key is read. */
+static int
+defaults(struct cctx *c, struct config *cfg)
+{
+	cfg->protocol = CONFIG_PROTO_UDP | CONFIG_PROTO_TCP | CONFIG_PROTO_V4 | CONFIG_PROTO_V6;
+	cfg->dns_threads = 0;
+	cfg->txt_ttl = 1;
+	cfg->negative_ttl = 60;
+	cfg->tcp_idle_timeout = 10;
+	cfg->tcp_max_clients = 1024;
+	cfg->txt_values = 2;
+	cfg->max_body = 4096;
+	cfg->api_threads = 2;
+	cfg->connection_timeout = 10;
+	cfg->loglevel = LOG_LEVEL_INFO;
+	cfg->logformat = LOG_FORMAT_TEXT;
+	if (set_str(c, 0, &cfg->db_engine, "sqlite3") == -1 ||
+	    set_str(c, 0, &cfg->api_ip, "127.0.0.1") == -1 ||
+	    set_str(c, 0, &cfg->tls, "none") == -1 ||
+	    set_str(c, 0, &cfg->header_name, "X-Forwarded-For") == -1 ||
+	    set_str(c, 0, &cfg->logtype, "stdout") == -1)
+		return -1;
+	return 0;
+}
+
+/* Checks that involve more than one key, after all keys are read. */
+static int
+cross_check(struct cctx *c, struct config *cfg, const unsigned *seen)
+{
+	size_t i;
+	int fam;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (keys[i].required && seen[i] == 0) {
+			cerr(c, 0, "missing key [%s] %s", keys[i].table, keys[i].key);
+			return -1;
+		}
+	}
+	if (strcmp(cfg->tls, "cert") == 0) {
+		if (cfg->tls_cert_privkey == NULL || *cfg->tls_cert_privkey == '\0') {
+			cerr(c, 0, "missing key [api] tls_cert_privkey (tls = \"cert\" needs it)");
+			return -1;
+		}
+		if (cfg->tls_cert_fullchain == NULL || *cfg->tls_cert_fullchain == '\0') {
+			cerr(c, 0, "missing key [api] tls_cert_fullchain (tls = \"cert\" needs it)");
+			return -1;
+		}
+	}
+	if (strcmp(cfg->logtype, "file") == 0 && (cfg->logfile == NULL || *cfg->logfile == '\0')) {
+		cerr(c, 0, "missing key [logconfig] logfile (logtype = \"file\" needs it)");
+		return -1;
+	}
+	if (*cfg->db_connection == '\0') {
+		cerr(c, 0, "[database] connection is empty");
+		return -1;
+	}
+	/* A literal address of one family cannot be served by the other only. */
+	if (listen_valid(cfg->listen, &fam) &&
+	    ((fam == AF_INET && !(cfg->protocol & CONFIG_PROTO_V4)) ||
+	    (fam == AF_INET6 && !(cfg->protocol & CONFIG_PROTO_V6)))) {
+		cerr(c, 0, "[general] protocol does not serve the %s address in listen \"%s\"",
+		    fam == AF_INET ? "IPv4" : "IPv6", cfg->listen);
+		return -1;
+	}
+	if (cfg->use_header && cfg->trusted_proxies.n == 0)
+		log_warnx("%s: [api] use_header is set but trusted_proxies is empty: "
+		    "%s will be ignored", c->name, cfg->header_name);
+	return 0;
+}
+
+static const struct key_desc *
+find_key(const char *table, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcasecmp(keys[i].table, table) == 0 && strcasecmp(keys[i].key, key) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static bool
+table_known(const char *table)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(known_tables) / sizeof(known_tables[0]); i++)
+		if (strcasecmp(known_tables[i], table) == 0)
+			return true;
+	return false;
+}
+
+/* See common.h. */
+int
+config_parse(const char *name, const char *text, size_t len, struct config *cfg,
+    char *err, size_t errlen)
+{
+	struct cctx c = { name ? name : "(config)", err, errlen };
+	struct toml_doc doc;
+	unsigned seen[NKEYS];
+	size_t i;
+	int rc = -1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(&doc, 0, sizeof(doc));
+	memset(seen, 0, sizeof(seen));
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (defaults(&c, cfg) == -1)
+		goto out;
+	if (set_str(&c, 0, &cfg->path, c.name) == -1)
+		goto out;
+	if (toml_parse(c.name, text, len, &doc, err, errlen) == -1)
+		goto out;
+
+	for (i = 0; i < doc.ntables; i++)
+		if (!table_known(doc.tables[i].name))
+			log_warnx("%s:%u: unknown table [%s] ignored", c.name, doc.tables[i].line,
+			    doc.tables[i].name);
+	for (i = 0; i < doc.nkv; i++) {
+		const struct toml_kv *kv = &doc.kv[i];
+		const struct key_desc *d;
+
+		if (*kv->table != '\0' && !table_known(kv->table))
+			continue;	/* warned once for the table */
+		if ((d = find_key(kv->table, kv->key)) == NULL) {
+			log_warnx("%s:%u: unknown key '%s' ignored", c.name, kv->line, kv->key);
+			continue;
+		}
+		seen[d - keys] = kv->line;
+		if (apply(&c, d, kv, cfg) == -1)
+			goto out;
+	}
+	if (cross_check(&c, cfg, seen) == -1)
+		goto out;
+	rc = 0;
+out:
+	toml_doc_free(&doc);
+	if (rc == -1)
+		config_free(cfg);
+	return rc;
+}
+
+/* See common.h. */
+int
+config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	struct cctx c = { path ? path : "(config)", err, errlen };
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t r;
+	int fd = -1, rc = -1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (path == NULL) {
+		cerr(&c, 0, "no config file given");
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		cerr(&c, 0, "%s", strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		cerr(&c, 0, "%s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cerr(&c, 0, "not a regular file");
+		goto out;
+	}
+	if (st.st_size > CONFIG_MAX_FILE) {
+		cerr(&c, 0, "file larger than %d bytes", CONFIG_MAX_FILE);
+		goto out;
+	}
+	/* Read up to one byte past the cap, in case the file grew since fstat. */
+	if ((buf = malloc(CONFIG_MAX_FILE + 1)) == NULL) {
+		cerr(&c, 0, "out of memory");
+		goto out;
+	}
+	while (len <= CONFIG_MAX_FILE) {
+		r = read(fd, buf + len, CONFIG_MAX_FILE + 1 - len);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			cerr(&c, 0, "%s", strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > CONFIG_MAX_FILE) {
+		cerr(&c, 0, "file larger than %d bytes", CONFIG_MAX_FILE);
+		goto out;
+	}
+	rc = config_parse(path, buf, len, cfg, err, errlen);
+out:
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+/* See common.h. */
+void
+config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < NKEYS; i++) {
+		switch (keys[i].kind) {
+		case K_BOOL:
+		case K_UINT:
+		case K_U32:
+		case K_PORT:
+		case K_PROTOCOL:
+		case K_LOGLEVEL:
+		case K_LOGFORMAT:
+			break;
+		case K_STRV:
+		case K_CIDRS:
+			config_strv_free((struct config_strv *)(void *)((char *)cfg + keys[i].off));
+			break;
+		default:
+			free(*str_field(cfg, keys[i].off));
+			break;
+		}
+	}
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
