@@ -1,0 +1,335 @@
+#!/bin/bash
+# bench/run.sh -- `make bench`: dns01d against Knot (DNS) and acme-dns's published figures (API), in one table
+# SPDX-License-Identifier: ISC
+#
+# Phases (docs/performance.md explains each row):
+#   1. dns01d on random 127.0.0.1 ports with a temporary config and database;
+#      BENCH_N accounts (default 1,000) registered and given two values through the API.
+#   2. Knot (knotd) on its own port, serving a zone generated from those accounts,
+#      one UDP, one TCP and one background worker.
+#   3. dnsperf -c 10 -T 1 -e, alternating dns01d and Knot, BENCH_ROUNDS rounds of
+#      BENCH_SECONDS s each: UDP TXT hits (0x20 mixed case), UDP misses, TCP hits.
+#   4. wrk on /update, then dnsperf while wrk saturates /update, then wrk on /register.
+#   5. BENCH_SCALE_N accounts (default 100,000) written straight into an acme-dns
+#      database: startup time, RSS and UDP hits.
+# Every process is started in the background, recorded by PID and stopped by PID.
+# Raw outputs are kept in $B/bench/. Exit status 0 when every row with a target passes.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$PWD
+B=${B:-build}
+case $B in /*) ;; *) B=$ROOT/$B ;; esac
+export DNS01D_BIN=$B/dns01d
+export PATH=$PATH:/usr/sbin:/sbin
+
+N=${BENCH_N:-1000}			# accounts for the DNS and API comparisons
+SCALE_N=${BENCH_SCALE_N:-100000}	# accounts for the scale phase
+ROUNDS=${BENCH_ROUNDS:-3}		# dnsperf rounds per server and test (median taken)
+DNS_SECONDS=${BENCH_SECONDS:-5}		# dnsperf -l
+API_SECONDS=${BENCH_API_SECONDS:-8}	# wrk -d
+DNS_THREADS=${BENCH_DNS_THREADS:-1}	# dns01d UDP workers; Knot gets udp-workers: 1 too
+DOMAIN=auth.example.org
+RECORDS=(
+	"$DOMAIN. 3600 IN A 198.51.100.1"
+	"$DOMAIN. 3600 IN AAAA 2001:db8::1"
+	"$DOMAIN. 3600 IN NS $DOMAIN."
+)
+DNSPERF_ARGS=(-c 10 -T 1 -e -l "$DNS_SECONDS")	# no -Q: as fast as the server answers
+
+die() { echo "bench: $*" >&2; exit 2; }
+
+# Tools first, with the Debian package that provides each.
+for tp in dnsperf:dnsperf knotd:knot wrk:wrk sqlite3:sqlite3 curl:curl kdig:knot-dnsutils \
+	python3:python3 timeout:coreutils; do
+	command -v "${tp%%:*}" >/dev/null 2>&1 ||
+		die "missing ${tp%%:*} (Debian package ${tp#*:}); run 'sudo make deps'"
+done
+[ -x "$DNS01D_BIN" ] || die "$DNS01D_BIN not built; run 'make $B/dns01d'"
+case $N$SCALE_N$ROUNDS$DNS_SECONDS$API_SECONDS$DNS_THREADS in
+*[!0-9]*) die "BENCH_* settings must be whole numbers" ;;
+esac
+
+# lib.sh: T_DIR (temporary), T_PIDS and the EXIT trap that stops them by PID, free_port.
+# shellcheck source=../tests/integration/lib.sh
+. "$ROOT/tests/integration/lib.sh"
+trap 'exit 130' INT TERM
+OUT=$B/bench
+rm -rf "$OUT"
+mkdir -p "$OUT" || die "cannot create $OUT"
+RES=$OUT/results
+: >"$RES"
+CLK_TCK=$(getconf CLK_TCK)
+PY=(python3 "$ROOT/bench/report.py")
+T_START=$(date +%s)
+
+note() { printf 'bench: %s\n' "$*" >&2; }
+result() { echo "$1 $2" >>"$RES"; }
+
+# spawn CMD...: start CMD in the background and record its PID in LAST_PID and T_PIDS.
+spawn() {
+	"$@" &
+	LAST_PID=$!
+	T_PIDS+=("$LAST_PID")
+}
+
+# stop_pid PID: TERM, wait up to 5 s, then KILL; forget the PID.
+stop_pid() {
+	local p=$1 i keep=()
+	kill "$p" 2>/dev/null
+	for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	for i in "${T_PIDS[@]}"; do [ "$i" = "$p" ] || keep+=("$i"); done
+	T_PIDS=("${keep[@]}")
+}
+
+# cpu_ticks PID: utime + stime of the whole process, in clock ticks (proc(5)).
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# rss_mib PID: resident set size in MiB.
+rss_mib() { awk '/^VmRSS:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
+now_ns() { date +%s%N; }
+
+# finish: print the table, copy it next to the raw outputs, exit with its verdict.
+finish() {
+	local rc
+	note "raw outputs: $OUT; took $(($(date +%s) - T_START)) s"
+	{
+		echo
+		echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r)"
+		echo "dns01d $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), $(knotd --version | head -n1), dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p'), $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)"
+		echo "$N accounts, $ROUNDS rounds of ${DNS_SECONDS} s per DNS figure (median), dns01d dns_threads = $DNS_THREADS, Knot udp-workers = 1"
+		echo
+	} | tee "$OUT/table.md"
+	"${PY[@]}" table "$RES" | tee -a "$OUT/table.md"
+	rc=${PIPESTATUS[0]}
+	exit "$rc"
+}
+
+# write_config FILE DB DNS_PORT API_PORT: dns01d's config (acme-dns format plus our keys).
+write_config() {
+	local r recs=""
+	for r in "${RECORDS[@]}"; do recs+="    \"$r\","$'\n'; done
+	cat >"$1" <<CFG
+[general]
+listen = "127.0.0.1:$3"
+protocol = "both4"
+domain = "$DOMAIN"
+nsname = "$DOMAIN"
+nsadmin = "admin.example.org"
+records = [
+$recs]
+debug = false
+dns_threads = $DNS_THREADS
+
+[database]
+engine = "sqlite3"
+connection = "$2"
+
+[api]
+ip = "127.0.0.1"
+disable_registration = false
+port = "$4"
+tls = "none"
+corsorigins = [
+    "*"
+]
+use_header = false
+header_name = "X-Forwarded-For"
+
+[logconfig]
+loglevel = "info"
+logtype = "stdout"
+logformat = "text"
+CFG
+}
+
+# start_daemon CONFIG LOG API_PORT: start dns01d, wait for /health 200 (at most 20 s).
+# Sets DAEMON_PID and START_MS (exec to the first 200, measured from outside).
+start_daemon() {
+	local cfg=$1 log=$2 port=$3 t0 i
+	t0=$(now_ns)
+	spawn "$DNS01D_BIN" -c "$cfg" >>"$log" 2>&1
+	DAEMON_PID=$LAST_PID
+	for i in $(seq 1 1000); do
+		if [ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ]; then
+			START_MS=$((($(now_ns) - t0) / 1000000))
+			return 0
+		fi
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		[ $((($(now_ns) - t0) / 1000000)) -gt 20000 ] && break
+		sleep 0.01
+	done
+	note "dns01d did not become ready; last log lines:"
+	tail -n 20 "$log" | sed 's/^/bench:   /' >&2
+	return 1
+}
+
+# run_dnsperf LABEL PORT PID QUERIES EXPECT_RCODE [dnsperf args]: one dnsperf run;
+# appends LABEL.{qps,lat,cpu,ok} to the results, CPU taken from PID.
+run_dnsperf() {
+	local label=$1 port=$2 pid=$3 qf=$4 expect=$5 c0 c1 out
+	shift 5
+	out=$OUT/dnsperf.$label.$RANDOM.txt
+	c0=$(cpu_ticks "$pid")
+	spawn timeout $((DNS_SECONDS + 30)) dnsperf -s 127.0.0.1 -p "$port" -d "$qf" \
+		"${DNSPERF_ARGS[@]}" "$@" >"$out" 2>&1
+	wait "$LAST_PID"
+	c1=$(cpu_ticks "$pid")
+	"${PY[@]}" dnsperf "$label" "$out" "$expect" $((c1 - c0)) "$CLK_TCK" | tee -a "$RES" |
+		awk -v l="$label" '/\.qps /{ q = $2 } /\.lat /{ t = $2 } /\.cpu /{ c = $2 } /\.ok /{ o = $2 }
+		END { printf "bench:   %-24s %9.0f QPS  %6.0f us  %6.2f us CPU  ok=%s\n", l, q, t, c, o }' >&2
+}
+
+# run_wrk LABEL SCRIPT SECONDS URL: start one wrk run in the background (WRK_PID);
+# wrk_result LABEL waits for it and appends LABEL.{rps,p99,bad}.
+run_wrk() {
+	local label=$1 script=$2 secs=$3 url=$4 out=$OUT/wrk.$1.txt
+	spawn env BENCH_ACCOUNTS="$T_DIR/accounts.tsv" timeout $((secs + 30)) \
+		wrk -t1 -c4 -d"${secs}s" --latency -s "$ROOT/bench/$script" "$url" >"$out" 2>&1
+	WRK_PID=$LAST_PID
+}
+wrk_result() {
+	wait "$WRK_PID"
+	"${PY[@]}" wrk "$1" "$OUT/wrk.$1.txt" | tee -a "$RES" | tr '\n' ' ' | sed 's/^/bench:   /' >&2
+	echo >&2
+}
+
+# txt_set SERVER_PORT NAME: the TXT values of NAME, sorted, on one line.
+txt_set() { kdig +short +time=2 +retry=1 -p "$1" @127.0.0.1 "$2" TXT | tr -d '"' | sort | tr '\n' ' '; }
+rcode() { kdig +time=2 +retry=1 -p "$1" @127.0.0.1 "$2" TXT | sed -n 's/.*status: \([A-Z]*\).*/\1/p'; }
+
+# ---------------------------------------------------------------- phase 1: dns01d, N accounts
+DNS_PORT=$(free_port)
+API_PORT=$(free_port)
+KNOT_PORT=$(free_port)
+[ -n "$DNS_PORT" ] && [ -n "$API_PORT" ] && [ -n "$KNOT_PORT" ] || die "no free ports"
+result accounts "$N"
+write_config "$T_DIR/dns01d.cfg" "$T_DIR/dns01d.db" "$DNS_PORT" "$API_PORT"
+note "dns01d: DNS 127.0.0.1:$DNS_PORT, API 127.0.0.1:$API_PORT, $DNS_THREADS UDP worker(s)"
+start_daemon "$T_DIR/dns01d.cfg" "$OUT/dns01d.log" "$API_PORT" || finish
+D_PID=$DAEMON_PID
+
+note "registering $N accounts with two values each through the API"
+spawn timeout 300 python3 "$ROOT/bench/accounts.py" register "$API_PORT" "$N" >"$T_DIR/accounts.tsv"
+wait "$LAST_PID" || { note "registration failed"; finish; }
+cut -f3- "$T_DIR/accounts.tsv" >"$OUT/accounts-public.tsv"	# no keys in $OUT
+
+# ---------------------------------------------------------------- phase 2: Knot, same records
+SOA=$(kdig +noall +answer +time=2 +retry=1 -p "$DNS_PORT" @127.0.0.1 "$DOMAIN" SOA |
+	awk '$4 == "SOA" { $1 = $1; print; exit }')
+TXT_TTL=$(kdig +noall +answer +time=2 +retry=1 -p "$DNS_PORT" @127.0.0.1 \
+	"$(head -n1 "$T_DIR/accounts.tsv" | cut -f3).$DOMAIN" TXT | awk '$4 == "TXT" { print $2; exit }')
+[ -n "$SOA" ] && [ -n "$TXT_TTL" ] || { note "dns01d does not answer SOA/TXT over UDP"; finish; }
+printf '%s\n' "${RECORDS[@]}" >"$T_DIR/records.txt"
+python3 "$ROOT/bench/zonegen.py" zone "$DOMAIN" "$SOA" \
+	"$T_DIR/records.txt" "$TXT_TTL" <"$T_DIR/accounts.tsv" >"$T_DIR/zone" || die "zonegen failed"
+python3 "$ROOT/bench/zonegen.py" hits "$DOMAIN" 1 <"$T_DIR/accounts.tsv" >"$T_DIR/hits"
+python3 "$ROOT/bench/zonegen.py" misses "$DOMAIN" "$N" 2 >"$T_DIR/misses"
+mkdir -p "$T_DIR/knot/db"
+cat >"$T_DIR/knot.conf" <<KNOT
+server:
+    listen: 127.0.0.1@$KNOT_PORT
+    rundir: $T_DIR/knot
+    pidfile: $T_DIR/knot/knot.pid
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: $T_DIR/knot/db
+control:
+    listen: $T_DIR/knot/knot.sock
+log:
+  - target: stderr
+    any: warning
+template:
+  - id: default
+    storage: $T_DIR/knot
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: $DOMAIN
+    file: $T_DIR/zone
+KNOT
+spawn knotd -c "$T_DIR/knot.conf" >"$OUT/knotd.log" 2>&1
+K_PID=$LAST_PID
+for _ in $(seq 1 100); do
+	[ "$(rcode "$KNOT_PORT" "$DOMAIN" | head -n1)" = NOERROR ] && break
+	kill -0 "$K_PID" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$K_PID" 2>/dev/null || { note "knotd exited:"; sed 's/^/bench:   /' "$OUT/knotd.log" >&2; finish; }
+note "knotd: 127.0.0.1:$KNOT_PORT, zone of $(wc -l <"$T_DIR/zone") lines"
+
+# Measure only answers known to be right: a sample of names answers the same on both.
+agree=1
+while read -r name _; do
+	a=$(txt_set "$DNS_PORT" "$name") b=$(txt_set "$KNOT_PORT" "$name")
+	[ -n "$a" ] && [ "$a" = "$b" ] || { agree=0; note "$name: dns01d [$a] Knot [$b]"; }
+done < <(head -n 20 "$T_DIR/hits")
+while read -r name _; do
+	a=$(rcode "$DNS_PORT" "$name") b=$(rcode "$KNOT_PORT" "$name")
+	[ "$a" = NXDOMAIN ] && [ "$b" = NXDOMAIN ] || { agree=0; note "$name: dns01d $a Knot $b"; }
+done < <(head -n 5 "$T_DIR/misses")
+result answers.agree "$agree"
+
+# ---------------------------------------------------------------- phase 3: dnsperf, alternating
+for r in $(seq 1 "$ROUNDS"); do
+	if [ $((r % 2)) = 1 ]; then order="dns01d knot"; else order="knot dns01d"; fi
+	for t in udp_hits udp_misses tcp_hits; do
+		for s in $order; do
+			if [ "$s" = dns01d ]; then port=$DNS_PORT pid=$D_PID; else port=$KNOT_PORT pid=$K_PID; fi
+			case $t in
+			udp_hits) run_dnsperf "$t.$s" "$port" "$pid" "$T_DIR/hits" NOERROR ;;
+			udp_misses) run_dnsperf "$t.$s" "$port" "$pid" "$T_DIR/misses" NXDOMAIN ;;
+			tcp_hits) run_dnsperf "$t.$s" "$port" "$pid" "$T_DIR/hits" NOERROR -m tcp ;;
+			esac
+		done
+	done
+done
+stop_pid "$K_PID"
+
+# ---------------------------------------------------------------- phase 4: API, isolation
+note "wrk: /update for ${API_SECONDS} s"
+run_wrk update update.lua "$API_SECONDS" "http://127.0.0.1:$API_PORT/update"
+wrk_result update
+note "isolation: dnsperf UDP hits while wrk saturates /update"
+run_wrk iso.update update.lua $((DNS_SECONDS + 2)) "http://127.0.0.1:$API_PORT/update"
+sleep 1
+run_dnsperf iso.udp_hits.dns01d "$DNS_PORT" "$D_PID" "$T_DIR/hits" NOERROR
+wrk_result iso.update
+note "wrk: /register for ${API_SECONDS} s"
+run_wrk register register.lua "$API_SECONDS" "http://127.0.0.1:$API_PORT/register"
+wrk_result register
+stop_pid "$D_PID"
+
+# ---------------------------------------------------------------- phase 5: scale
+note "scale: $SCALE_N accounts written into an acme-dns database"
+result scale.accounts "$SCALE_N"
+python3 "$ROOT/bench/accounts.py" acmedb "$T_DIR/scale.db" "$SCALE_N" >"$T_DIR/scale.tsv" ||
+	{ note "cannot write the acme-dns database"; finish; }
+python3 "$ROOT/bench/zonegen.py" hits "$DOMAIN" 3 <"$T_DIR/scale.tsv" >"$T_DIR/scale-hits"
+SDNS_PORT=$(free_port)
+SAPI_PORT=$(free_port)
+write_config "$T_DIR/scale.cfg" "$T_DIR/scale.db" "$SDNS_PORT" "$SAPI_PORT"
+start_daemon "$T_DIR/scale.cfg" "$OUT/dns01d-scale.log" "$SAPI_PORT" || finish
+result scale.migrate_ms "$START_MS"
+note "scale: first start (acme-dns database opened in place) took $START_MS ms"
+stop_pid "$DAEMON_PID"
+start_daemon "$T_DIR/scale.cfg" "$OUT/dns01d-scale.log" "$SAPI_PORT" || finish
+S_PID=$DAEMON_PID
+result scale.start_ms "$START_MS"
+result scale.rss_start "$(rss_mib "$S_PID")"
+note "scale: restart took $START_MS ms, RSS $(rss_mib "$S_PID") MiB"
+agree=1
+while IFS=$'\t' read -r _ _ sub v1 v2; do
+	want=$(printf '%s\n%s\n' "$v1" "$v2" | sort | tr '\n' ' ')
+	got=$(txt_set "$SDNS_PORT" "$sub.$DOMAIN")
+	[ "$got" = "$want" ] || { agree=0; note "$sub: got [$got], want [$want]"; }
+done < <(awk 'NR % 9973 == 1' "$T_DIR/scale.tsv")
+result scale.agree "$agree"
+for r in $(seq 1 "$ROUNDS"); do
+	run_dnsperf scale.udp_hits.dns01d "$SDNS_PORT" "$S_PID" "$T_DIR/scale-hits" NOERROR
+done
+result scale.rss_after "$(rss_mib "$S_PID")"
+stop_pid "$S_PID"
+finish
