@@ -62,7 +62,15 @@ CLK_TCK=$(getconf CLK_TCK)
 PY=(python3 "$ROOT/bench/report.py")
 T_START=$(date +%s)
 
+BUDGET_S=480	# no new phase starts after this many seconds, so the whole run stays under 10 min
+
 note() { printf 'bench: %s\n' "$*" >&2; }
+# budget PHASE: stop here (table so far, overall FAIL) if the run has already taken too long.
+budget() {
+	[ $(($(date +%s) - T_START)) -le "$BUDGET_S" ] && return 0
+	note "over the ${BUDGET_S} s budget before $1; stopping"
+	finish
+}
 result() { echo "$1 $2" >>"$RES"; }
 
 # spawn CMD...: start CMD in the background and record its PID in LAST_PID and T_PIDS.
@@ -274,6 +282,7 @@ result answers.agree "$agree"
 
 # ---------------------------------------------------------------- phase 3: dnsperf, alternating
 for r in $(seq 1 "$ROUNDS"); do
+	budget "DNS round $r"
 	if [ $((r % 2)) = 1 ]; then order="dns01d knot"; else order="knot dns01d"; fi
 	for t in udp_hits udp_misses tcp_hits; do
 		for s in $order; do
@@ -289,6 +298,7 @@ done
 stop_pid "$K_PID"
 
 # ---------------------------------------------------------------- phase 4: API, isolation
+budget "the API phase"
 note "wrk: /update for ${API_SECONDS} s"
 run_wrk update update.lua "$API_SECONDS" "http://127.0.0.1:$API_PORT/update"
 wrk_result update
@@ -303,6 +313,7 @@ wrk_result register
 stop_pid "$D_PID"
 
 # ---------------------------------------------------------------- phase 5: scale
+budget "the scale phase"
 note "scale: $SCALE_N accounts written into an acme-dns database"
 result scale.accounts "$SCALE_N"
 python3 "$ROOT/bench/accounts.py" acmedb "$T_DIR/scale.db" "$SCALE_N" >"$T_DIR/scale.tsv" ||
