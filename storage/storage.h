@@ -12,6 +12,12 @@
 #define STORAGE_MAX_TXT 16		/* most values kept per account (config api.txt_values) */
 #define STORAGE_MAX_ALLOWFROM 64	/* most allowfrom CIDRs per account */
 #define STORAGE_CIDR_LEN 64		/* longest CIDR text kept, with NUL */
+#define STORAGE_SCHEMA_VERSION 1	/* PRAGMA user_version once migrated (acme-dns's is 0) */
+#define STORAGE_READERS 4		/* pooled read connections (auth, health, foreach) */
+#define STORAGE_BUSY_MS 3000		/* default wait for another process's lock, then fail */
+#define STORAGE_CKPT_FRAMES 1000	/* WAL frames that trigger a background checkpoint */
+#define STORAGE_CKPT_RESTART 16		/* WAL past this many times CKPT_FRAMES: force a restart */
+#define STORAGE_SALT_LEN 16		/* random bytes of salt per fast key hash */
 
 struct storage;
 
@@ -87,5 +93,12 @@ int storage_foreach(struct storage *st,
 
 /* True if the database answers a read right now (for /health). */
 bool storage_healthy(struct storage *st);
+
+/*
+ * How long a call waits, in milliseconds, for a lock held by another process
+ * (or for a pooled connection) before it fails with -1 (default
+ * STORAGE_BUSY_MS). Takes effect on every connection; for tests and tuning.
+ */
+void storage_set_busy_timeout(struct storage *st, unsigned ms);
 
 #endif

@@ -1,0 +1,724 @@
+/* tests/unit/test_storage.c -- storage/: accounts, keys, rotation, acme-dns databases, locking */
+/* SPDX-License-Identifier: ISC */
+
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "../../common/common.h"
+#include "../../storage/storage.h"
+#include "testhelp.h"
+
+#define TXT_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define TXT_B "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+#define TXT_C "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"
+#define TXT_D "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD"
+#define REG_THREADS 4
+#define REG_EACH 25
+
+static char dir[64];
+static char dbpath[128];
+
+/* A fresh temporary directory and database path for each test. */
+static void
+fresh(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/test_storage.XXXXXX");
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", dir);
+}
+
+/* Remove the database, its -wal and -shm, and the directory. */
+static void
+cleanup(void)
+{
+	char p[160];
+
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", dbpath);
+	unlink(p);
+	unlink(dbpath);
+	rmdir(dir);
+}
+
+/* Run SQL on the database through a separate connection (as another tool would). */
+static int
+sql(const char *stmt)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	int rc;
+
+	if (sqlite3_open(dbpath, &db) != SQLITE_OK)
+		return -1;
+	sqlite3_busy_timeout(db, 2000);
+	rc = sqlite3_exec(db, stmt, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "    sql: %s\n", msg ? msg : "?");
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* First column of the first row of a query, as text, into out. */
+static int
+sql_text(const char *q, char *out, size_t len)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+
+	out[0] = '\0';
+	if (sqlite3_open(dbpath, &db) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, q, -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		snprintf(out, len, "%s", sqlite3_column_text(s, 0) ?
+		    (const char *)sqlite3_column_text(s, 0) : "(null)");
+		rc = 0;
+	}
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return rc;
+}
+
+/* True if needle occurs in the file at path (the raw bytes). */
+static bool
+file_has(const char *path, const char *needle)
+{
+	FILE *f;
+	char *buf;
+	size_t n, nl = strlen(needle);
+	bool found = false;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return false;
+	buf = malloc(8 << 20);
+	n = buf ? fread(buf, 1, 8 << 20, f) : 0;
+	fclose(f);
+	for (size_t i = 0; i + nl <= n && !found; i++)
+		found = memcmp(buf + i, needle, nl) == 0;
+	free(buf);
+	return found;
+}
+
+/* foreach collector: remembers the values of one subdomain, counts all. */
+struct collect {
+	const char *want;
+	struct storage_txt got;
+	size_t accounts;
+	bool seen;
+	size_t stop_after;	/* return non-zero after this many (0: never) */
+};
+
+static int
+collect_cb(void *arg, const char *sub, const struct storage_txt *t)
+{
+	struct collect *c = arg;
+
+	c->accounts++;
+	if (c->want != NULL && strcmp(sub, c->want) == 0) {
+		c->got = *t;
+		c->seen = true;
+	}
+	return c->stop_after != 0 && c->accounts >= c->stop_after;
+}
+
+static int
+test_register_auth(void)
+{
+	struct storage *st;
+	struct storage_account a, b, got;
+	const char *cidrs[] = { "192.0.2.0/24", "2001:db8::/32" };
+	char key[STORAGE_KEY_LEN + 1], key2[STORAGE_KEY_LEN + 1], err[256];
+
+	fresh();
+	st = storage_open(dbpath, 2, err, sizeof(err));
+	CHECK(st != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	CHECK(is_uuid(a.username) && is_uuid(a.subdomain));
+	CHECK(strlen(key) == STORAGE_KEY_LEN);
+	CHECK(a.nallowfrom == 0);
+	CHECK(storage_register(st, cidrs, 2, &b, key2) == 0);
+	CHECK(b.nallowfrom == 2);
+	CHECK_STR(b.allowfrom[1], "2001:db8::/32");
+
+	CHECK(storage_auth(st, a.username, key, &got) == STORAGE_AUTH_OK);
+	CHECK_STR(got.username, a.username);
+	CHECK_STR(got.subdomain, a.subdomain);
+	CHECK(got.nallowfrom == 0);
+	CHECK(storage_auth(st, b.username, key2, &got) == STORAGE_AUTH_OK);
+	CHECK(got.nallowfrom == 2);
+	CHECK_STR(got.allowfrom[0], "192.0.2.0/24");
+	CHECK_STR(got.allowfrom[1], "2001:db8::/32");
+
+	CHECK(storage_auth(st, a.username, key2, &got) == STORAGE_AUTH_DENIED);
+	CHECK(got.username[0] == '\0');
+	key[0] ^= 1;
+	CHECK(storage_auth(st, a.username, key, &got) == STORAGE_AUTH_DENIED);
+	CHECK(storage_auth(st, a.username, "", &got) == STORAGE_AUTH_DENIED);
+	CHECK(storage_auth(st, a.username, NULL, &got) == STORAGE_AUTH_DENIED);
+	CHECK(storage_auth(st, "00000000-0000-4000-8000-000000000000", key2, &got) ==
+	    STORAGE_AUTH_DENIED);
+	CHECK(storage_auth(st, NULL, key2, &got) == STORAGE_AUTH_DENIED);
+	CHECK(storage_auth(st, "' OR 1=1 --", key2, &got) == STORAGE_AUTH_DENIED);
+	CHECK(storage_healthy(st));
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+static int
+test_key_not_stored(void)
+{
+	struct storage *st;
+	struct storage_account a;
+	char key[STORAGE_KEY_LEN + 1], err[256], q[256], pw[256], p[160];
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	snprintf(q, sizeof(q), "SELECT Password FROM records WHERE Username = '%s'", a.username);
+	CHECK(sql_text(q, pw, sizeof(pw)) == 0);
+	CHECK(strncmp(pw, "$sha256$", 8) == 0);
+	CHECK(strstr(pw, key) == NULL);
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	CHECK(!file_has(dbpath, key) && !file_has(p, key));
+	CHECK(file_has(dbpath, a.username) || file_has(p, a.username));	/* the reader works */
+	storage_close(st);
+	CHECK(!file_has(dbpath, key));
+	/* The database holds hashes: not readable by others. */
+	struct stat sb;
+	CHECK(stat(dbpath, &sb) == 0 && (sb.st_mode & 077) == 0);
+	cleanup();
+	return 0;
+}
+
+static int
+test_rotation_2(void)
+{
+	struct storage *st;
+	struct storage_account a;
+	struct storage_txt now;
+	struct collect c = { 0 };
+	char key[STORAGE_KEY_LEN + 1], err[256];
+	time_t t0 = time(NULL);
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_A, &now) == 0);
+	CHECK(now.n == 1);
+	CHECK_STR(now.values[0], TXT_A);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_B, &now) == 0);
+	CHECK(now.n == 2);
+	CHECK_STR(now.values[0], TXT_B);
+	CHECK_STR(now.values[1], TXT_A);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_C, &now) == 0);
+	CHECK(now.n == 2);
+	CHECK_STR(now.values[0], TXT_C);
+	CHECK_STR(now.values[1], TXT_B);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_D, &now) == 0);
+	CHECK_STR(now.values[0], TXT_D);
+	CHECK_STR(now.values[1], TXT_C);
+	/* The same value again moves to the front without dropping the other. */
+	CHECK(storage_txt_set(st, a.subdomain, TXT_C, &now) == 0);
+	CHECK(now.n == 2);
+	CHECK_STR(now.values[0], TXT_C);
+	CHECK_STR(now.values[1], TXT_D);
+	c.want = a.subdomain;
+	CHECK(storage_foreach(st, collect_cb, &c) == 0);
+	CHECK(c.seen && c.got.n == 2);
+	CHECK_STR(c.got.values[0], TXT_C);
+	CHECK_STR(c.got.values[1], TXT_D);
+	/* Still two rows, as acme-dns keeps. */
+	char n[32], q[160];
+	snprintf(q, sizeof(q), "SELECT count(*) FROM txt WHERE Subdomain = '%s'", a.subdomain);
+	CHECK(sql_text(q, n, sizeof(n)) == 0);
+	CHECK_STR(n, "2");
+	/* All of this ran within about one second: order did not rely on LastUpdate. */
+	if (time(NULL) - t0 > 1)
+		fprintf(stderr, "    note: test spanned %lld s\n", (long long)(time(NULL) - t0));
+	CHECK(storage_txt_set(st, a.subdomain, "", &now) == -1);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_A "x", &now) == -1);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+static int
+test_rotation_3(void)
+{
+	struct storage *st;
+	struct storage_account a;
+	struct storage_txt now;
+	struct collect c = { 0 };
+	char key[STORAGE_KEY_LEN + 1], err[256];
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 3, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_A, &now) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_B, &now) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_C, &now) == 0);
+	CHECK(now.n == 3);
+	CHECK_STR(now.values[0], TXT_C);
+	CHECK_STR(now.values[2], TXT_A);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_D, &now) == 0);
+	CHECK(now.n == 3);
+	CHECK_STR(now.values[0], TXT_D);
+	CHECK_STR(now.values[1], TXT_C);
+	CHECK_STR(now.values[2], TXT_B);
+	storage_close(st);
+
+	/* Lowered to 2 on restart: the newest two are served and kept. */
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	c.want = a.subdomain;
+	CHECK(storage_foreach(st, collect_cb, &c) == 0);
+	CHECK(c.seen && c.got.n == 2);
+	CHECK_STR(c.got.values[0], TXT_D);
+	CHECK_STR(c.got.values[1], TXT_C);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_A, &now) == 0);
+	CHECK(now.n == 2);
+	CHECK_STR(now.values[0], TXT_A);
+	CHECK_STR(now.values[1], TXT_D);
+	char n[32];
+	CHECK(sql_text("SELECT count(*) FROM txt", n, sizeof(n)) == 0);
+	CHECK_STR(n, "2");
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+static int
+test_foreach(void)
+{
+	struct storage *st;
+	struct storage_account a[3];
+	struct storage_txt now;
+	struct collect c = { 0 };
+	char key[STORAGE_KEY_LEN + 1], err[256];
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	c.want = "nothing";
+	CHECK(storage_foreach(st, collect_cb, &c) == 0);
+	CHECK(c.accounts == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK(storage_register(st, NULL, 0, &a[i], key) == 0);
+	CHECK(storage_txt_set(st, a[1].subdomain, TXT_A, &now) == 0);
+	memset(&c, 0, sizeof(c));
+	c.want = a[0].subdomain;
+	CHECK(storage_foreach(st, collect_cb, &c) == 0);
+	CHECK(c.accounts == 3 && c.seen && c.got.n == 0);
+	memset(&c, 0, sizeof(c));
+	c.want = a[1].subdomain;
+	CHECK(storage_foreach(st, collect_cb, &c) == 0);
+	CHECK(c.seen && c.got.n == 1);
+	CHECK_STR(c.got.values[0], TXT_A);
+	/* A callback error stops the walk. */
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 2;
+	CHECK(storage_foreach(st, collect_cb, &c) == -1);
+	CHECK(c.accounts == 2);
+	/* A row DNS cannot serve is skipped, not fatal. */
+	CHECK(sql("INSERT INTO records VALUES ('u', 'p', 'not-a-uuid', '[]');"
+	    "INSERT INTO txt VALUES ('not-a-uuid', 'x', 1, 1);") == 0);
+	char q[200];
+	snprintf(q, sizeof(q), "INSERT INTO txt VALUES ('%s', 'bad value', 1, 99)", a[2].subdomain);
+	CHECK(sql(q) == 0);
+	memset(&c, 0, sizeof(c));
+	c.want = a[2].subdomain;
+	CHECK(storage_foreach(st, collect_cb, &c) == 0);
+	CHECK(c.accounts == 3 && c.seen && c.got.n == 0);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+static int
+test_reopen(void)
+{
+	struct storage *st;
+	struct storage_account a, got;
+	struct storage_txt now;
+	struct collect c = { 0 };
+	char key[STORAGE_KEY_LEN + 1], err[256];
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_A, &now) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_B, &now) == 0);
+	storage_close(st);
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_auth(st, a.username, key, &got) == STORAGE_AUTH_OK);
+	c.want = a.subdomain;
+	CHECK(storage_foreach(st, collect_cb, &c) == 0);
+	CHECK(c.seen && c.got.n == 2);
+	CHECK_STR(c.got.values[0], TXT_B);
+	CHECK_STR(c.got.values[1], TXT_A);
+	/* Order survives the restart: the next value drops A, the oldest. */
+	CHECK(storage_txt_set(st, a.subdomain, TXT_C, &now) == 0);
+	CHECK_STR(now.values[0], TXT_C);
+	CHECK_STR(now.values[1], TXT_B);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+/* acme-dns's schema, exactly as its db.go creates it. */
+static const char acme_schema[] =
+    "CREATE TABLE IF NOT EXISTS acmedns(Name TEXT, Value TEXT);"
+    "CREATE TABLE IF NOT EXISTS records("
+    " Username TEXT UNIQUE NOT NULL PRIMARY KEY,"
+    " Password TEXT UNIQUE NOT NULL,"
+    " Subdomain TEXT UNIQUE NOT NULL,"
+    " AllowFrom TEXT);"
+    "CREATE TABLE IF NOT EXISTS txt("
+    " Subdomain TEXT NOT NULL,"
+    " Value TEXT NOT NULL DEFAULT '',"
+    " LastUpdate INT);"
+    "INSERT INTO acmedns VALUES ('db_version', '1');";
+
+#define ACME_USER "c36f50e8-4632-44f0-83fe-e070fef28a10"
+#define ACME_SUB "8e5700ea-a4bf-41c7-8a77-e990661dcc6a"
+#define ACME_KEY "htB9mR9DYgcu9bX_afHF62erXaH2TS7bg9KW3F7Z"
+
+/* Write an acme-dns database with one account whose key has a $2a$10$ bcrypt hash. */
+static int
+make_acme_db(const char *allowfrom)
+{
+	struct crypt_data *cd;
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE], *q;
+	const char *h;
+	int rc = -1;
+
+	if ((cd = calloc(1, sizeof(*cd))) == NULL)
+		return -1;
+	if (crypt_gensalt_rn("$2a$", 10, NULL, 0, salt, sizeof(salt)) == NULL ||
+	    (h = crypt_r(ACME_KEY, salt, cd)) == NULL || strncmp(h, "$2a$10$", 7) != 0)
+		goto out;
+	q = sqlite3_mprintf("%s INSERT INTO records VALUES ('%q', '%q', '%q', %Q);"
+	    "INSERT INTO txt VALUES ('%q', '%s', 1700000000);"
+	    "INSERT INTO txt VALUES ('%q', '', 0);",
+	    acme_schema, ACME_USER, h, ACME_SUB, allowfrom, ACME_SUB, TXT_A, ACME_SUB);
+	rc = q ? sql(q) : -1;
+	sqlite3_free(q);
+out:
+	free(cd);
+	return rc;
+}
+
+static int
+test_acme_dns_db(void)
+{
+	struct storage *st;
+	struct storage_account got;
+	struct storage_txt now;
+	struct collect c = { 0 };
+	char err[256], pw[256], v[64];
+
+	fresh();
+	CHECK(make_acme_db("[\"192.0.2.0/24\"]") == 0);
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	/* The published value is served at start-up. */
+	c.want = ACME_SUB;
+	CHECK(storage_foreach(st, collect_cb, &c) == 0);
+	CHECK(c.accounts == 1 && c.seen && c.got.n == 1);
+	CHECK_STR(c.got.values[0], TXT_A);
+
+	CHECK(storage_auth(st, ACME_USER, "wrong-key-wrong-key-wrong-key-wrong-key-", &got) ==
+	    STORAGE_AUTH_DENIED);
+	CHECK(sql_text("SELECT Password FROM records", pw, sizeof(pw)) == 0);
+	CHECK(strncmp(pw, "$2a$10$", 7) == 0);
+	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_OK);
+	CHECK_STR(got.subdomain, ACME_SUB);
+	CHECK(got.nallowfrom == 1);
+	CHECK_STR(got.allowfrom[0], "192.0.2.0/24");
+	/* Upgraded to the fast hash; the key still works, a wrong one still fails. */
+	CHECK(sql_text("SELECT Password FROM records", pw, sizeof(pw)) == 0);
+	CHECK(strncmp(pw, "$sha256$", 8) == 0);
+	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_OK);
+	CHECK(storage_auth(st, ACME_USER, "wrong", &got) == STORAGE_AUTH_DENIED);
+
+	/* Rotation: the '' placeholder is used first, then the acme-dns value is the oldest. */
+	CHECK(storage_txt_set(st, ACME_SUB, TXT_B, &now) == 0);
+	CHECK(now.n == 2);
+	CHECK_STR(now.values[0], TXT_B);
+	CHECK_STR(now.values[1], TXT_A);
+	CHECK(storage_txt_set(st, ACME_SUB, TXT_C, &now) == 0);
+	CHECK_STR(now.values[0], TXT_C);
+	CHECK_STR(now.values[1], TXT_B);
+
+	/* The tables acme-dns reads are intact. */
+	CHECK(sql_text("SELECT Value FROM acmedns WHERE Name = 'db_version'", v, sizeof(v)) == 0);
+	CHECK_STR(v, "1");
+	CHECK(sql_text("PRAGMA user_version", v, sizeof(v)) == 0);
+	CHECK_STR(v, "1");
+	CHECK(sql_text("SELECT count(*) FROM txt WHERE LastUpdate > 0", v, sizeof(v)) == 0);
+	CHECK_STR(v, "2");
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+static int
+test_acme_dns_bad_allowfrom(void)
+{
+	struct storage *st;
+	struct storage_account got;
+	char err[256];
+
+	fresh();
+	CHECK(make_acme_db("[not json") == 0);
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_DENIED);
+	CHECK(sql("UPDATE records SET AllowFrom = '[1, 2]'") == 0);
+	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_DENIED);
+	CHECK(sql("UPDATE records SET AllowFrom = 'null'") == 0);
+	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_OK);
+	CHECK(got.nallowfrom == 0);
+	CHECK(sql("UPDATE records SET AllowFrom = NULL") == 0);
+	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_OK);
+	CHECK(sql("UPDATE records SET Password = 'garbage'") == 0);
+	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_DENIED);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+static int
+test_migration_idempotent(void)
+{
+	struct storage *st;
+	struct storage_account a, got;
+	char key[STORAGE_KEY_LEN + 1], err[256], v[64];
+
+	fresh();
+	CHECK(make_acme_db("[]") == 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+		if (i == 0)
+			CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+		CHECK(storage_auth(st, a.username, key, &got) == STORAGE_AUTH_OK);
+		storage_close(st);
+	}
+	CHECK(sql_text("PRAGMA user_version", v, sizeof(v)) == 0);
+	CHECK_STR(v, "1");
+	CHECK(sql_text("SELECT count(*) FROM acmedns", v, sizeof(v)) == 0);
+	CHECK_STR(v, "1");
+	CHECK(sql_text("SELECT count(*) FROM pragma_table_info('txt') WHERE name = 'Seq'",
+	    v, sizeof(v)) == 0);
+	CHECK_STR(v, "1");
+	CHECK(sql_text("SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+	    " AND name = 'txt_subdomain'", v, sizeof(v)) == 0);
+	CHECK_STR(v, "1");
+	/* A database from a newer dns01d is refused, not downgraded. */
+	CHECK(sql("PRAGMA user_version = 99") == 0);
+	CHECK(storage_open(dbpath, 2, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "newer") != NULL);
+	cleanup();
+	return 0;
+}
+
+static int
+test_fresh_schema_is_acme(void)
+{
+	struct storage *st;
+	char err[256], v[512];
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	storage_close(st);
+	CHECK(sql_text("SELECT sql FROM sqlite_schema WHERE name = 'records'", v, sizeof(v)) == 0);
+	CHECK(strstr(v, "Password TEXT UNIQUE NOT NULL") != NULL);
+	CHECK(sql_text("SELECT Value FROM acmedns WHERE Name = 'db_version'", v, sizeof(v)) == 0);
+	CHECK_STR(v, "1");
+	CHECK(sql_text("PRAGMA journal_mode", v, sizeof(v)) == 0);
+	CHECK_STR(v, "wal");
+	cleanup();
+	return 0;
+}
+
+static int
+test_bad_files(void)
+{
+	char err[256] = "";
+	int fd;
+
+	fresh();
+	CHECK((fd = open(dbpath, O_WRONLY | O_CREAT, 0600)) != -1);
+	CHECK(write(fd, "this is not an sqlite database, just some text that is long enough\n",
+	    68) == 68);
+	close(fd);
+	CHECK(storage_open(dbpath, 2, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "not an SQLite database") != NULL);
+	cleanup();
+
+	fresh();
+	CHECK(sql("CREATE TABLE users(id INTEGER, name TEXT)") == 0);
+	CHECK(storage_open(dbpath, 2, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "not an acme-dns") != NULL);
+	cleanup();
+
+	fresh();
+	CHECK(sql("CREATE TABLE records(id INTEGER); CREATE TABLE txt(Subdomain TEXT)") == 0);
+	CHECK(storage_open(dbpath, 2, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "no column") != NULL);
+	cleanup();
+
+	fresh();
+	CHECK(storage_open(dbpath, 0, err, sizeof(err)) == NULL);
+	CHECK(storage_open(dbpath, STORAGE_MAX_TXT + 1, err, sizeof(err)) == NULL);
+	CHECK(storage_open("/nonexistent-dir/x/db", 2, err, sizeof(err)) == NULL);
+	CHECK(err[0] != '\0');
+	CHECK(storage_open("", 2, err, sizeof(err)) == NULL);
+	storage_close(NULL);
+	cleanup();
+	return 0;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+test_busy_other_writer(void)
+{
+	struct storage *st;
+	struct storage_account a, got;
+	struct storage_txt now;
+	struct collect c = { 0 };
+	char key[STORAGE_KEY_LEN + 1], err[256];
+	sqlite3 *other = NULL;
+	double t;
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_A, &now) == 0);
+	storage_set_busy_timeout(st, 300);
+	CHECK(sqlite3_open(dbpath, &other) == SQLITE_OK);
+	CHECK(sqlite3_exec(other, "BEGIN EXCLUSIVE; INSERT INTO acmedns VALUES ('x', 'y')",
+	    NULL, NULL, NULL) == SQLITE_OK);
+
+	t = now_s();
+	CHECK(storage_txt_set(st, a.subdomain, TXT_B, &now) == -1);
+	t = now_s() - t;
+	CHECK(t >= 0.2 && t < 3.0);
+	/* Reads go on: auth, health and the start-up load do not wait. */
+	t = now_s();
+	CHECK(storage_healthy(st));
+	CHECK(storage_auth(st, a.username, key, &got) == STORAGE_AUTH_OK);
+	c.want = a.subdomain;
+	CHECK(storage_foreach(st, collect_cb, &c) == 0);
+	CHECK(c.seen && c.got.n == 1);
+	CHECK(now_s() - t < 0.2);
+
+	CHECK(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(other);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_B, &now) == 0);
+	CHECK(now.n == 2);
+	CHECK_STR(now.values[0], TXT_B);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+struct reg_arg {
+	struct storage *st;
+	struct storage_account acct[REG_EACH];
+	char key[REG_EACH][STORAGE_KEY_LEN + 1];
+	int failures;
+};
+
+static void *
+reg_thread(void *p)
+{
+	struct reg_arg *ra = p;
+	struct storage_txt now;
+	struct storage_account got;
+
+	for (int i = 0; i < REG_EACH; i++) {
+		if (storage_register(ra->st, NULL, 0, &ra->acct[i], ra->key[i]) != 0) {
+			ra->failures++;
+			continue;
+		}
+		if (storage_auth(ra->st, ra->acct[i].username, ra->key[i], &got) != STORAGE_AUTH_OK ||
+		    storage_txt_set(ra->st, ra->acct[i].subdomain, TXT_A, &now) != 0)
+			ra->failures++;
+	}
+	return NULL;
+}
+
+static int
+test_concurrent_register(void)
+{
+	struct storage *st;
+	struct reg_arg *ra;
+	struct collect c = { 0 };
+	pthread_t th[REG_THREADS];
+	char err[256], v[32];
+	int i;
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK((ra = calloc(REG_THREADS, sizeof(*ra))) != NULL);
+	for (i = 0; i < REG_THREADS; i++) {
+		ra[i].st = st;
+		CHECK(pthread_create(&th[i], NULL, reg_thread, &ra[i]) == 0);
+	}
+	for (i = 0; i < REG_THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < REG_THREADS; i++)
+		CHECK(ra[i].failures == 0);
+	CHECK(strcmp(ra[0].acct[0].username, ra[1].acct[0].username) != 0);
+	c.want = ra[3].acct[REG_EACH - 1].subdomain;
+	CHECK(storage_foreach(st, collect_cb, &c) == 0);
+	CHECK(c.accounts == REG_THREADS * REG_EACH);
+	CHECK(c.seen && c.got.n == 1);
+	free(ra);
+	storage_close(st);
+	CHECK(sql_text("SELECT count(DISTINCT Username) FROM records", v, sizeof(v)) == 0);
+	CHECK(atoi(v) == REG_THREADS * REG_EACH);
+	cleanup();
+	return 0;
+}
+
+static const struct test_case tests[] = {
+	{ "register_auth", test_register_auth },
+	{ "key_not_stored", test_key_not_stored },
+	{ "rotation_2", test_rotation_2 },
+	{ "rotation_3", test_rotation_3 },
+	{ "foreach", test_foreach },
+	{ "reopen", test_reopen },
+	{ "acme_dns_db", test_acme_dns_db },
+	{ "acme_dns_bad_allowfrom", test_acme_dns_bad_allowfrom },
+	{ "migration_idempotent", test_migration_idempotent },
+	{ "fresh_schema_is_acme", test_fresh_schema_is_acme },
+	{ "bad_files", test_bad_files },
+	{ "busy_other_writer", test_busy_other_writer },
+	{ "concurrent_register", test_concurrent_register },
+};
+
+TEST_MAIN(tests)
