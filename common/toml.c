@@ -42,8 +42,12 @@ perr(struct parser *ps, unsigned line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (ps->err != NULL && ps->errlen > 0)
+	if (ps->err == NULL || ps->errlen == 0)
+		return;
+	if (line > 0)
 		snprintf(ps->err, ps->errlen, "%s:%u: %s", ps->name, line, msg);
+	else
+		snprintf(ps->err, ps->errlen, "%s: %s", ps->name, msg);
 }
 
 /* See common.h. */
