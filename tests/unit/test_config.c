@@ -310,9 +310,10 @@ test_dns01d_keys(void)
 	    "logformat = \"json\"\n";
 	struct config cfg;
 
-	if (parse(text, &cfg) != 0)
+	if (parse(text, &cfg) != 0) {
 		fprintf(stderr, "    %s\n", errbuf);
-	CHECK(parse(text, &cfg) == 0);
+		return 1;
+	}
 	CHECK_STR(cfg.listen, "[::1]:5353");
 	CHECK(cfg.protocol == (CONFIG_PROTO_UDP | CONFIG_PROTO_V6));
 	CHECK_STR(cfg.domain, "auth.example.org");
@@ -442,9 +443,10 @@ test_strings_and_arrays(void)
 	    "corsorigins = []\n";
 	struct config cfg;
 
-	if (parse(text, &cfg) != 0)
+	if (parse(text, &cfg) != 0) {
 		fprintf(stderr, "    %s\n", errbuf);
-	CHECK(parse(text, &cfg) == 0);
+		return 1;
+	}
 	CHECK(cfg.records.n == 3);
 	CHECK_STR(cfg.records.v[0], "auth.example.org. TXT \"v=DKIM1; k=rsa; p=MIGf\"");
 	CHECK_STR(cfg.records.v[1], "auth.example.org. CAA 0 issue \"letsencrypt.org\"");
