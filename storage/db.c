@@ -475,7 +475,9 @@ open_writer(struct storage *st, const char *path, char *err, size_t errlen)
 	    " (SELECT rowid FROM txt WHERE Subdomain = ?1 ORDER BY Seq DESC, rowid DESC"
 	    " LIMIT ?2)", &st->prune_txt, err, errlen) == -1 ||
 	    prep(st->w, "UPDATE records SET Password = ?1 WHERE Username = ?2"
-	    " AND Password = ?3", &st->rehash, err, errlen) == -1)
+	    " AND Password = ?3", &st->rehash, err, errlen) == -1 ||
+	    prep(st->w, "SELECT 1 FROM records WHERE Subdomain = ?1", &st->has_sub, err,
+	    errlen) == -1)
 		return -1;
 	/* Our hook replaces SQLite's auto-checkpoint: sync.c checkpoints off the write path. */
 	sqlite3_wal_hook(st->w, storage_wal_hook, st);
@@ -591,6 +593,7 @@ storage_close(struct storage *st)
 	sqlite3_finalize(st->upd_txt);
 	sqlite3_finalize(st->prune_txt);
 	sqlite3_finalize(st->rehash);
+	sqlite3_finalize(st->has_sub);
 	/* The last connection to close checkpoints the WAL into the database. */
 	sqlite3_close(st->w);
 	EVP_MD_free(st->sha256);

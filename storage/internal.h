@@ -38,7 +38,7 @@ struct storage {
 	sqlite3 *w;
 	sqlite3_stmt *begin, *commit, *rollback;
 	sqlite3_stmt *ins_record, *ins_txt;
-	sqlite3_stmt *sel_txt, *upd_txt, *prune_txt, *rehash;
+	sqlite3_stmt *sel_txt, *upd_txt, *prune_txt, *rehash, *has_sub;
 
 	/* Reader pool. */
 	pthread_mutex_t rlock;

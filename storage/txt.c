@@ -126,6 +126,17 @@ storage_txt_set(struct storage *st, const char *subdomain, const char *txt,
 		log_warnx("storage: txt select: %s", sqlite3_errstr(r));
 		goto out;
 	}
+	/* No rows at all: only publish for a real account, never create orphans. */
+	if (c == 0) {
+		sqlite3_bind_text(st->has_sub, 1, subdomain, -1, SQLITE_STATIC);
+		r = sqlite3_step(st->has_sub);
+		sqlite3_reset(st->has_sub);
+		sqlite3_clear_bindings(st->has_sub);
+		if (r != SQLITE_ROW) {
+			log_warnx("%s: no such account; TXT not stored", subdomain);
+			goto out;
+		}
+	}
 	if (rotate(st, subdomain, txt, rows, kept, c, oldest, now) == -1 ||
 	    storage_step_done(st, st->w, st->commit, "txt commit") == -1)
 		goto out;

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -232,6 +234,11 @@ test_rotation_2(void)
 	CHECK(now.n == 2);
 	CHECK_STR(now.values[0], TXT_C);
 	CHECK_STR(now.values[1], TXT_B);
+	/* Same second for every row, even a clock stepped back: order does not use LastUpdate. */
+	char q0[160];
+	snprintf(q0, sizeof(q0), "UPDATE txt SET LastUpdate = 1700000000 - Seq"
+	    " WHERE Subdomain = '%s'", a.subdomain);
+	CHECK(sql(q0) == 0);
 	CHECK(storage_txt_set(st, a.subdomain, TXT_D, &now) == 0);
 	CHECK_STR(now.values[0], TXT_D);
 	CHECK_STR(now.values[1], TXT_C);
@@ -645,6 +652,94 @@ test_busy_other_writer(void)
 	return 0;
 }
 
+static int
+test_unknown_subdomain(void)
+{
+	struct storage *st;
+	struct storage_account a;
+	struct storage_txt now;
+	char key[STORAGE_KEY_LEN + 1], err[256], q[200], v[32];
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	/* No account: nothing stored, no orphan rows. */
+	CHECK(storage_txt_set(st, "00000000-0000-4000-8000-000000000000", TXT_A, &now) == -1);
+	CHECK(sql_text("SELECT count(*) FROM txt", v, sizeof(v)) == 0);
+	CHECK_STR(v, "2");
+	/* An account whose txt rows are missing (a hand-edited database) still publishes. */
+	snprintf(q, sizeof(q), "DELETE FROM txt WHERE Subdomain = '%s'", a.subdomain);
+	CHECK(sql(q) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_A, &now) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_B, &now) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_C, &now) == 0);
+	CHECK(now.n == 2);
+	CHECK_STR(now.values[0], TXT_C);
+	CHECK_STR(now.values[1], TXT_B);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+/* A child that publishes, reports, and waits to be killed. */
+static void
+kill9_child(int wfd)
+{
+	struct storage *st;
+	struct storage_account a;
+	struct storage_txt now;
+	char key[STORAGE_KEY_LEN + 1], err[256], line[128];
+
+	if ((st = storage_open(dbpath, 2, err, sizeof(err))) == NULL ||
+	    storage_register(st, NULL, 0, &a, key) == -1 ||
+	    storage_txt_set(st, a.subdomain, TXT_A, &now) == -1 ||
+	    storage_txt_set(st, a.subdomain, TXT_B, &now) == -1)
+		_exit(1);
+	snprintf(line, sizeof(line), "%s %s %s\n", a.username, a.subdomain, key);
+	if (write(wfd, line, strlen(line)) != (ssize_t)strlen(line))
+		_exit(1);
+	sleep(10);	/* bounded: the parent kills us long before */
+	_exit(2);
+}
+
+static int
+test_survives_kill9(void)
+{
+	struct storage *st;
+	struct storage_account got;
+	struct collect c = { 0 };
+	char buf[128] = "", user[40], sub[40], key[48], err[256];
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	fresh();
+	CHECK(pipe(p) == 0);
+	CHECK((pid = fork()) != -1);
+	if (pid == 0) {
+		close(p[0]);
+		kill9_child(p[1]);
+	}
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK(n > 0 && sscanf(buf, "%39s %39s %47s", user, sub, key) == 3);
+
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_auth(st, user, key, &got) == STORAGE_AUTH_OK);
+	c.want = sub;
+	CHECK(storage_foreach(st, collect_cb, &c) == 0);
+	CHECK(c.seen && c.got.n == 2);
+	CHECK_STR(c.got.values[0], TXT_B);
+	CHECK_STR(c.got.values[1], TXT_A);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
 struct reg_arg {
 	struct storage *st;
 	struct storage_account acct[REG_EACH];
@@ -718,6 +813,8 @@ static const struct test_case tests[] = {
 	{ "fresh_schema_is_acme", test_fresh_schema_is_acme },
 	{ "bad_files", test_bad_files },
 	{ "busy_other_writer", test_busy_other_writer },
+	{ "unknown_subdomain", test_unknown_subdomain },
+	{ "survives_kill9", test_survives_kill9 },
 	{ "concurrent_register", test_concurrent_register },
 };
 
