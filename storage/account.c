@@ -152,6 +152,12 @@ verify_bcrypt(const char *h, const char *key)
 	size_t n = strlen(h);
 	bool ok = false;
 
+	/* "$2a$NN$": refuse a cost that would hold an API thread for minutes. */
+	if (n < 7 || h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9' || h[6] != '$' ||
+	    (h[4] - '0') * 10 + (h[5] - '0') > STORAGE_BCRYPT_MAX_COST) {
+		log_warnx("storage: bcrypt hash with an unusable cost; access denied");
+		return false;
+	}
 	if ((cd = calloc(1, sizeof(*cd))) == NULL)
 		return false;
 	r = crypt_r(key, h, cd);

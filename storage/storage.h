@@ -18,6 +18,7 @@
 #define STORAGE_CKPT_FRAMES 1000	/* WAL frames that trigger a background checkpoint */
 #define STORAGE_CKPT_RESTART 16		/* WAL past this many times CKPT_FRAMES: force a restart */
 #define STORAGE_SALT_LEN 16		/* random bytes of salt per fast key hash */
+#define STORAGE_BCRYPT_MAX_COST 16	/* legacy bcrypt hashes above this cost are refused */
 
 struct storage;
 

@@ -502,6 +502,11 @@ test_acme_dns_bad_allowfrom(void)
 	CHECK(got.nallowfrom == 0);
 	CHECK(sql("UPDATE records SET AllowFrom = NULL") == 0);
 	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_OK);
+	CHECK(sql("UPDATE records SET Password ="
+	    " '$2a$31$abcdefghijklmnopqrstuOabcdefghijklmnopqrstuvwxyz01234'") == 0);
+	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_DENIED);
+	CHECK(sql("UPDATE records SET Password = '$2a$'") == 0);
+	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_DENIED);
 	CHECK(sql("UPDATE records SET Password = 'garbage'") == 0);
 	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_DENIED);
 	storage_close(st);
