@@ -304,12 +304,11 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 {
 	char sql[64];
 	long long v;
-	int col;
 
 	if (query_int(db, "PRAGMA user_version", &v, err, errlen) == -1)
 		return -1;
 	if (v > STORAGE_SCHEMA_VERSION || v < 0) {
-		snprintf(err, errlen, "schema version %lld is newer than this dns01d supports (%d)",
+		snprintf(err, errlen, "schema version %lld is not one this dns01d supports (0..%d)",
 		    v, STORAGE_SCHEMA_VERSION);
 		return -1;
 	}
@@ -325,7 +324,7 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 		if (exec(db, "BEGIN IMMEDIATE", "begin", err, errlen) == -1)
 			return -1;
 		/* A version 0 database that already has Seq (hand-made) skips the ALTER. */
-		if (v == 0 && (col = has_column(db, "txt", "Seq")) == 1) {
+		if (v == 0 && has_column(db, "txt", "Seq") == 1) {
 			if (exec(db, "CREATE INDEX IF NOT EXISTS txt_subdomain ON txt(Subdomain)",
 			    "migration 1", err, errlen) == -1)
 				goto fail;
