@@ -236,7 +236,8 @@ listen_valid(const char *s, int *family)
 		if (memchr(s, ':', hl) != NULL)
 			return false;	/* a bare IPv6 address needs brackets */
 	}
-	if (!parse_port_text(colon + 1, &port) || port < 1 || port > 65535)
+	/* Port 0 lets dnsd pick a free port (tests read it back with dnsd_port()). */
+	if (!parse_port_text(colon + 1, &port) || port > 65535)
 		return false;
 	if (hl == 0) {
 		*family = AF_UNSPEC;

@@ -390,6 +390,29 @@ test_port_string_or_integer(void)
 }
 
 static int
+test_listen_forms(void)
+{
+	static const char *const ok[] = { "127.0.0.1:53", "0.0.0.0:5353", "[::1]:53", "[::]:53",
+		":53", "127.0.0.1:0", "[::1]:0", ":0", "[2001:db8::1]:65535" };
+	char text[1024];
+	struct config cfg;
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "[general]\nlisten = \"%s\"\n"
+		    "domain = \"a.example\"\nnsname = \"a.example\"\nnsadmin = \"h.a.example\"\n"
+		    "[database]\nconnection = \"x.db\"\n[api]\nport = 1\n", ok[i]);
+		if (parse(text, &cfg) != 0) {
+			fprintf(stderr, "    %s: %s\n", ok[i], errbuf);
+			return 1;
+		}
+		CHECK_STR(cfg.listen, ok[i]);
+		config_free(&cfg);
+	}
+	return 0;
+}
+
+static int
 test_protocols(void)
 {
 	static const struct { const char *name; unsigned bits; } cases[] = {
@@ -570,7 +593,9 @@ static const struct err_case err_cases[] = {
 	  "\"IPv4:port\", \"[IPv6]:port\" or \":port\"" },
 	{ "[general]\nlisten = \"localhost:53\"\n", "t.cfg:2: [general] listen: \"localhost:53\" is not "
 	  "\"IPv4:port\", \"[IPv6]:port\" or \":port\"" },
-	{ "[general]\nlisten = \"127.0.0.1:0\"\n", "t.cfg:2: [general] listen: \"127.0.0.1:0\" is not "
+	{ "[general]\nlisten = \"127.0.0.1:\"\n", "t.cfg:2: [general] listen: \"127.0.0.1:\" is not "
+	  "\"IPv4:port\", \"[IPv6]:port\" or \":port\"" },
+	{ "[general]\nlisten = \"127.0.0.1:+53\"\n", "t.cfg:2: [general] listen: \"127.0.0.1:+53\" is not "
 	  "\"IPv4:port\", \"[IPv6]:port\" or \":port\"" },
 	{ "[general]\nlisten = \"127.0.0.1:65536\"\n", "t.cfg:2: [general] listen: \"127.0.0.1:65536\" is not "
 	  "\"IPv4:port\", \"[IPv6]:port\" or \":port\"" },
@@ -869,6 +894,7 @@ static const struct test_case tests[] = {
 	{ "defaults", test_defaults },
 	{ "dns01d_keys", test_dns01d_keys },
 	{ "port_string_or_integer", test_port_string_or_integer },
+	{ "listen_forms", test_listen_forms },
 	{ "protocols", test_protocols },
 	{ "strings_and_arrays", test_strings_and_arrays },
 	{ "names_normalised", test_names_normalised },
