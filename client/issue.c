@@ -1,0 +1,638 @@
+/* client/issue.c -- issue and renew: order, DNS-01 through acme-dns, finalize, write, deploy */
+/* SPDX-License-Identifier: ISC */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/common.h"
+#include "client.h"
+
+/* One authorization that needs its dns-01 challenge answered. */
+struct pending {
+	char *authz_url;
+	char *chall_url;
+	char *name;			/* the identifier, "*." added for a wildcard (display) */
+	char *base;			/* where the TXT lives: _acme-challenge.<base> */
+	size_t acct;			/* index into the run's accounts */
+	char txt[44];
+	bool respond;			/* the challenge still needs "validate now" */
+};
+
+/* Everything one issue/renew run holds. */
+struct run {
+	const struct client_opts *o;
+	struct session s;
+	bool session_open;
+	struct acmedns_account *accts;	/* one per distinct base domain, from --storage */
+	char **acct_base;
+	size_t naccts;
+	struct pending *p;
+	size_t np;
+	struct acme_order order;
+	char *order_url;
+};
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The storage entry for base, loaded once. -1 if there is none. */
+static int
+account_for(struct run *r, const char *base, size_t *idx, struct client_err *err)
+{
+	size_t i;
+	int found;
+
+	for (i = 0; i < r->naccts; i++) {
+		if (strcmp(r->acct_base[i], base) == 0) {
+			*idx = i;
+			return 0;
+		}
+	}
+	if (r->naccts >= CLIENT_MAX_DOMAINS) {
+		client_errf(err, "too many domains");
+		return -1;
+	}
+	found = acmedns_storage_lookup(r->o->storage, base, &r->accts[r->naccts], err);
+	if (found == -1)
+		return -1;
+	if (found == 0) {
+		client_errf(err, "no acme-dns account for %s in %s: run dns01 register --api URL "
+		    "--storage %s %s, then create the CNAME record it prints", base, r->o->storage,
+		    r->o->storage, base);
+		return -1;
+	}
+	r->acct_base[r->naccts] = strdup(base);
+	if (r->acct_base[r->naccts] == NULL) {
+		acmedns_account_free(&r->accts[r->naccts]);
+		client_errf(err, "out of memory");
+		return -1;
+	}
+	*idx = r->naccts++;
+	return 0;
+}
+
+/* A challenge token is base64url (RFC 8555 §8.4); check it before using it. */
+static bool
+token_ok(const char *t)
+{
+	size_t i, n;
+
+	if (t == NULL)
+		return false;
+	n = strlen(t);
+	if (n < 16 || n > 256)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') ||
+		    (t[i] >= '0' && t[i] <= '9') || t[i] == '-' || t[i] == '_'))
+			return false;
+	return true;
+}
+
+/* Read one authorization; valid ones are skipped (§7.1.4, pre-validated CAs). */
+static int
+take_authz(struct run *r, const char *url, struct client_err *err)
+{
+	struct acme_authz az;
+	struct pending *pd;
+	char *dn;
+	int rc = -1;
+
+	if (acme_get_authz(&r->s.acme, url, &az, err) == -1)
+		return -1;
+	if (strcmp(az.status, "valid") == 0) {
+		log_info("%s%s: already authorized", az.wildcard ? "*." : "", az.identifier);
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(az.status, "pending") != 0) {
+		client_errf(err, "the authorization for %s is %s: run dns01 again for a new order",
+		    az.identifier, az.status);
+		goto out;
+	}
+	if (az.chall_url == NULL || !token_ok(az.chall_token)) {
+		client_errf(err, "the CA offers no usable dns-01 challenge for %s", az.identifier);
+		goto out;
+	}
+	dn = client_domain_normalize(az.identifier);
+	if (dn == NULL || dn[0] == '*') {
+		free(dn);
+		client_errf(err, "the CA sent a bad identifier in an authorization");
+		goto out;
+	}
+	if (r->np >= CLIENT_MAX_AUTHZ + CLIENT_MAX_DOMAINS) {
+		free(dn);
+		client_errf(err, "the CA sent too many authorizations");
+		goto out;
+	}
+	pd = &r->p[r->np];
+	memset(pd, 0, sizeof(*pd));
+	pd->base = dn;
+	pd->authz_url = strdup(url);
+	pd->chall_url = strdup(az.chall_url);
+	if (asprintf(&pd->name, "%s%s", az.wildcard ? "*." : "", dn) == -1)
+		pd->name = NULL;
+	r->np++;
+	if (pd->authz_url == NULL || pd->chall_url == NULL || pd->name == NULL) {
+		client_errf(err, "out of memory");
+		goto out;
+	}
+	pd->respond = az.chall_status == NULL || strcmp(az.chall_status, "pending") == 0;
+	if (account_for(r, dn, &pd->acct, err) == -1)
+		goto out;
+	if (acme_dns01_txt(az.chall_token, r->s.acme.thumbprint, pd->txt) == -1) {
+		client_errf(err, "cannot compute the TXT value");
+		goto out;
+	}
+	rc = 0;
+out:
+	acme_authz_free(&az);
+	return rc;
+}
+
+/* newOrder; pre-authorize with newAuthz (§7.4.1) if the CA wants that and offers it. */
+static int
+order(struct run *r, const char *replaces, struct client_err *err)
+{
+	const struct client_opts *o = r->o;
+	struct acme *a = &r->s.acme;
+	char *az_url = NULL;
+	size_t i;
+	int rc;
+
+	rc = acme_new_order(a, (const char *const *)o->domains, o->ndomains, replaces, &r->order,
+	    &r->order_url, err);
+	if (rc == -1 && replaces != NULL && a->problem.type != NULL &&
+	    !acme_problem_is(a, "rateLimited")) {
+		/* RFC 9773 §5: a CA may refuse "replaces"; order without it. */
+		log_debug("order with replaces refused (%s); ordering without it", err->msg);
+		client_err_clear(err);
+		rc = acme_new_order(a, (const char *const *)o->domains, o->ndomains, NULL,
+		    &r->order, &r->order_url, err);
+	}
+	if (rc == -1 && a->dir.new_authz != NULL &&
+	    (acme_problem_is(a, "unauthorized") || acme_problem_is(a, "userActionRequired"))) {
+		/* The CA wants the names authorized first: pre-authorize the non-wildcards. */
+		log_info("pre-authorizing with newAuthz (%s)", err->msg);
+		client_err_clear(err);
+		for (i = 0; i < o->ndomains; i++) {
+			if (o->domains[i][0] == '*')
+				continue;	/* §7.4.1: wildcards cannot be pre-authorized */
+			if (acme_new_authz(a, o->domains[i], &az_url, err) == -1)
+				return -1;
+			if (take_authz(r, az_url, err) == -1) {
+				free(az_url);
+				return -1;
+			}
+			free(az_url);
+			az_url = NULL;
+		}
+		rc = 0;	/* the order follows once these are valid (see cmd_issue) */
+		r->order_url = NULL;
+	}
+	return rc;
+}
+
+/* Publish every TXT through acme-dns; wildcard and base share one account (2 values). */
+static int
+publish(struct run *r, struct client_err *err)
+{
+	size_t i, k, per;
+
+	for (i = 0; i < r->naccts; i++) {
+		per = 0;
+		for (k = 0; k < r->np; k++)
+			per += r->p[k].acct == i;
+		if (per > 2)
+			log_warnx("%s: %zu TXT values at one name; acme-dns keeps 2 by default",
+			    r->acct_base[i], per);
+	}
+	for (k = 0; k < r->np; k++) {
+		if (acmedns_update(r->s.http, &r->accts[r->p[k].acct], r->p[k].txt, err) == -1)
+			return -1;
+		log_info("%s: TXT published via %s", r->p[k].name, r->accts[r->p[k].acct].server_url);
+	}
+	return 0;
+}
+
+/* Wait (bounded) until every base's TXT values resolve through the CNAME. */
+static int
+dns_wait(struct run *r, struct client_err *err)
+{
+	const char *want[CLIENT_MAX_AUTHZ];
+	char name[CLIENT_MAX_NAME + 32], *cname = NULL;
+	size_t i, k, nw;
+	double start;
+	int ok;
+
+	for (i = 0; i < r->naccts; i++) {
+		nw = 0;
+		for (k = 0; k < r->np; k++)
+			if (r->p[k].acct == i && nw < CLIENT_MAX_AUTHZ)
+				want[nw++] = r->p[k].txt;
+		if (nw == 0)
+			continue;
+		snprintf(name, sizeof(name), "_acme-challenge.%s.", r->acct_base[i]);
+		start = mono();
+		for (;;) {
+			free(cname);
+			cname = NULL;
+			ok = dnscheck_txt(r->o->resolver, name, want, nw, &cname, err);
+			if (ok == -1)
+				return -1;
+			if (ok == 1)
+				break;
+			if (mono() - start + CLIENT_DNS_INTERVAL > CLIENT_DNS_WAIT) {
+				client_errf(err, "_acme-challenge.%s does not resolve to the published "
+				    "TXT value via %s%s%s: create the record \"_acme-challenge.%s. "
+				    "CNAME %s.\" and run again", r->acct_base[i],
+				    r->o->resolver != NULL ? r->o->resolver : "the system resolver",
+				    cname != NULL ? "; it points to " : "", cname != NULL ? cname : "",
+				    r->acct_base[i], r->accts[i].fulldomain);
+				free(cname);
+				return -1;
+			}
+			log_debug("%s: TXT not visible yet, checking again in %d s", name,
+			    CLIENT_DNS_INTERVAL);
+			sleep(CLIENT_DNS_INTERVAL);
+		}
+		log_info("%s: TXT visible through %s", name, cname != NULL ? cname : "the resolver");
+	}
+	free(cname);
+	return 0;
+}
+
+/* Ask the CA to validate, then wait for every authorization. */
+static int
+validate(struct run *r, struct client_err *err)
+{
+	size_t k;
+
+	for (k = 0; k < r->np; k++)
+		if (r->p[k].respond && acme_respond(&r->s.acme, r->p[k].chall_url, err) == -1)
+			return -1;
+	for (k = 0; k < r->np; k++) {
+		if (acme_poll_authz(&r->s.acme, r->p[k].authz_url, err) == -1) {
+			client_err_replace(err, "%s: check that \"_acme-challenge.%s. CNAME %s.\" "
+			    "exists in public DNS", err->msg, r->p[k].base,
+			    r->accts[r->p[k].acct].fulldomain);
+			return -1;
+		}
+		log_info("%s: authorized", r->p[k].name);
+	}
+	return 0;
+}
+
+/* True if the certificate names exactly the -d names (in any order). */
+static bool
+same_names(const struct crypto_cert *c, const struct client_opts *o)
+{
+	size_t i, k;
+
+	if (c->nnames != o->ndomains)
+		return false;
+	for (i = 0; i < o->ndomains; i++) {
+		for (k = 0; k < c->nnames && strcasecmp(c->names[k], o->domains[i]) != 0; k++)
+			;
+		if (k == c->nnames)
+			return false;
+	}
+	return true;
+}
+
+/* Join the names for the hook's DNS01_DOMAINS. */
+static char *
+join_names(const struct client_opts *o)
+{
+	size_t i, n = 1;
+	char *s;
+
+	for (i = 0; i < o->ndomains; i++)
+		n += strlen(o->domains[i]) + 1;
+	s = calloc(1, n);
+	if (s == NULL)
+		return NULL;
+	for (i = 0; i < o->ndomains; i++) {
+		if (i > 0)
+			strcat(s, " ");
+		strcat(s, o->domains[i]);
+	}
+	return s;
+}
+
+/* Run --deploy-hook via /bin/sh -c with DNS01_CERT_DIR etc.; secrets are not passed on. */
+static int
+deploy_hook(const struct client_opts *o, bool renewed, struct client_err *err)
+{
+	static const char *const secret_env[] = { "DNS01_EAB_HMAC_KEY", "DNS01_EAB_KID" };
+	char *names = NULL, path[4096];
+	pid_t pid;
+	int status = 0, rc = -1;
+	unsigned waited = 0;
+	size_t i;
+
+	names = join_names(o);
+	if (names == NULL) {
+		client_errf(err, "out of memory");
+		return -1;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == -1) {
+		client_errf(err, "cannot run --deploy-hook: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		for (i = 0; i < sizeof(secret_env) / sizeof(secret_env[0]); i++)
+			unsetenv(secret_env[i]);
+		setenv("DNS01_CERT_DIR", o->out, 1);
+		snprintf(path, sizeof(path), "%s/cert.pem", o->out);
+		setenv("DNS01_CERT_FILE", path, 1);
+		snprintf(path, sizeof(path), "%s/chain.pem", o->out);
+		setenv("DNS01_CHAIN_FILE", path, 1);
+		snprintf(path, sizeof(path), "%s/fullchain.pem", o->out);
+		setenv("DNS01_FULLCHAIN_FILE", path, 1);
+		snprintf(path, sizeof(path), "%s/privkey.pem", o->out);
+		setenv("DNS01_KEY_FILE", path, 1);
+		setenv("DNS01_DOMAINS", names, 1);
+		setenv("DNS01_RENEWED", renewed ? "1" : "0", 1);
+		if (o->json)
+			dup2(STDERR_FILENO, STDOUT_FILENO);	/* keep stdout for the JSON result */
+		signal(SIGPIPE, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", o->deploy_hook, (char *)NULL);
+		_exit(127);
+	}
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w == -1 && errno != EINTR) {
+			client_errf(err, "--deploy-hook: %s", strerror(errno));
+			goto out;
+		}
+		if (waited >= CLIENT_HOOK_TIMEOUT * 10) {
+			kill(pid, SIGKILL);
+			(void)waitpid(pid, &status, 0);
+			client_errf(err, "--deploy-hook ran longer than %d s and was killed; the "
+			    "certificate is in %s", CLIENT_HOOK_TIMEOUT, o->out);
+			goto out;
+		}
+		usleep(100000);
+		waited++;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		client_errf(err, "--deploy-hook failed (%s %d); the new certificate is in %s: fix "
+		    "the hook and run it by hand", WIFEXITED(status) ? "exit status" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), o->out);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(names);
+	return rc;
+}
+
+/* Write the four files, each atomically; the private key at 0600. */
+static int
+write_files(const struct client_opts *o, const struct crypto_chain *ch, const char *key_pem,
+    size_t key_len, struct client_err *err)
+{
+	char path[4096];
+
+	if (client_mkdirs(o->out, 0755, err) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/privkey.pem", o->out);
+	if (client_file_write(path, key_pem, key_len, 0600, err) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/chain.pem", o->out);
+	if (client_file_write(path, ch->chain_pem, strlen(ch->chain_pem), 0644, err) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/fullchain.pem", o->out);
+	if (client_file_write(path, ch->full_pem, strlen(ch->full_pem), 0644, err) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/cert.pem", o->out);
+	if (client_file_write(path, ch->leaf_pem, strlen(ch->leaf_pem), 0644, err) == -1)
+		return -1;
+	return 0;
+}
+
+/* renew: is the certificate in --out due? 1 due, 0 not, -1 error. *replaces gets the ARI id. */
+static int
+renew_check(struct run *r, char **replaces, const char **why, struct client_err *err)
+{
+	const struct client_opts *o = r->o;
+	struct crypto_cert c;
+	char path[4096], *pem = NULL;
+	size_t len;
+	time_t s = 0, e = 0;
+	int due, rd;
+
+	*replaces = NULL;
+	snprintf(path, sizeof(path), "%s/cert.pem", o->out);
+	rd = client_file_read(path, CLIENT_MAX_FILE, &pem, &len, err);
+	if (rd == -1)
+		return -1;
+	if (rd == 1) {
+		*why = "no certificate yet";
+		return 1;
+	}
+	if (crypto_cert_parse(pem, len, &c, err) == -1) {
+		free(pem);
+		client_err_clear(err);
+		*why = "the certificate in --out is unreadable";
+		return 1;
+	}
+	free(pem);
+	if (!o->force && !same_names(&c, o)) {
+		crypto_cert_free(&c);
+		*why = "the names changed";
+		return 1;
+	}
+	/* RFC 9773: ask the CA when it wants this certificate renewed. */
+	if (!o->force && o->days < 0 && r->s.acme.dir.renewal_info != NULL && c.ari_id != NULL) {
+		if (acme_renewal_info(&r->s.acme, c.ari_id, &s, &e, err) == -1) {
+			log_debug("renewalInfo: %s; using the lifetime rule", err->msg);
+			client_err_clear(err);
+			s = e = 0;
+		}
+	}
+	due = client_renewal_due(&c, time(NULL), o->days, o->force, s, e, why);
+	if (due && c.ari_id != NULL && r->s.acme.dir.renewal_info != NULL)
+		*replaces = strdup(c.ari_id);
+	crypto_cert_free(&c);
+	return due;
+}
+
+/* Free a run. */
+static void
+run_free(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->np; i++) {
+		free(r->p[i].authz_url);
+		free(r->p[i].chall_url);
+		free(r->p[i].name);
+		free(r->p[i].base);
+	}
+	free(r->p);
+	for (i = 0; i < r->naccts; i++) {
+		acmedns_account_free(&r->accts[i]);
+		free(r->acct_base[i]);
+	}
+	free(r->accts);
+	free(r->acct_base);
+	acme_order_free(&r->order);
+	free(r->order_url);
+	if (r->session_open)
+		session_close(&r->s);
+}
+
+/* issue and renew (see client.h and docs/client.md). */
+int
+cmd_issue(const struct client_opts *o, struct client_result *res, struct client_err *err)
+{
+	struct run r;
+	struct acme_account_info info;
+	struct crypto_key *ck = NULL;
+	struct crypto_chain ch;
+	struct crypto_cert cert;
+	unsigned char *csr = NULL;
+	size_t csrlen = 0, i, keylen = 0, pemlen = 0;
+	char *replaces = NULL, *keypem = NULL, *pem = NULL, when[32];
+	const char *why = NULL;
+	bool renew = o->cmd == CLIENT_CMD_RENEW, preauth;
+	double t0 = mono();
+	int rc = CLIENT_EXIT_ERROR, due;
+
+	memset(&r, 0, sizeof(r));
+	memset(&ch, 0, sizeof(ch));
+	memset(&cert, 0, sizeof(cert));
+	memset(&info, 0, sizeof(info));
+	r.o = o;
+	r.accts = calloc(CLIENT_MAX_DOMAINS, sizeof(*r.accts));
+	r.acct_base = calloc(CLIENT_MAX_DOMAINS, sizeof(*r.acct_base));
+	r.p = calloc(CLIENT_MAX_AUTHZ + CLIENT_MAX_DOMAINS, sizeof(*r.p));
+	if (r.accts == NULL || r.acct_base == NULL || r.p == NULL) {
+		client_errf(err, "out of memory");
+		goto out;
+	}
+	res->domains = (const char *const *)o->domains;
+	res->ndomains = o->ndomains;
+	res->cert_dir = o->out;
+	/* Every name needs an acme-dns account before we bother the CA. */
+	for (i = 0; i < o->ndomains; i++)
+		if (account_for(&r, client_base_domain(o->domains[i]), &(size_t){ 0 }, err) == -1)
+			goto out;
+	if (session_open(o, &r.s, true, err) == -1)
+		goto out;
+	r.session_open = true;
+	if (renew) {
+		due = renew_check(&r, &replaces, &why, err);
+		if (due == -1)
+			goto out;
+		res->renewal_reason = why;
+		if (due == 0) {
+			if (!o->json)
+				printf("%s/cert.pem is not due for renewal (%s)\n", o->out, why);
+			res->status = "not-due";
+			rc = CLIENT_EXIT_NOTHING;
+			goto out;
+		}
+		log_info("renewing: %s", why);
+	}
+	if (session_account(&r.s, o, true, &info, err) == -1)
+		goto out;
+	if (order(&r, replaces, err) == -1)
+		goto out;
+	preauth = r.order_url == NULL;
+	if (!preauth) {
+		for (i = 0; i < r.order.nauthz; i++)
+			if (take_authz(&r, r.order.authz[i], err) == -1)
+				goto out;
+		if (r.order.nauthz == 0 && strcmp(r.order.status, "pending") == 0) {
+			client_errf(err, "the CA sent a pending order without authorizations");
+			goto out;
+		}
+	}
+	if (r.np > 0 && (publish(&r, err) == -1 || dns_wait(&r, err) == -1 ||
+	    validate(&r, err) == -1))
+		goto out;
+	if (preauth) {
+		/* §7.4.1: with the names pre-authorized, the order comes back ready. */
+		size_t before = r.np;
+		if (acme_new_order(&r.s.acme, (const char *const *)o->domains, o->ndomains, NULL,
+		    &r.order, &r.order_url, err) == -1)
+			goto out;
+		for (i = 0; i < r.order.nauthz; i++)
+			if (take_authz(&r, r.order.authz[i], err) == -1)
+				goto out;
+		if (r.np > before) {
+			/* Wildcards still need their challenge in the order itself. */
+			struct run sub = r;
+			sub.p = r.p + before;
+			sub.np = r.np - before;
+			if (publish(&sub, err) == -1 || dns_wait(&sub, err) == -1 ||
+			    validate(&sub, err) == -1)
+				goto out;
+		}
+	}
+	ck = crypto_key_generate(o->key_type, err);
+	if (ck == NULL ||
+	    crypto_csr(ck, (const char *const *)o->domains, o->ndomains, &csr, &csrlen, err) == -1)
+		goto out;
+	if (acme_finalize(&r.s.acme, r.order_url, &r.order, csr, csrlen, err) == -1)
+		goto out;
+	if (acme_download(&r.s.acme, r.order.certificate, o->preferred_chain, &pem, &pemlen,
+	    err) == -1)
+		goto out;
+	if (crypto_chain_split(pem, pemlen, &ch, err) == -1 ||
+	    crypto_cert_parse(ch.leaf_pem, strlen(ch.leaf_pem), &cert, err) == -1)
+		goto out;
+	if (!crypto_cert_matches_key(ch.leaf_pem, strlen(ch.leaf_pem), ck) || !same_names(&cert, o)) {
+		client_errf(err, "the CA sent a certificate for another key or other names: not "
+		    "writing it");
+		goto out;
+	}
+	if (crypto_key_pem(ck, &keypem, &keylen, err) == -1 ||
+	    write_files(o, &ch, keypem, keylen, err) == -1)
+		goto out;
+	client_time_str(cert.not_after, when, sizeof(when));
+	res->serial = strdup(cert.serial_hex);
+	res->not_after = strdup(when);
+	res->account = r.s.acme.kid != NULL ? strdup(r.s.acme.kid) : NULL;
+	res->status = renew ? "renewed" : "issued";
+	if (!o->json)
+		printf("%s certificate for %s%s in %s (serial %s, expires %s)\n",
+		    renew ? "renewed" : "issued", o->domains[0], o->ndomains > 1 ? " and others" : "",
+		    o->out, cert.serial_hex, when);
+	if (o->deploy_hook != NULL && deploy_hook(o, renew, err) == -1)
+		goto out;
+	rc = CLIENT_EXIT_OK;
+out:
+	res->seconds = mono() - t0;
+	if (r.session_open)
+		res->badnonce_retries = r.s.acme.badnonce_retries;
+	acme_account_info_free(&info);
+	crypto_key_free(ck);
+	crypto_chain_free(&ch);
+	crypto_cert_free(&cert);
+	client_free_secret(keypem);
+	free(csr);
+	free(pem);
+	free(replaces);
+	run_free(&r);
+	return rc;
+}
