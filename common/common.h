@@ -49,7 +49,9 @@ void log_fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noret
 /*
  * Log one structured event with extra string fields (NULL-terminated list of
  * key, value pairs), e.g. the API access log:
- *   log_event(LOG_LEVEL_INFO, "request", "ip", "192.0.2.1", "path", "/update", NULL);
+ *   log_event(LOG_LEVEL_INFO, "request", "ip", "192.0.2.1", "path", "/update",
+ *       (const char *)NULL);
+ * (the cast keeps the sentinel a pointer, C11 §7.16.1.1; cppcheck wants it).
  * Text format: "request ip=192.0.2.1 path=/update"; JSON: one object per line.
  */
 void log_event(enum log_level level, const char *msg, ...) __attribute__((sentinel));

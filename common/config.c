@@ -628,7 +628,13 @@ table_known(const char *table)
 	return false;
 }
 
-/* See common.h. */
+/*
+ * Parse the config text (len bytes; name is used in messages) into *cfg:
+ * zero it, apply the defaults, read every known key in file order (unknown
+ * ones are warned about and skipped), then check required and cross-key
+ * rules. Returns 0, or -1 with one line "name:line: message" (or "name:
+ * message") in err and *cfg zeroed. The caller frees cfg with config_free().
+ */
 int
 config_parse(const char *name, const char *text, size_t len, struct config *cfg,
     char *err, size_t errlen)
@@ -679,7 +685,11 @@ out:
 	return rc;
 }
 
-/* See common.h. */
+/*
+ * Read the regular file at path (at most CONFIG_MAX_FILE bytes) and parse
+ * it with config_parse. Returns 0, or -1 with "path: reason" or
+ * "path:line: message" in err and *cfg zeroed.
+ */
 int
 config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
@@ -740,7 +750,7 @@ out:
 	return rc;
 }
 
-/* See common.h. */
+/* Free every string and array cfg owns, and zero it. A zeroed cfg is fine. */
 void
 config_free(struct config *cfg)
 {

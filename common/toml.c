@@ -50,7 +50,11 @@ perr(struct parser *ps, unsigned line, const char *fmt, ...)
 		snprintf(ps->err, ps->errlen, "%s: %s", ps->name, msg);
 }
 
-/* See common.h. */
+/*
+ * Return the length (1..4) of the valid UTF-8 sequence at s, reading at most
+ * n bytes, or 0 if s does not start one. Used by the config lexer and by
+ * log.c to keep JSON lines valid.
+ */
 size_t
 utf8_char_len(const unsigned char *s, size_t n)
 {
@@ -635,7 +639,12 @@ fail:
 	return -1;
 }
 
-/* See common.h. */
+/*
+ * Parse len bytes of text (the file named name) into doc: table headers and
+ * key/value pairs in file order. Returns 0, or -1 with one line
+ * "name:line: message" in err and doc left empty. The caller frees doc with
+ * toml_doc_free().
+ */
 int
 toml_parse(const char *name, const char *text, size_t len, struct toml_doc *doc,
     char *err, size_t errlen)
@@ -646,8 +655,10 @@ toml_parse(const char *name, const char *text, size_t len, struct toml_doc *doc,
 	memset(doc, 0, sizeof(*doc));
 	memset(&ps, 0, sizeof(ps));
 	ps.name = name ? name : "(config)";
+	if (text == NULL)
+		len = 0;	/* nothing to read; an empty file still gets the checks below */
 	ps.p = text;
-	ps.end = text + len;
+	ps.end = text != NULL ? text + len : NULL;
 	ps.line = 1;
 	ps.table = "";
 	ps.doc = doc;
@@ -655,10 +666,6 @@ toml_parse(const char *name, const char *text, size_t len, struct toml_doc *doc,
 	ps.errlen = errlen;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (text == NULL && len > 0) {
-		perr(&ps, 0, "no input");
-		goto out;
-	}
 	if (len > CONFIG_MAX_FILE) {
 		perr(&ps, 0, "file larger than %d bytes", CONFIG_MAX_FILE);
 		goto out;
@@ -690,7 +697,7 @@ out:
 	return rc;
 }
 
-/* See common.h. */
+/* Free every string and array toml_parse put in doc, and zero it. NULL is fine. */
 void
 toml_doc_free(struct toml_doc *doc)
 {
@@ -707,7 +714,7 @@ toml_doc_free(struct toml_doc *doc)
 	memset(doc, 0, sizeof(*doc));
 }
 
-/* See common.h. */
+/* Free the n strings of v, its arrays, and zero it. NULL is fine. */
 void
 config_strv_free(struct config_strv *v)
 {

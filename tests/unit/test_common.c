@@ -225,8 +225,8 @@ test_log_text(void)
 	errno = ENOENT;
 	log_warn("%s: open", "/x");
 	log_event(LOG_LEVEL_INFO, "request", "ip", "192.0.2.1", "path", "/update",
-	    "ua", "curl 8", "empty", "", "nil", (const char *)NULL, "q", "a\"b", NULL);
-	log_event(LOG_LEVEL_DEBUG, "hidden", "k", "v", NULL);
+	    "ua", "curl 8", "empty", "", "nil", (const char *)NULL, "q", "a\"b", (const char *)NULL);
+	log_event(LOG_LEVEL_DEBUG, "hidden", "k", "v", (const char *)NULL);
 	CHECK(stat(path, &st) == 0);
 	CHECK((st.st_mode & 0137) == 0);	/* at most 0640, whatever the umask */
 	log_close();
@@ -366,7 +366,7 @@ test_log_json_escaping(void)
 	CHECK(log_enabled(LOG_LEVEL_DEBUG));
 	log_debug("%s", nasty);
 	log_event(LOG_LEVEL_WARN, "request", "ip", "2001:db8::1", "k\"ey\n", nasty,
-	    "none", (const char *)NULL, NULL);
+	    "none", (const char *)NULL, (const char *)NULL);
 	log_close();
 	all = read_all(path);
 	unlink(path);
@@ -409,9 +409,9 @@ test_log_long_lines_stay_valid(void)
 	CHECK(log_to_temp(path, sizeof(path), LOG_LEVEL_INFO, LOG_FORMAT_JSON) == 0);
 	for (i = 0; i < 8; i++)
 		log_event(LOG_LEVEL_INFO, "big", "pad", big + sizeof(big) - 1 - (size_t)i * 700,
-		    "k", big, "k2", "v2", NULL);
+		    "k", big, "k2", "v2", (const char *)NULL);
 	log_info("%s", big);
-	log_event(LOG_LEVEL_INFO, big, "k", "v", NULL);
+	log_event(LOG_LEVEL_INFO, big, "k", "v", (const char *)NULL);
 	log_close();
 	all = read_all(path);
 	unlink(path);
@@ -439,7 +439,8 @@ log_thread(void *p)
 	snprintf(id, sizeof(id), "%d", a->id);
 	for (i = 0; i < 200; i++)
 		log_event(LOG_LEVEL_INFO, "tick", "thread", id,
-		    "pad", "0123456789012345678901234567890123456789012345678901234567890123456789", NULL);
+		    "pad", "0123456789012345678901234567890123456789012345678901234567890123456789",
+		    (const char *)NULL);
 	return NULL;
 }
 
