@@ -3,6 +3,11 @@
 # shellcheck shell=bash
 set -u
 : "${DNS01D_BIN:=$PWD/build/dns01d}"
+T_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Where the daemon is reached: API_IP as the config says it (api_url adds brackets),
+# DNS_SERVER the address dig and dw query.
+API_IP=${API_IP:-127.0.0.1}
+DNS_SERVER=${DNS_SERVER:-127.0.0.1}
 T_DIR=$(mktemp -d /tmp/dns01d-it.XXXXXX)
 T_PIDS=()
 T_FAILED=0
@@ -31,6 +36,12 @@ check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got [$2], want [$
 # check_match NAME TEXT REGEX (extended)
 check_match() { if printf '%s' "$2" | grep -Eq -- "$3"; then ok "$1"; else fail "$1" "[$2] does not match /$3/"; fi; }
 
+# check_re NAME TEXT REGEX: like check_match, but TEXT as a whole must match (bash =~,
+# so ^ and $ are the ends of the text, newlines included).
+check_re() { if [[ $2 =~ $3 ]]; then ok "$1"; else fail "$1" "[$2] does not match /$3/"; fi; }
+# skip NAME WHY: a check that cannot run here (never used to hide a failure).
+skip() { echo "SKIPPED - $1: $2"; }
+
 # free_port: a currently unused TCP and UDP port on 127.0.0.1.
 free_port() {
 	python3 - <<'PY'
@@ -47,7 +58,10 @@ PY
 }
 
 # write_config FILE [EXTRA_GENERAL] [EXTRA_API]: a config with DNS_PORT, API_PORT, DB set.
-# Uses the globals DNS_PORT, API_PORT, DB, DNS_LISTEN (default 127.0.0.1), PROTO (default both).
+# Uses the globals DNS_PORT, API_PORT, DB, DNS_LISTEN (default 127.0.0.1), PROTO (default both),
+# and optionally API_IP (127.0.0.1), DISABLE_REG (false), USE_HEADER (false),
+# EXTRA_RECORDS (more lines inside records = [...], each quoted and ending in a comma),
+# LOGTYPE (stdout), LOGFILE, LOGFORMAT (text), LOGLEVEL (debug).
 write_config() {
 	local f=$1 extra_general=${2:-} extra_api=${3:-}
 	cat >"$f" <<CFG
@@ -64,6 +78,7 @@ records = [
     "auth.example.org. CAA 0 issue \"letsencrypt.org\"",
     "www.auth.example.org. CNAME auth.example.org.",
     "dkim._domainkey.auth.example.org. TXT \"v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDMixedCase\"",
+${EXTRA_RECORDS:-}
 ]
 debug = false
 $extra_general
@@ -73,21 +88,22 @@ engine = "sqlite3"
 connection = "$DB"
 
 [api]
-ip = "127.0.0.1"
-disable_registration = false
+ip = "$API_IP"
+disable_registration = ${DISABLE_REG:-false}
 port = "$API_PORT"
 tls = "none"
 corsorigins = [
     "*"
 ]
-use_header = false
+use_header = ${USE_HEADER:-false}
 header_name = "X-Forwarded-For"
 $extra_api
 
 [logconfig]
-loglevel = "debug"
-logtype = "stdout"
-logformat = "text"
+loglevel = "${LOGLEVEL:-debug}"
+logtype = "${LOGTYPE:-stdout}"
+logfile = "${LOGFILE:-$T_DIR/dns01d-file.log}"
+logformat = "${LOGFORMAT:-text}"
 CFG
 }
 
@@ -100,7 +116,7 @@ start_dns01d() {
 	T_PIDS+=("$DAEMON_PID")
 	local i
 	for i in $(seq 1 100); do
-		if curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$API_PORT/health" 2>/dev/null | grep -q 200; then
+		if curl -s -o /dev/null -w '%{http_code}' "$(api_url /health)" 2>/dev/null | grep -q 200; then
 			return 0
 		fi
 		kill -0 "$DAEMON_PID" 2>/dev/null || { echo "# dns01d exited:"; sed 's/^/#   /' "$log"; return 1; }
@@ -123,14 +139,14 @@ stop_dns01d() {
 # api METHOD PATH [BODY] [curl args...]: prints "STATUS BODY" on one line.
 api() {
 	local m=$1 p=$2 body=${3:-}; shift 3 2>/dev/null || shift $#
-	curl -s -m 5 -X "$m" -w ' %{http_code}' --data-binary "$body" "$@" "http://127.0.0.1:$API_PORT$p" |
+	curl -s -m 5 -X "$m" -w ' %{http_code}' --data-binary "$body" "$@" "$(api_url "$p")" |
 		awk '{ code=$NF; $NF=""; sub(/ $/, ""); print code " " $0 }'
 }
 
 # register: POST /register; sets USERNAME, PASSWORD, SUBDOMAIN, FULLDOMAIN.
 register() {
 	local r
-	r=$(curl -s -m 5 -X POST --data-binary "${1:-}" "http://127.0.0.1:$API_PORT/register")
+	r=$(curl -s -m 5 -X POST --data-binary "${1:-}" "$(api_url /register)")
 	USERNAME=$(printf '%s' "$r" | python3 -c 'import json,sys; print(json.load(sys.stdin)["username"])')
 	PASSWORD=$(printf '%s' "$r" | python3 -c 'import json,sys; print(json.load(sys.stdin)["password"])')
 	SUBDOMAIN=$(printf '%s' "$r" | python3 -c 'import json,sys; print(json.load(sys.stdin)["subdomain"])')
@@ -142,14 +158,116 @@ update() {
 	curl -s -m 5 -o /dev/null -w '%{http_code}' -X POST \
 		-H "X-Api-User: $USERNAME" -H "X-Api-Key: $PASSWORD" \
 		--data-binary "{\"subdomain\":\"$SUBDOMAIN\",\"txt\":\"$1\"}" \
-		"http://127.0.0.1:$API_PORT/update"
+		"$(api_url /update)"
 }
 
 # txt43 SEED: a valid 43-char base64url value derived from SEED.
 txt43() { printf '%s' "$1" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=\n'; }
 
 # q NAME TYPE [dig args...]: dig against the daemon over UDP.
-q() { local n=$1 t=$2; shift 2; dig +norec +time=2 +tries=1 -p "$DNS_PORT" @127.0.0.1 "$n" "$t" "$@"; }
+q() { local n=$1 t=$2; shift 2; dig +norec +time=2 +tries=1 -p "$DNS_PORT" @"$DNS_SERVER" "$n" "$t" "$@"; }
+
+# api_url PATH: the API's URL for PATH (brackets around an IPv6 API_IP).
+api_url() {
+	case "$API_IP" in
+	*:*) printf 'http://[%s]:%s%s' "$API_IP" "$API_PORT" "$1" ;;
+	*) printf 'http://%s:%s%s' "$API_IP" "$API_PORT" "$1" ;;
+	esac
+}
+
+# new_ports: fresh DNS_PORT and API_PORT (distinct), and DB under T_DIR (DB name as $1).
+new_ports() {
+	DNS_PORT=$(free_port)
+	API_PORT=$(free_port)
+	while [ "$API_PORT" = "$DNS_PORT" ]; do API_PORT=$(free_port); done
+	DB=$T_DIR/${1:-dns01d}.db
+}
+
+# start_default [EXTRA_GENERAL] [EXTRA_API]: new ports, a config at $T_DIR/config.cfg
+# (CFG), and the daemon started. Returns non-zero if it did not become ready.
+start_default() {
+	new_ports
+	CFG=$T_DIR/config.cfg
+	write_config "$CFG" "${1:-}" "${2:-}"
+	start_dns01d "$CFG"
+}
+
+# http METHOD PATH [BODY|@FILE] [curl args...]: one request; sets H_STATUS, H_BODY (exact,
+# also in $T_DIR/h_body) and H_CT (the Content-Type value); $T_DIR/h_headers keeps the headers.
+http() {
+	local m=$1 p=$2 body=${3:-}
+	shift 3 2>/dev/null || shift $#
+	local data=()
+	[ -n "$body" ] || [ "$m" = POST ] && data=(--data-binary "$body")
+	: >"$T_DIR/h_body"
+	: >"$T_DIR/h_headers"
+	H_STATUS=$(curl -s -m 10 -X "$m" -D "$T_DIR/h_headers" -o "$T_DIR/h_body" \
+		-w '%{http_code}' "${data[@]}" "$@" "$(api_url "$p")")
+	H_BODY=$(cat "$T_DIR/h_body"; printf x)
+	H_BODY=${H_BODY%x}
+	H_CT=$(tr -d '\r' <"$T_DIR/h_headers" | sed -n 's/^[Cc]ontent-[Tt]ype: *//p' | tail -n 1)
+}
+
+# header NAME: the value of response header NAME from the last http call ("" if absent).
+header() {
+	tr -d '\r' <"$T_DIR/h_headers" | awk -v n="$1" 'BEGIN { n = tolower(n) ":" }
+		tolower($1) == n { sub(/^[^:]*: */, ""); v = $0 } END { print v }'
+}
+
+# register_ok [BODY]: register, and FAIL if the reply was not an account.
+register_ok() {
+	USERNAME="" PASSWORD="" SUBDOMAIN="" FULLDOMAIN=""
+	register "${1:-}" 2>/dev/null
+	[ -n "$USERNAME" ] && [ -n "$PASSWORD" ] && [ -n "$SUBDOMAIN" ]
+}
+
+# update_as USER KEY SUBDOMAIN TXT [curl args...]: POST /update; prints "STATUS BODY".
+update_as() {
+	local u=$1 k=$2 s=$3 t=$4
+	shift 4
+	api POST /update "{\"subdomain\":\"$s\",\"txt\":\"$t\"}" \
+		-H "X-Api-User: $u" -H "X-Api-Key: $k" "$@"
+}
+
+# txt_values NAME [dig args...]: the TXT strings served at NAME, sorted, space separated.
+txt_values() {
+	local n=$1
+	shift
+	q "$n" TXT +short "$@" | tr -d '"' | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# sorted WORD...: the words sorted, space separated (to compare with txt_values).
+sorted() { printf '%s\n' "$@" | sort | tr '\n' ' ' | sed 's/ $//'; }
+
+# dw ARGS...: tests/integration/dnswire.py against the daemon (hand-made packets);
+# prints "key=value ..." lines (see that file).
+dw() { python3 "$T_LIB_DIR/dnswire.py" --host "$DNS_SERVER" --port "$DNS_PORT" "$@"; }
+
+# kv KEY LINE: the value of KEY in a dw output line.
+kv() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
+
+# check_kv NAME LINE SPEC...: every SPEC holds for the dw output LINE. A SPEC is KEY=VALUE
+# (exact), KEY~REGEX (matches) or KEY!REGEX (does not match); flags are comma-separated.
+check_kv() {
+	local name=$1 line=$2 spec key val got why=""
+	shift 2
+	for spec in "$@"; do
+		case "$spec" in
+		*=*) key=${spec%%=*} val=${spec#*=}; got=$(kv "$key" "$line")
+			[ "$got" = "$val" ] || why="$why $key=[$got] want [$val];" ;;
+		*~*) key=${spec%%~*} val=${spec#*~}; got=$(kv "$key" "$line")
+			[[ $got =~ $val ]] || why="$why $key=[$got] does not match /$val/;" ;;
+		*!*) key=${spec%%!*} val=${spec#*!}; got=$(kv "$key" "$line")
+			[[ $got =~ $val ]] && why="$why $key=[$got] matches /$val/;" ;;
+		esac
+	done
+	if [ -z "$why" ]; then ok "$name"; else fail "$name" "${why# } (answer: $line)"; fi
+}
+
+# have_ipv6: true if ::1 can be bound here.
+have_ipv6() {
+	python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0)); s.close()' 2>/dev/null
+}
 
 # t_done: end of a test file; exit status reflects failures.
 t_done() { exit "$T_FAILED"; }
