@@ -81,4 +81,226 @@ void dnsd_free(struct dnsd *d);
 int dnsd_answer(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, size_t outcap,
     bool tcp);
 
+/* ------------------------------------------------------------------ */
+/*
+ * Internals shared by the files of dnsd/ only. Other modules must not define
+ * DNSD_INTERNAL; everything below may change without notice.
+ */
+#ifdef DNSD_INTERNAL
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define DNSD_DEFAULT_RR_TTL 3600	/* static records written without a TTL */
+#define DNSD_SOA_REFRESH 28800		/* SOA timers (RFC 1912 §2.2 ranges) */
+#define DNSD_SOA_RETRY 7200
+#define DNSD_SOA_EXPIRE 1209600
+#define DNSD_MAX_LABEL 63		/* RFC 1035 §2.3.4 */
+#define DNSD_MAX_NAME 255		/* wire length, RFC 1035 §2.3.4 */
+#define DNSD_MAX_TXT_VALUE 1024		/* bytes in one published TXT value */
+#define DNSD_MAX_CNAME_CHAIN 8		/* CNAMEs followed inside the zone */
+#define DNSD_MAX_COMP 128		/* name offsets remembered for compression */
+#define DNSD_MAX_UDP_THREADS 64		/* UDP workers per address family */
+#define DNSD_MAX_ADDRS 2		/* sockets per role: one IPv4, one IPv6 */
+#define DNSD_EXT_READERS 8		/* dnsd_answer() callers outside the workers */
+/* Reader slots: UDP workers first, then the TCP loop, then dnsd_answer() callers. */
+#define DNSD_READER_TCP (DNSD_MAX_UDP_THREADS * DNSD_MAX_ADDRS)
+#define DNSD_READER_EXT (DNSD_READER_TCP + 1)
+#define DNSD_MAX_READERS (DNSD_READER_EXT + DNSD_EXT_READERS)
+#define DNSD_RETIRE_MAX 4096		/* retired objects before a publisher waits */
+#define DNSD_TABLE_MIN 1024		/* initial challenge table slots (a power of 2) */
+#define DNSD_UDP_BATCH 64		/* messages per recvmmsg/sendmmsg */
+#define DNSD_UDP_RECV_SIZE 2048		/* a larger query is truncated, then FORMERR */
+#define DNSD_WAKE_MS 200		/* workers check the stop flag this often */
+#define DNSD_HEALTH_TIMEOUT_MS 500	/* dnsd_healthy() waits this long for its answer */
+#define DNSD_TCP_INBUF 8192		/* per connection; a longer query closes it */
+#define DNSD_TCP_OUT_HIGH 32768		/* stop reading a connection above this much unsent */
+#define DNSD_TCP_OUT_MAX (DNSD_TCP_OUT_HIGH + DNSD_MAX_TCP_MSG + 2)	/* hard cap */
+#define DNSD_TCP_BACKLOG 1024
+#define DNSD_TCP_EVENTS 256		/* epoll events per wakeup */
+
+/* RR types, classes, opcodes and rcodes used by the answer path (RFC 1035 §3.2). */
+enum {
+	DNSD_T_A = 1, DNSD_T_NS = 2, DNSD_T_CNAME = 5, DNSD_T_SOA = 6, DNSD_T_PTR = 12,
+	DNSD_T_HINFO = 13, DNSD_T_MX = 15, DNSD_T_TXT = 16, DNSD_T_AAAA = 28,
+	DNSD_T_SRV = 33, DNSD_T_DS = 43, DNSD_T_OPT = 41, DNSD_T_IXFR = 251,
+	DNSD_T_AXFR = 252, DNSD_T_ANY = 255, DNSD_T_CAA = 257,
+	DNSD_C_IN = 1,
+	DNSD_RC_NOERROR = 0, DNSD_RC_FORMERR = 1, DNSD_RC_SERVFAIL = 2, DNSD_RC_NXDOMAIN = 3,
+	DNSD_RC_NOTIMP = 4, DNSD_RC_REFUSED = 5, DNSD_RC_BADVERS = 16,
+};
+
+/* One static record: type, TTL and uncompressed RDATA (names in wire form). */
+struct dnsd_rr {
+	uint16_t type;
+	uint16_t rdlen;
+	uint32_t ttl;
+	uint8_t *rdata;		/* owned */
+	unsigned line;		/* config line, for errors */
+};
+
+/* The records of one name and one type (RFC 2181 §5). */
+struct dnsd_rrset {
+	uint16_t type;
+	uint16_t n;
+	struct dnsd_rr *rr;	/* points into the zone's record array */
+};
+
+/* One static name: the apex, a name from `records`, or an empty non-terminal. */
+struct dnsd_node {
+	uint64_t hash;		/* dnsd_hash() of the lower-case wire name */
+	uint8_t name[DNSD_MAX_NAME];	/* lower-case wire name */
+	uint8_t namelen;
+	uint8_t shown[DNSD_MAX_NAME];	/* the name in the config's case */
+	bool delegation;	/* NS below the apex: a zone cut (RFC 1034 §4.2.1) */
+	struct dnsd_rrset *set;	/* owned */
+	size_t nset;
+};
+
+/* The static part of the zone, immutable after zone_new(). */
+struct dnsd_zone {
+	uint8_t apex[DNSD_MAX_NAME];	/* lower-case wire name */
+	size_t apexlen;
+	unsigned apexlabels;
+	struct dnsd_node *node;	/* node[0] is the apex */
+	size_t nnode;
+	uint32_t *index;	/* open addressing: node number + 1, 0 = empty */
+	size_t indexmask;
+	struct dnsd_rr *rr;	/* every record, grouped by node and type */
+	size_t nrr;
+	bool has_delegation;
+	uint8_t soa_neg[DNSD_MAX_NAME * 2 + 32];	/* SOA RR after its owner, TTL = negative */
+	size_t soa_neglen;
+	uint64_t seed;
+};
+
+/* Objects freed only after a grace period (read-copy-update). */
+struct dnsd_retired {
+	struct dnsd_retired *next;
+	uint64_t epoch;		/* the epoch current when it was unlinked */
+};
+
+/* A published challenge name: immutable once visible to the workers. */
+struct dnsd_centry {
+	struct dnsd_retired retire;
+	uint64_t hash;
+	uint16_t ntxt;		/* TXT records in the RRset */
+	uint16_t bloblen;	/* bytes of the RRset */
+	uint8_t labellen;
+	uint8_t data[];		/* the lower-case label, then the TXT RRset in wire
+				   form with every owner a pointer to the question (0xC00C) */
+};
+
+/* The challenge hash table (open addressing, linear probing, no deletion). */
+struct dnsd_ctable {
+	struct dnsd_retired retire;
+	size_t mask;
+	size_t count;
+	_Atomic(struct dnsd_centry *) slot[];
+};
+
+/* One reader's announcement, alone on its cache line. */
+struct dnsd_reader {
+	_Alignas(64) _Atomic uint64_t seen;	/* 0 = offline, else the epoch it saw */
+};
+
+struct dnsd_udp_worker;
+struct dnsd_tcp_loop;
+
+struct dnsd {
+	struct dnsd_zone *zone;
+	uint32_t txt_ttl;
+	uint32_t neg_ttl;
+	uint64_t seed;
+
+	/* challenge table and read-copy-update state */
+	_Atomic(struct dnsd_ctable *) table;
+	pthread_mutex_t wlock;		/* publishers only; never taken by a worker */
+	struct dnsd_retired *retired;	/* under wlock */
+	size_t nretired;
+	_Atomic uint64_t epoch;		/* starts at 1 */
+	struct dnsd_reader reader[DNSD_MAX_READERS];
+
+	/* network */
+	unsigned protocol;
+	unsigned threads;
+	unsigned tcp_idle_timeout;
+	unsigned tcp_max_clients;
+	struct sockaddr_storage addr[DNSD_MAX_ADDRS];	/* what to bind */
+	socklen_t addrlen[DNSD_MAX_ADDRS];
+	bool wildcard[DNSD_MAX_ADDRS];
+	size_t naddr;
+	unsigned port;
+	unsigned nthreads;		/* UDP workers per address */
+	int udpfd[DNSD_MAX_ADDRS][DNSD_MAX_UDP_THREADS];	/* -1 = none */
+	int tcpfd[DNSD_MAX_ADDRS];	/* listening sockets, -1 = none */
+	_Atomic bool stop;
+	bool started;
+	struct dnsd_udp_worker *udp;	/* naddr * nthreads workers */
+	size_t nudp;
+	struct dnsd_tcp_loop *tcp;
+	struct sockaddr_storage self;	/* where dnsd_healthy() sends its query */
+	socklen_t selflen;
+};
+
+/* A seeded 64-bit hash of a short byte string, for the name tables. */
+static inline uint64_t
+dnsd_hash(uint64_t seed, const uint8_t *p, size_t n)
+{
+	uint64_t h = seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL), v;
+
+	while (n >= 8) {
+		memcpy(&v, p, 8);
+		h = (h ^ v) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+		p += 8;
+		n -= 8;
+	}
+	v = 0;
+	memcpy(&v, p, n);
+	h = (h ^ v) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	return h;
+}
+
+/* zone.c */
+/* Build the static zone from params; NULL with "file:line: message" in err. */
+struct dnsd_zone *zone_new(const struct dnsd_params *p, uint64_t seed, char *err, size_t errlen);
+void zone_free(struct dnsd_zone *z);
+/* The node of a lower-case wire name, or NULL. */
+const struct dnsd_node *zone_find(const struct dnsd_zone *z, const uint8_t *name, size_t len);
+/* The rrset of type at node, or NULL. */
+const struct dnsd_rrset *zone_rrset(const struct dnsd_node *n, uint16_t type);
+
+/* table.c */
+/* Create the empty challenge table; -1 on allocation failure. */
+int table_init(struct dnsd *d);
+/* Free the table, every entry and everything retired (no worker may run). */
+void table_fini(struct dnsd *d);
+/* The entry for a lower-case label, or NULL; the caller is an online reader. */
+const struct dnsd_centry *table_find(struct dnsd *d, const uint8_t *label, size_t len);
+/* Mark reader slot online (reading) or offline (holding no pointer). */
+void rcu_online(struct dnsd *d, unsigned slot);
+void rcu_offline(struct dnsd *d, unsigned slot);
+
+/* answer.c */
+/* dnsd_answer() for a caller that is already an online reader. */
+int answer_query(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, size_t outcap,
+    bool tcp);
+
+/* udp.c */
+/* Start one worker per open UDP socket (d->udpfd); -1 with a message in err. */
+int udp_start(struct dnsd *d, char *err, size_t errlen);
+/* Join the workers (the caller has set d->stop). Sockets stay open. */
+void udp_stop(struct dnsd *d);
+
+/* tcp.c */
+/* Start the TCP event loop on d->tcpfd; -1 with a message in err. */
+int tcp_start(struct dnsd *d, char *err, size_t errlen);
+/* Wake and join the loop (the caller has set d->stop); close its connections. */
+void tcp_stop(struct dnsd *d);
+
+#endif /* DNSD_INTERNAL */
+
 #endif

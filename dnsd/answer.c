@@ -1,0 +1,720 @@
+/* dnsd/answer.c -- one query in, one answer out: checks, fast paths and the zone walk */
+/* SPDX-License-Identifier: ISC */
+#define DNSD_INTERNAL
+#include <string.h>
+
+#include "dnsd.h"
+
+/*
+ * Nothing in this file allocates, locks or blocks: the query is parsed in
+ * place, the name lower-cased into a stack buffer, and the answer written
+ * straight into the caller's buffer. The challenge table is read under the
+ * caller's read-copy-update announcement (see table.c).
+ */
+
+#define HDR_LEN 12
+#define F_QR 0x8000
+#define F_OPCODE 0x7800
+#define F_AA 0x0400
+#define F_TC 0x0200
+#define F_RD 0x0100
+#define F_CD 0x0010
+#define EDNS_DO 0x8000
+#define OPT_LEN 11
+
+/* The parsed query. */
+struct query {
+	const uint8_t *q;
+	size_t qlen;
+	uint16_t flags;
+	size_t qnamelen;		/* wire length of QNAME, root included */
+	size_t qend;			/* offset just after QCLASS */
+	uint8_t lname[DNSD_MAX_NAME];	/* QNAME in lower case */
+	uint8_t loff[DNSD_MAX_NAME / 2 + 1];	/* offset of each label in lname */
+	unsigned nlabels;
+	uint16_t qtype;
+	uint16_t qclass;
+	bool edns;			/* the query had an OPT record */
+	bool dobit;
+	uint8_t version;
+	uint16_t udpsize;
+	size_t apexoff;			/* where the apex starts in QNAME, once in zone */
+};
+
+/* The answer being written. */
+struct wr {
+	uint8_t *b;
+	size_t cap;		/* room for the sections, OPT excluded */
+	size_t len;
+	bool full;		/* something did not fit */
+	uint16_t an, ns, ar;
+	bool seeded;		/* comp[] holds the question's labels */
+	unsigned ncomp;
+	uint16_t comp[DNSD_MAX_COMP];	/* offsets of names, for compression */
+	const struct query *x;
+};
+
+/* What a name is in the zone. */
+enum res_kind { RES_NODE, RES_ENTRY, RES_NX, RES_CUT, RES_OUT };
+
+struct res {
+	enum res_kind kind;
+	const struct dnsd_node *node;	/* RES_NODE, RES_CUT (the cut) */
+	const struct dnsd_centry *entry;	/* RES_ENTRY */
+};
+
+static inline uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void
+wr16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline uint8_t
+lc(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c;
+}
+
+/* ------------------------------------------------------------------ */
+/* parsing */
+
+/* Parse QNAME at off (RFC 1035 §4.1.2): no compression, at most 255 bytes. */
+static int
+parse_qname(struct query *x, size_t off)
+{
+	const uint8_t *q = x->q;
+	size_t pos = off, n;
+
+	x->nlabels = 0;
+	for (;;) {
+		if (pos >= x->qlen)
+			return -1;
+		n = q[pos];
+		if (n == 0)
+			break;
+		if (n > DNSD_MAX_LABEL)	/* a pointer or an extended label type */
+			return -1;
+		if (pos + 1 + n >= x->qlen || pos - off + 1 + n + 1 > DNSD_MAX_NAME)
+			return -1;
+		x->loff[x->nlabels++] = (uint8_t)(pos - off);
+		x->lname[pos - off] = (uint8_t)n;
+		for (size_t i = 1; i <= n; i++)
+			x->lname[pos - off + i] = lc(q[pos + i]);
+		pos += 1 + n;
+	}
+	x->lname[pos - off] = 0;
+	x->qnamelen = pos - off + 1;
+	return 0;
+}
+
+/* Skip a possibly compressed name; returns the offset after it or 0. */
+static size_t
+skip_name(const uint8_t *q, size_t qlen, size_t pos)
+{
+	for (unsigned i = 0; i < DNSD_MAX_NAME; i++) {
+		if (pos >= qlen)
+			return 0;
+		if (q[pos] == 0)
+			return pos + 1;
+		if ((q[pos] & 0xc0) == 0xc0)
+			return pos + 2 <= qlen ? pos + 2 : 0;
+		if (q[pos] > DNSD_MAX_LABEL)
+			return 0;
+		pos += (size_t)q[pos] + 1;
+	}
+	return 0;
+}
+
+/*
+ * Walk the answer, authority and additional sections to find the OPT record
+ * (RFC 6891 §6.1.1: at most one, owned by the root, with well-formed
+ * options). Returns 0, or -1 for FORMERR.
+ */
+static int
+parse_sections(struct query *x)
+{
+	const uint8_t *q = x->q;
+	unsigned counts[3] = { rd16(q + 6), rd16(q + 8), rd16(q + 10) };
+	size_t pos = x->qend;
+
+	for (int s = 0; s < 3; s++) {
+		for (unsigned i = 0; i < counts[s]; i++) {
+			size_t start = pos, rdlen;
+			uint16_t type;
+
+			if ((pos = skip_name(q, x->qlen, pos)) == 0 || pos + 10 > x->qlen)
+				return -1;
+			type = rd16(q + pos);
+			rdlen = rd16(q + pos + 8);
+			if (pos + 10 + rdlen > x->qlen)
+				return -1;
+			if (type == DNSD_T_OPT) {
+				if (s != 2 || x->edns || pos != start + 1 || q[start] != 0)
+					return -1;
+				x->edns = true;
+				x->udpsize = rd16(q + pos + 2);
+				x->version = q[pos + 5];
+				x->dobit = (rd16(q + pos + 6) & EDNS_DO) != 0;
+				/* Options are TLVs that must fill RDATA exactly (§6.1.2). */
+				for (size_t o = 0; o < rdlen;) {
+					if (o + 4 > rdlen)
+						return -1;
+					o += 4 + rd16(q + pos + 10 + o + 2);
+					if (o > rdlen)
+						return -1;
+				}
+			}
+			pos += 10 + rdlen;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* writing */
+
+static bool
+put(struct wr *w, const void *p, size_t n)
+{
+	if (w->full || w->len + n > w->cap) {
+		w->full = true;
+		return false;
+	}
+	memcpy(w->b + w->len, p, n);
+	w->len += n;
+	return true;
+}
+
+static bool
+put16(struct wr *w, unsigned v)
+{
+	uint8_t b[2];
+
+	wr16(b, v);
+	return put(w, b, 2);
+}
+
+/* True if the name at msg offset off equals name (wire), ignoring case. */
+static bool
+name_at_eq(const uint8_t *msg, size_t msglen, size_t off, const uint8_t *name)
+{
+	for (unsigned hops = 0; hops < DNSD_MAX_NAME; hops++) {
+		if (off >= msglen)
+			return false;
+		uint8_t c = msg[off];
+		if ((c & 0xc0) == 0xc0) {
+			if (off + 1 >= msglen)
+				return false;
+			off = (size_t)(c & 0x3f) << 8 | msg[off + 1];
+			continue;
+		}
+		if (c != *name)
+			return false;
+		if (c == 0)
+			return true;
+		if (off + 1 + c > msglen)
+			return false;
+		for (size_t i = 1; i <= c; i++)
+			if (lc(msg[off + i]) != lc(name[i]))
+				return false;
+		off += 1 + (size_t)c;
+		name += 1 + (size_t)c;
+	}
+	return false;
+}
+
+/* Write a name, compressed against earlier names (RFC 1035 §4.1.4). */
+static bool
+put_name(struct wr *w, const uint8_t *name)
+{
+	if (!w->seeded) {
+		/* the question's labels are the first names to point at */
+		for (unsigned i = 0; i < w->x->nlabels && w->ncomp < DNSD_MAX_COMP; i++)
+			w->comp[w->ncomp++] = (uint16_t)(HDR_LEN + w->x->loff[i]);
+		w->seeded = true;
+	}
+	for (size_t off = 0; name[off] != 0; off += (size_t)name[off] + 1) {
+		for (unsigned i = 0; i < w->ncomp; i++)
+			if (name_at_eq(w->b, w->len, w->comp[i], name + off))
+				return put16(w, 0xc000u | w->comp[i]);
+		if (w->len < 0x3fff && w->ncomp < DNSD_MAX_COMP)
+			w->comp[w->ncomp++] = (uint16_t)w->len;
+		if (!put(w, name + off, (size_t)name[off] + 1))
+			return false;
+	}
+	return put(w, "", 1);
+}
+
+/* Length of a wire name in RDATA (uncompressed, as the zone stores it). */
+static size_t
+wire_len(const uint8_t *n)
+{
+	size_t l = 0;
+
+	while (n[l] != 0)
+		l += (size_t)n[l] + 1;
+	return l + 1;
+}
+
+/* Write one static RR; names in NS, CNAME, PTR, MX and SOA RDATA are compressed (RFC 3597 §4). */
+static bool
+put_rr(struct wr *w, const uint8_t *owner, const struct dnsd_rr *rr, uint32_t ttl)
+{
+	uint8_t fixed[8];
+	size_t rdstart, l;
+	const uint8_t *p = rr->rdata;
+
+	if (!put_name(w, owner))
+		return false;
+	wr16(fixed, rr->type);
+	wr16(fixed + 2, DNSD_C_IN);
+	wr16(fixed + 4, ttl >> 16);
+	wr16(fixed + 6, ttl & 0xffff);
+	if (!put(w, fixed, 8) || !put16(w, 0))
+		return false;
+	rdstart = w->len;
+	switch (rr->type) {
+	case DNSD_T_NS:
+	case DNSD_T_CNAME:
+	case DNSD_T_PTR:
+		put_name(w, p);
+		break;
+	case DNSD_T_MX:
+		put(w, p, 2);
+		put_name(w, p + 2);
+		break;
+	case DNSD_T_SOA:
+		l = wire_len(p);
+		put_name(w, p);
+		put_name(w, p + l);
+		l += wire_len(p + l);
+		put(w, p + l, 20);
+		break;
+	default:
+		put(w, p, rr->rdlen);
+		break;
+	}
+	if (w->full)
+		return false;
+	wr16(w->b + rdstart - 2, (unsigned)(w->len - rdstart));
+	return true;
+}
+
+static bool
+put_rrset(struct wr *w, const uint8_t *owner, const struct dnsd_rrset *s, uint16_t *count)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		if (!put_rr(w, owner, &s->rr[i], s->rr[i].ttl))
+			return false;
+		(*count)++;
+	}
+	return true;
+}
+
+/* The SOA of a negative answer, owner pointing at the apex inside QNAME (RFC 2308 §3). */
+static bool
+put_neg_soa(struct wr *w, const struct dnsd_zone *z)
+{
+	if (!put16(w, 0xc000u | (unsigned)(HDR_LEN + w->x->apexoff)) ||
+	    !put(w, z->soa_neg, z->soa_neglen))
+		return false;
+	w->ns++;
+	return true;
+}
+
+/* The TXT RRset of a challenge entry, owner = the question (0xC00C built in). */
+static bool
+put_entry_txt(struct wr *w, const struct dnsd_centry *e)
+{
+	if (!put(w, e->data + e->labellen, e->bloblen))
+		return false;
+	w->an += e->ntxt;
+	return true;
+}
+
+/* The same RRset with another owner (a CNAME target): rewrite each owner. */
+static bool
+put_entry_txt_as(struct wr *w, const struct dnsd_centry *e, const uint8_t *owner)
+{
+	const uint8_t *p = e->data + e->labellen, *end = p + e->bloblen;
+
+	while (p < end) {
+		size_t rrlen = 12 + rd16(p + 10);
+
+		if (!put_name(w, owner) || !put(w, p + 2, rrlen - 2))
+			return false;
+		w->an++;
+		p += rrlen;
+	}
+	return true;
+}
+
+/*
+ * Additional-section addresses for the NS targets of s that are in the
+ * zone (RFC 1034 §4.3.2 step 3b; RFC 9471). A target below cut is required
+ * glue: if it does not fit, the answer is truncated; other addresses are
+ * left out when they do not fit.
+ */
+static void
+put_glue(struct wr *w, const struct dnsd_zone *z, const struct dnsd_rrset *s,
+    const struct dnsd_node *cut)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		const uint8_t *t = s->rr[i].rdata;
+		uint8_t low[DNSD_MAX_NAME];
+		size_t l = wire_len(t);
+		const struct dnsd_node *n;
+
+		for (size_t k = 0; k < l; k++)
+			low[k] = lc(t[k]);
+		if ((n = zone_find(z, low, l)) == NULL)
+			continue;
+		bool required = cut != NULL && l >= cut->namelen &&
+		    memcmp(low + l - cut->namelen, cut->name, cut->namelen) == 0;
+		static const uint16_t types[2] = { DNSD_T_A, DNSD_T_AAAA };
+		for (int k = 0; k < 2; k++) {
+			const struct dnsd_rrset *a = zone_rrset(n, types[k]);
+			size_t len = w->len;
+			unsigned ncomp = w->ncomp;
+			uint16_t ar = w->ar;
+
+			if (a == NULL)
+				continue;
+			if (!put_rrset(w, n->shown, a, &w->ar) && !required) {
+				w->len = len;
+				w->ncomp = ncomp;
+				w->ar = ar;
+				w->full = false;
+				return;
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* the zone walk */
+
+/*
+ * Classify a lower-case name with label offsets loff (RFC 1034 §4.3.2
+ * step 3): outside the zone, below a zone cut, a static node, a challenge
+ * entry, or nonexistent. The full name is matched, never one label.
+ */
+static void
+resolve(struct dnsd *d, const uint8_t *name, size_t len, const uint8_t *loff,
+    unsigned nlabels, uint16_t qtype, struct res *r, size_t *apexoff)
+{
+	const struct dnsd_zone *z = d->zone;
+	unsigned nrel;
+
+	r->kind = RES_OUT;
+	if (len < z->apexlen || memcmp(name + len - z->apexlen, z->apex, z->apexlen) != 0)
+		return;
+	if (len == z->apexlen)
+		nrel = 0;
+	else {
+		for (nrel = 1; nrel < nlabels && loff[nrel] < len - z->apexlen; nrel++)
+			;
+		if (nrel >= nlabels || loff[nrel] != len - z->apexlen)
+			return;	/* "xauth.example.org" only looks like the apex */
+	}
+	if (apexoff != NULL)
+		*apexoff = len - z->apexlen;
+	if (nrel == 0) {
+		r->kind = RES_NODE;
+		r->node = &z->node[0];
+		return;
+	}
+	if (z->has_delegation) {
+		for (unsigned k = nrel; k-- > 0;) {
+			const struct dnsd_node *n = zone_find(z, name + loff[k], len - loff[k]);
+
+			if (n == NULL)
+				break;
+			if (n->delegation && !(k == 0 && qtype == DNSD_T_DS)) {
+				r->kind = RES_CUT;	/* RFC 1034 §4.3.2 step 3b */
+				r->node = n;
+				return;
+			}
+		}
+	}
+	if ((r->node = zone_find(z, name, len)) != NULL) {
+		r->kind = RES_NODE;
+		return;
+	}
+	if (nrel == 1 && (r->entry = table_find(d, name + 1, name[0])) != NULL) {
+		r->kind = RES_ENTRY;
+		return;
+	}
+	r->kind = RES_NX;
+}
+
+/* Label offsets of a lower-case wire name; returns the count. */
+static unsigned
+label_offsets(const uint8_t *n, uint8_t *loff)
+{
+	unsigned c = 0;
+
+	for (size_t off = 0; n[off] != 0; off += (size_t)n[off] + 1)
+		loff[c++] = (uint8_t)off;
+	return c;
+}
+
+/* The RRset an ANY query gets (RFC 8482 §4.2: one RRset, not all of them). */
+static const struct dnsd_rrset *
+any_rrset(const struct dnsd_zone *z, const struct dnsd_node *n)
+{
+	if (n == &z->node[0])
+		return zone_rrset(n, DNSD_T_SOA);
+	if (n->nset == 0)
+		return NULL;
+	const struct dnsd_rrset *c = zone_rrset(n, DNSD_T_CNAME);
+	return c != NULL ? c : &n->set[0];
+}
+
+/*
+ * Answer at a static node; returns the RCODE. CNAMEs inside the zone are
+ * followed (RFC 1034 §4.3.2 step 3a), and the RCODE is that of the last
+ * name (RFC 6604 §2).
+ */
+static unsigned
+answer_node(struct dnsd *d, struct wr *w, const struct dnsd_node *n, bool *aa)
+{
+	const struct dnsd_zone *z = d->zone;
+	uint16_t qtype = w->x->qtype;
+	const struct dnsd_rrset *s;
+
+	*aa = true;
+	for (unsigned hop = 0; hop <= DNSD_MAX_CNAME_CHAIN; hop++) {
+		if (qtype == DNSD_T_ANY)
+			s = any_rrset(z, n);
+		else if ((s = zone_rrset(n, qtype)) == NULL && qtype != DNSD_T_CNAME)
+			s = zone_rrset(n, DNSD_T_CNAME);
+		if (s == NULL) {
+			put_neg_soa(w, z);	/* NODATA (RFC 2308 §2.2) */
+			return DNSD_RC_NOERROR;
+		}
+		put_rrset(w, n->shown, s, &w->an);
+		if (s->type == DNSD_T_NS)
+			put_glue(w, z, s, NULL);
+		if (s->type != DNSD_T_CNAME || qtype == DNSD_T_CNAME || qtype == DNSD_T_ANY)
+			return DNSD_RC_NOERROR;
+
+		/* Follow the CNAME if its target is in the zone. */
+		const uint8_t *t = s->rr[0].rdata;
+		uint8_t low[DNSD_MAX_NAME], loff[DNSD_MAX_NAME / 2 + 1];
+		size_t l = wire_len(t);
+		struct res r;
+
+		for (size_t k = 0; k < l; k++)
+			low[k] = lc(t[k]);
+		resolve(d, low, l, loff, label_offsets(low, loff), qtype, &r, NULL);
+		switch (r.kind) {
+		case RES_NODE:
+			n = r.node;
+			continue;
+		case RES_ENTRY:
+			if (qtype == DNSD_T_TXT && r.entry->ntxt > 0)
+				put_entry_txt_as(w, r.entry, t);
+			else
+				put_neg_soa(w, z);
+			return DNSD_RC_NOERROR;
+		case RES_NX:
+			put_neg_soa(w, z);
+			return DNSD_RC_NXDOMAIN;
+		case RES_CUT:
+		case RES_OUT:
+			return DNSD_RC_NOERROR;
+		}
+	}
+	return DNSD_RC_NOERROR;	/* a CNAME loop: stop after the chain limit */
+}
+
+/* A referral to the child zone at cut (RFC 1034 §4.3.2 step 3b): no AA. */
+static void
+answer_cut(struct dnsd *d, struct wr *w, const struct dnsd_node *cut)
+{
+	const struct dnsd_rrset *s = zone_rrset(cut, DNSD_T_NS);
+
+	if (put_rrset(w, cut->shown, s, &w->ns))
+		put_glue(w, d->zone, s, cut);
+}
+
+/* ------------------------------------------------------------------ */
+
+/* Write the header and the OPT record; returns the answer's length. */
+static int
+finish(struct wr *w, uint16_t id, unsigned rcode, bool aa, bool tcp, bool question)
+{
+	const struct query *x = w->x;
+	uint16_t flags = F_QR | (x->flags & (F_OPCODE | F_RD | F_CD)) | (rcode & 0xf);
+
+	if (w->full) {
+		if (tcp) {	/* cannot happen with the size caps; fail safe */
+			rcode = DNSD_RC_SERVFAIL;
+			flags = (uint16_t)((flags & ~0xfu) | rcode);
+			aa = false;
+		} else
+			flags |= F_TC;	/* RFC 1035 §4.2.1, RFC 6891 §7 */
+		w->len = question ? x->qend : HDR_LEN;
+		w->an = w->ns = w->ar = 0;
+	}
+	if (aa)
+		flags |= F_AA;
+	if (x->edns) {	/* RFC 6891 §6.1.2-3; the cap always leaves room for it */
+		uint8_t *o = w->b + w->len;
+
+		o[0] = 0;
+		wr16(o + 1, DNSD_T_OPT);
+		wr16(o + 3, DNSD_MAX_UDP_PAYLOAD);
+		o[5] = (uint8_t)(rcode >> 4);
+		o[6] = 0;
+		wr16(o + 7, x->dobit ? EDNS_DO : 0);	/* RFC 3225 §3 */
+		wr16(o + 9, 0);
+		w->len += OPT_LEN;
+		w->ar++;
+	}
+	wr16(w->b, id);
+	wr16(w->b + 2, flags);
+	wr16(w->b + 4, question ? 1 : 0);
+	wr16(w->b + 6, w->an);
+	wr16(w->b + 8, w->ns);
+	wr16(w->b + 10, w->ar);
+	return (int)w->len;
+}
+
+/*
+ * dnsd_answer() for a caller that is already an online reader. The checks
+ * come one at a time, each with its reason; see docs/dns.md for the table.
+ */
+int
+answer_query(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, size_t outcap,
+    bool tcp)
+{
+	struct query x;
+	struct wr w;
+	struct res r;
+	uint16_t id;
+	size_t limit;
+	bool aa = false;
+	unsigned rcode;
+
+	if (qlen < HDR_LEN)
+		return 0;	/* no header to answer: drop */
+	if (outcap < DNSD_MIN_UDP_PAYLOAD)
+		return -1;
+	x.q = q;
+	x.qlen = qlen;
+	x.flags = rd16(q + 2);
+	x.edns = false;
+	x.dobit = false;
+	x.version = 0;
+	x.nlabels = 0;
+	x.qend = HDR_LEN;
+	id = rd16(q);
+	w.b = out;
+	w.cap = outcap - OPT_LEN;
+	w.len = HDR_LEN;
+	w.full = false;
+	w.an = w.ns = w.ar = 0;
+	w.seeded = false;
+	w.ncomp = 0;
+	w.x = &x;
+
+	if (x.flags & F_QR)
+		return 0;	/* a response: never answer it (RFC 1035 §4.1.1) */
+	if ((x.flags & F_OPCODE) != 0)
+		return finish(&w, id, DNSD_RC_NOTIMP, false, tcp, false);
+	if (rd16(q + 4) != 1)	/* one question (RFC 9619) */
+		return finish(&w, id, DNSD_RC_FORMERR, false, tcp, false);
+	if (parse_qname(&x, HDR_LEN) == -1 || HDR_LEN + x.qnamelen + 4 > qlen)
+		return finish(&w, id, DNSD_RC_FORMERR, false, tcp, false);
+	x.qtype = rd16(q + HDR_LEN + x.qnamelen);
+	x.qclass = rd16(q + HDR_LEN + x.qnamelen + 2);
+	x.qend = HDR_LEN + x.qnamelen + 4;
+	if (parse_sections(&x) == -1) {
+		x.edns = false;
+		return finish(&w, id, DNSD_RC_FORMERR, false, tcp, false);
+	}
+
+	/* Size limit: TCP 65535; UDP the EDNS0 size within 512..1232, else 512. */
+	if (tcp)
+		limit = DNSD_MAX_TCP_MSG;
+	else if (!x.edns || x.udpsize < DNSD_MIN_UDP_PAYLOAD)
+		limit = DNSD_MIN_UDP_PAYLOAD;	/* RFC 6891 §6.2.5 */
+	else
+		limit = x.udpsize < DNSD_MAX_UDP_PAYLOAD ? x.udpsize : DNSD_MAX_UDP_PAYLOAD;
+	if (limit > outcap)
+		limit = outcap;
+	w.cap = limit - OPT_LEN;
+	memcpy(out + HDR_LEN, q + HDR_LEN, x.qend - HDR_LEN);	/* case as received (0x20) */
+	w.len = x.qend;
+
+	if (x.version > 0)	/* RFC 6891 §6.1.3 */
+		return finish(&w, id, DNSD_RC_BADVERS, false, tcp, true);
+	if (x.qclass != DNSD_C_IN)
+		return finish(&w, id, DNSD_RC_REFUSED, false, tcp, true);
+	if (x.qtype == DNSD_T_AXFR || x.qtype == DNSD_T_IXFR)	/* no zone transfer */
+		return finish(&w, id, DNSD_RC_REFUSED, false, tcp, true);
+	if (x.qtype == DNSD_T_OPT)	/* a pseudo-type, not a question (RFC 6891 §6.1.1) */
+		return finish(&w, id, DNSD_RC_FORMERR, false, tcp, true);
+
+	resolve(d, x.lname, x.qnamelen, x.loff, x.nlabels, x.qtype, &r, &x.apexoff);
+	switch (r.kind) {
+	case RES_OUT:	/* not our zone (RFC 1035 §4.1.1) */
+		return finish(&w, id, DNSD_RC_REFUSED, false, tcp, true);
+	case RES_ENTRY:	/* the fast path: a challenge name */
+		aa = true;
+		rcode = DNSD_RC_NOERROR;
+		if ((x.qtype == DNSD_T_TXT || x.qtype == DNSD_T_ANY) && r.entry->ntxt > 0)
+			put_entry_txt(&w, r.entry);
+		else
+			put_neg_soa(&w, d->zone);	/* NODATA (RFC 2308 §2.2) */
+		break;
+	case RES_NX:	/* RFC 2308 §2.1 */
+		aa = true;
+		rcode = DNSD_RC_NXDOMAIN;
+		put_neg_soa(&w, d->zone);
+		break;
+	case RES_CUT:
+		rcode = DNSD_RC_NOERROR;
+		answer_cut(d, &w, r.node);
+		break;
+	case RES_NODE:
+	default:
+		rcode = answer_node(d, &w, r.node, &aa);
+		break;
+	}
+	return finish(&w, id, rcode, aa, tcp, true);
+}
+
+/*
+ * Answer one DNS message (see dnsd.h). Callers outside the DNS workers
+ * borrow one of a few reader slots, claimed with one compare-and-swap, so
+ * this is safe from any thread and still takes no lock.
+ */
+int
+dnsd_answer(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, size_t outcap,
+    bool tcp)
+{
+	unsigned slot;
+	int rc;
+
+	if (d == NULL || q == NULL || out == NULL)
+		return -1;
+	for (unsigned spin = 0;; spin++) {
+		slot = DNSD_READER_EXT + spin % DNSD_EXT_READERS;
+		uint64_t zero = 0, e = atomic_load(&d->epoch);
+		if (atomic_compare_exchange_strong(&d->reader[slot].seen, &zero, e))
+			break;
+	}
+	rc = answer_query(d, q, qlen, out, outcap, tcp);
+	rcu_offline(d, slot);
+	return rc;
+}

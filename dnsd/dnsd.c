@@ -1,0 +1,516 @@
+/* dnsd/dnsd.c -- dnsd's lifecycle: configure, bind, start, health check, stop */
+/* SPDX-License-Identifier: ISC */
+#define DNSD_INTERNAL
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/common.h"
+#include "dnsd.h"
+
+/* Add one address to bind; wildcard marks 0.0.0.0 and ::. */
+static void
+addr_add(struct dnsd *d, int family, const void *ip, bool wildcard)
+{
+	struct sockaddr_storage *ss = &d->addr[d->naddr];
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, ip, 4);
+		d->addrlen[d->naddr] = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, ip, 16);
+		d->addrlen[d->naddr] = sizeof(*sin6);
+	}
+	d->wildcard[d->naddr] = wildcard;
+	d->naddr++;
+}
+
+/*
+ * Parse listen ("127.0.0.1:53", "[::1]:53", ":53", "[::]:53", "host:53")
+ * into the addresses to bind, as the family bits of protocol allow. An empty
+ * host or "::" is the wildcard of every allowed family; a name is resolved.
+ * Returns 0, or -1 with a message in err.
+ */
+static int
+listen_parse(struct dnsd *d, const char *listen, unsigned protocol, char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon, *hs;
+	size_t hl;
+	unsigned long port;
+	char *end;
+	bool v4 = (protocol & DNSD_PROTO_V4) != 0, v6 = (protocol & DNSD_PROTO_V6) != 0;
+	uint8_t ip[16];
+
+	if (!v4 && !v6)
+		v4 = v6 = true;
+	if (listen == NULL || *listen == '\0') {
+		snprintf(err, errlen, "general.listen is missing");
+		return -1;
+	}
+	if (listen[0] == '[') {
+		const char *rb = strchr(listen, ']');
+
+		if (rb == NULL || rb[1] != ':') {
+			snprintf(err, errlen, "general.listen: expected \"[address]:port\": %s", listen);
+			return -1;
+		}
+		hs = listen + 1;
+		hl = (size_t)(rb - hs);
+		colon = rb + 1;
+	} else {
+		if ((colon = strrchr(listen, ':')) == NULL || strchr(listen, ':') != colon) {
+			snprintf(err, errlen, "general.listen: expected \"address:port\" "
+			    "(IPv6 in brackets): %s", listen);
+			return -1;
+		}
+		hs = listen;
+		hl = (size_t)(colon - listen);
+	}
+	if (hl >= sizeof(host)) {
+		snprintf(err, errlen, "general.listen: host too long");
+		return -1;
+	}
+	memcpy(host, hs, hl);
+	host[hl] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 || port > 65535) {
+		snprintf(err, errlen, "general.listen: bad port: %s", listen);
+		return -1;
+	}
+	d->port = (unsigned)port;
+	d->naddr = 0;
+
+	if (host[0] == '\0' || strcmp(host, "::") == 0) {
+		static const uint8_t any[16];
+
+		if (v4)
+			addr_add(d, AF_INET, any, true);
+		if (v6)
+			addr_add(d, AF_INET6, any, true);
+	} else if (inet_pton(AF_INET, host, ip) == 1) {
+		if (!v4) {
+			snprintf(err, errlen, "general.listen: %s is IPv4 but protocol is IPv6 only", host);
+			return -1;
+		}
+		addr_add(d, AF_INET, ip, memcmp(ip, "\0\0\0\0", 4) == 0);
+	} else if (inet_pton(AF_INET6, host, ip) == 1) {
+		if (!v6) {
+			snprintf(err, errlen, "general.listen: %s is IPv6 but protocol is IPv4 only", host);
+			return -1;
+		}
+		addr_add(d, AF_INET6, ip, false);
+	} else {
+		struct addrinfo hints, *res = NULL;
+		bool got4 = false, got6 = false;
+
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_DGRAM;
+		hints.ai_family = v4 && v6 ? AF_UNSPEC : v4 ? AF_INET : AF_INET6;
+		if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL) {
+			snprintf(err, errlen, "general.listen: cannot resolve %s", host);
+			return -1;
+		}
+		for (struct addrinfo *a = res; a != NULL && d->naddr < DNSD_MAX_ADDRS; a = a->ai_next) {
+			if (a->ai_family == AF_INET && v4 && !got4) {
+				addr_add(d, AF_INET, &((struct sockaddr_in *)a->ai_addr)->sin_addr, false);
+				got4 = true;
+			} else if (a->ai_family == AF_INET6 && v6 && !got6) {
+				addr_add(d, AF_INET6, &((struct sockaddr_in6 *)a->ai_addr)->sin6_addr,
+				    false);
+				got6 = true;
+			}
+		}
+		freeaddrinfo(res);
+		if (d->naddr == 0) {
+			snprintf(err, errlen, "general.listen: no usable address for %s", host);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Build the zone from params (see dnsd.h). Nothing is bound and no thread
+ * runs until dnsd_start(). Returns NULL with a message in err.
+ */
+struct dnsd *
+dnsd_new(const struct dnsd_params *params, char *err, size_t errlen)
+{
+	struct dnsd *d;
+
+	if (params == NULL) {
+		snprintf(err, errlen, "no parameters");
+		return NULL;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < DNSD_MAX_ADDRS; i++) {
+		d->tcpfd[i] = -1;
+		for (size_t t = 0; t < DNSD_MAX_UDP_THREADS; t++)
+			d->udpfd[i][t] = -1;
+	}
+	atomic_init(&d->stop, false);
+	if (rand_bytes(&d->seed, sizeof(d->seed)) == -1)
+		d->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+	d->txt_ttl = params->txt_ttl;
+	d->neg_ttl = params->negative_ttl;
+	d->protocol = params->protocol;
+	if ((d->protocol & (DNSD_PROTO_UDP | DNSD_PROTO_TCP)) == 0)
+		d->protocol |= DNSD_PROTO_UDP | DNSD_PROTO_TCP;
+	d->threads = params->threads;
+	d->tcp_idle_timeout = params->tcp_idle_timeout > 0 ? params->tcp_idle_timeout : 10;
+	d->tcp_max_clients = params->tcp_max_clients > 0 ? params->tcp_max_clients : 1024;
+	if (table_init(d) == -1) {
+		snprintf(err, errlen, "out of memory");
+		free(d);
+		return NULL;
+	}
+	if (listen_parse(d, params->listen, params->protocol, err, errlen) == -1 ||
+	    (d->zone = zone_new(params, d->seed, err, errlen)) == NULL) {
+		table_fini(d);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static void
+close_all(struct dnsd *d)
+{
+	for (size_t i = 0; i < DNSD_MAX_ADDRS; i++) {
+		if (d->tcpfd[i] != -1)
+			close(d->tcpfd[i]);
+		d->tcpfd[i] = -1;
+		for (size_t t = 0; t < DNSD_MAX_UDP_THREADS; t++) {
+			if (d->udpfd[i][t] != -1)
+				close(d->udpfd[i][t]);
+			d->udpfd[i][t] = -1;
+		}
+	}
+}
+
+static void
+set_port(struct sockaddr_storage *ss, unsigned port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+static unsigned
+get_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/*
+ * Open a socket of type on address i, port port. reuse sets SO_REUSEPORT
+ * (one UDP socket per worker). Returns the fd or -1 with errno set.
+ */
+static int
+open_socket(struct dnsd *d, size_t i, int type, unsigned port, bool reuse)
+{
+	struct sockaddr_storage ss = d->addr[i];
+	int fd, one = 1, family = ss.ss_family;
+
+	if ((fd = socket(family, type | SOCK_CLOEXEC | (type == SOCK_STREAM ? SOCK_NONBLOCK : 0),
+	    0)) == -1)
+		return -1;
+	if (reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
+		goto fail;
+	if (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		goto fail;
+	if (family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
+		goto fail;
+	if (type == SOCK_DGRAM) {
+		struct timeval tv = { 0, DNSD_WAKE_MS * 1000 };
+		int rcvbuf = 1 << 20;
+
+		/* Workers block at most DNSD_WAKE_MS, then look at the stop flag. */
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+			goto fail;
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+		/* On a wildcard, learn each query's destination to answer from it. */
+		if (d->wildcard[i] && (family == AF_INET ?
+		    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) :
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one))) == -1)
+			goto fail;
+	}
+	set_port(&ss, port);
+	if (bind(fd, (struct sockaddr *)&ss, d->addrlen[i]) == -1)
+		goto fail;
+	if (type == SOCK_STREAM && listen(fd, DNSD_TCP_BACKLOG) == -1)
+		goto fail;
+	return fd;
+fail:
+	{
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return -1;
+}
+
+/*
+ * Find a port free for UDP and TCP on every address: bind sockets without
+ * SO_REUSEPORT on port 0, read the port, and release them, so that our
+ * reuse-port group can never join another process's. Returns it or 0.
+ */
+static unsigned
+pick_port(struct dnsd *d)
+{
+	int fds[2 * DNSD_MAX_ADDRS], n = 0;
+	unsigned port = 0;
+	bool ok = true;
+
+	for (size_t i = 0; i < d->naddr && ok; i++) {
+		int types[2] = { SOCK_DGRAM, SOCK_STREAM };
+
+		for (int k = 0; k < 2 && ok; k++) {
+			int fd = open_socket(d, i, types[k], port, false);
+
+			if (fd == -1) {
+				ok = false;
+				break;
+			}
+			fds[n++] = fd;
+			if (port == 0)
+				port = get_port(fd);
+		}
+	}
+	while (n > 0)
+		close(fds[--n]);
+	return ok ? port : 0;
+}
+
+/* Open every socket on port; returns 0 or -1 with errno set. */
+static int
+open_all(struct dnsd *d, unsigned port)
+{
+	for (size_t i = 0; i < d->naddr; i++) {
+		if (d->protocol & DNSD_PROTO_UDP)
+			for (unsigned t = 0; t < d->nthreads; t++)
+				if ((d->udpfd[i][t] = open_socket(d, i, SOCK_DGRAM, port, true)) == -1)
+					return -1;
+		if ((d->protocol & DNSD_PROTO_TCP) &&
+		    (d->tcpfd[i] = open_socket(d, i, SOCK_STREAM, port, false)) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Bind the sockets and start the threads (see dnsd.h). With port 0 a free
+ * port is picked once and every socket, UDP and TCP, shares it.
+ */
+int
+dnsd_start(struct dnsd *d, char *err, size_t errlen)
+{
+	unsigned port = d->port;
+	long ncpu;
+	int rc = -1;
+
+	if (d->started) {
+		snprintf(err, errlen, "already started");
+		return -1;
+	}
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	d->nthreads = d->threads > 0 ? d->threads : (ncpu > 0 ? (unsigned)ncpu : 1);
+	if (d->nthreads > DNSD_MAX_UDP_THREADS)
+		d->nthreads = DNSD_MAX_UDP_THREADS;
+	for (int attempt = 0; attempt < 10; attempt++) {
+		if (d->port == 0 && (port = pick_port(d)) == 0)
+			continue;
+		if (open_all(d, port) == 0) {
+			rc = 0;
+			break;
+		}
+		int e = errno;
+		close_all(d);
+		if (d->port != 0 || e != EADDRINUSE) {
+			snprintf(err, errlen, "cannot bind port %u: %s", port, strerror(e));
+			return -1;
+		}
+	}
+	if (rc == -1) {
+		snprintf(err, errlen, "cannot find a free port");
+		return -1;
+	}
+	d->port = port;
+
+	/* dnsd_healthy() asks the first address, or loopback for a wildcard. */
+	d->self = d->addr[0];
+	d->selflen = d->addrlen[0];
+	if (d->wildcard[0]) {
+		if (d->self.ss_family == AF_INET)
+			((struct sockaddr_in *)&d->self)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		else
+			((struct sockaddr_in6 *)&d->self)->sin6_addr = in6addr_loopback;
+	}
+	set_port(&d->self, port);
+
+	d->started = true;
+	atomic_store(&d->stop, false);
+	if (((d->protocol & DNSD_PROTO_UDP) && udp_start(d, err, errlen) == -1) ||
+	    ((d->protocol & DNSD_PROTO_TCP) && tcp_start(d, err, errlen) == -1)) {
+		atomic_store(&d->stop, true);
+		udp_stop(d);
+		tcp_stop(d);
+		close_all(d);
+		d->started = false;
+		return -1;
+	}
+	log_info("dns: serving %s on port %u: %zu address(es), %u UDP worker(s) each%s",
+	    d->protocol & DNSD_PROTO_UDP ? (d->protocol & DNSD_PROTO_TCP ? "UDP and TCP" : "UDP") :
+	    "TCP", port, d->naddr, d->protocol & DNSD_PROTO_UDP ? d->nthreads : 0,
+	    d->protocol & DNSD_PROTO_TCP ? ", 1 TCP loop" : "");
+	return 0;
+}
+
+/* The port bound (0 before dnsd_start() when listen asked for port 0). */
+unsigned
+dnsd_port(const struct dnsd *d)
+{
+	return d != NULL ? d->port : 0;
+}
+
+/* Build an SOA query for the apex; returns its length. */
+static size_t
+soa_query(const struct dnsd *d, uint8_t *q, uint16_t id)
+{
+	size_t len = 12;
+
+	memset(q, 0, 12);
+	q[0] = (uint8_t)(id >> 8);
+	q[1] = (uint8_t)id;
+	q[5] = 1;
+	memcpy(q + len, d->zone->apex, d->zone->apexlen);
+	len += d->zone->apexlen;
+	q[len++] = 0;
+	q[len++] = DNSD_T_SOA;
+	q[len++] = 0;
+	q[len++] = DNSD_C_IN;
+	return len;
+}
+
+/* True if a is an authoritative NOERROR answer to q with at least one record. */
+static bool
+soa_reply_ok(const uint8_t *q, size_t qlen, const uint8_t *a, size_t alen)
+{
+	return alen >= qlen && a[0] == q[0] && a[1] == q[1] && (a[2] & 0x84) == 0x84 &&
+	    (a[3] & 0x0f) == 0 && (a[6] | a[7]) != 0 && memcmp(a + 12, q + 12, qlen - 12) == 0;
+}
+
+/*
+ * True if the server answers a real SOA query over its own socket within
+ * DNSD_HEALTH_TIMEOUT_MS: UDP if served, else TCP. Safe from any thread.
+ */
+bool
+dnsd_healthy(struct dnsd *d)
+{
+	uint8_t q[12 + DNSD_MAX_NAME + 4], a[1024 + 2];
+	uint16_t id;
+	size_t qlen;
+	ssize_t n;
+	bool ok = false, udp;
+	int fd = -1;
+	struct timeval tv = { 0, DNSD_HEALTH_TIMEOUT_MS * 1000 };
+
+	if (d == NULL || !d->started || atomic_load(&d->stop))
+		return false;
+	if (rand_bytes(&id, sizeof(id)) == -1)
+		id = (uint16_t)time(NULL);
+	qlen = soa_query(d, q, id);
+	udp = (d->protocol & DNSD_PROTO_UDP) != 0;
+	if ((fd = socket(d->self.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
+	    0)) == -1)
+		goto out;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1 ||
+	    connect(fd, (struct sockaddr *)&d->self, d->selflen) == -1)
+		goto out;
+	if (udp) {
+		if (send(fd, q, qlen, 0) != (ssize_t)qlen)
+			goto out;
+		/* A connected UDP socket only hears from the server; skip stale IDs. */
+		for (int i = 0; i < 4 && !ok; i++) {
+			if ((n = recv(fd, a, sizeof(a), 0)) <= 0)
+				goto out;
+			ok = soa_reply_ok(q, qlen, a, (size_t)n);
+		}
+	} else {
+		uint8_t m[2 + sizeof(q)];
+		size_t got = 0, want = 2;
+
+		m[0] = (uint8_t)(qlen >> 8);
+		m[1] = (uint8_t)qlen;
+		memcpy(m + 2, q, qlen);
+		if (send(fd, m, qlen + 2, MSG_NOSIGNAL) != (ssize_t)(qlen + 2))
+			goto out;
+		while (got < want) {
+			if ((n = recv(fd, a + got, want - got, 0)) <= 0)
+				goto out;
+			got += (size_t)n;
+			if (got == 2 && want == 2) {
+				want = 2 + (size_t)(a[0] << 8 | a[1]);
+				if (want > sizeof(a))
+					goto out;
+			}
+		}
+		ok = soa_reply_ok(q, qlen, a + 2, got - 2);
+	}
+out:
+	if (fd != -1)
+		close(fd);
+	if (!ok)
+		log_warnx("dns: health check: no valid SOA answer on port %u", d->port);
+	return ok;
+}
+
+/* Stop and join the workers, close the sockets and free everything. Accepts NULL. */
+void
+dnsd_free(struct dnsd *d)
+{
+	if (d == NULL)
+		return;
+	if (d->started) {
+		atomic_store(&d->stop, true);
+		udp_stop(d);
+		tcp_stop(d);
+		d->started = false;
+	}
+	close_all(d);
+	table_fini(d);
+	zone_free(d->zone);
+	free(d);
+}

@@ -1,0 +1,300 @@
+/* dnsd/table.c -- the challenge table: lock-free readers, read-copy-update writers */
+/* SPDX-License-Identifier: ISC */
+#define DNSD_INTERNAL
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dnsd.h"
+
+/*
+ * How an entry is replaced without a lock on the read side:
+ * - a publisher builds a new immutable entry, takes d->wlock (publishers
+ *   only), stores the pointer into the slot (or swaps in a grown table), and
+ *   retires what it unlinked with the epoch current at that moment;
+ * - a reader announces the epoch it saw (rcu_online) before it loads any
+ *   pointer, and 0 (rcu_offline) once it holds none, e.g. before it blocks;
+ * - a retired object is freed when every online reader announced a later
+ *   epoch. All these accesses are sequentially consistent, so a reader that
+ *   announced after the publisher looked necessarily sees the new pointer.
+ */
+
+/* Announce that reader slot is about to read the table. */
+void
+rcu_online(struct dnsd *d, unsigned slot)
+{
+	atomic_store(&d->reader[slot].seen, atomic_load(&d->epoch));
+}
+
+/* Announce that reader slot holds no pointer into the table any more. */
+void
+rcu_offline(struct dnsd *d, unsigned slot)
+{
+	atomic_store_explicit(&d->reader[slot].seen, 0, memory_order_release);
+}
+
+/* Free what no reader can still see. Called with d->wlock held. */
+static void
+reclaim(struct dnsd *d)
+{
+	uint64_t min = UINT64_MAX;
+	struct dnsd_retired **pp = &d->retired, *r;
+
+	if (d->retired == NULL)
+		return;
+	for (size_t i = 0; i < DNSD_MAX_READERS; i++) {
+		uint64_t v = atomic_load(&d->reader[i].seen);
+
+		if (v != 0 && v < min)
+			min = v;
+	}
+	while ((r = *pp) != NULL) {
+		if (r->epoch < min) {
+			*pp = r->next;
+			d->nretired--;
+			free(r);	/* entries and tables are single allocations */
+		} else
+			pp = &r->next;
+	}
+}
+
+/* Queue r to be freed after a grace period. Called with d->wlock held. */
+static void
+retire(struct dnsd *d, struct dnsd_retired *r)
+{
+	r->epoch = atomic_fetch_add(&d->epoch, 1);
+	r->next = d->retired;
+	d->retired = r;
+	d->nretired++;
+}
+
+static struct dnsd_ctable *
+table_alloc(size_t slots)
+{
+	struct dnsd_ctable *t;
+
+	if ((t = calloc(1, sizeof(*t) + slots * sizeof(t->slot[0]))) == NULL)
+		return NULL;
+	t->mask = slots - 1;
+	for (size_t i = 0; i < slots; i++)
+		atomic_init(&t->slot[i], NULL);
+	return t;
+}
+
+/* Create the empty challenge table. Returns 0, or -1 on allocation failure. */
+int
+table_init(struct dnsd *d)
+{
+	struct dnsd_ctable *t;
+
+	atomic_init(&d->epoch, 1);
+	for (size_t i = 0; i < DNSD_MAX_READERS; i++)
+		atomic_init(&d->reader[i].seen, 0);
+	if ((t = table_alloc(DNSD_TABLE_MIN)) == NULL)
+		return -1;
+	atomic_init(&d->table, t);
+	if (pthread_mutex_init(&d->wlock, NULL) != 0) {
+		free(t);
+		atomic_init(&d->table, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Free the table, its entries and everything retired. No reader may be running. */
+void
+table_fini(struct dnsd *d)
+{
+	struct dnsd_ctable *t = atomic_load(&d->table);
+	struct dnsd_retired *r, *next;
+
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i <= t->mask; i++)
+		free(atomic_load(&t->slot[i]));
+	free(t);
+	for (r = d->retired; r != NULL; r = next) {
+		next = r->next;
+		free(r);
+	}
+	d->retired = NULL;
+	d->nretired = 0;
+	atomic_store(&d->table, NULL);
+	pthread_mutex_destroy(&d->wlock);
+}
+
+/*
+ * The entry for a lower-case label, or NULL. The caller must be an online
+ * reader (rcu_online) until it is done with the entry. No lock, no write.
+ */
+const struct dnsd_centry *
+table_find(struct dnsd *d, const uint8_t *label, size_t len)
+{
+	uint64_t h = dnsd_hash(d->seed, label, len);
+	const struct dnsd_ctable *t = atomic_load_explicit(&d->table, memory_order_acquire);
+
+	for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+		const struct dnsd_centry *e = atomic_load_explicit(&t->slot[i],
+		    memory_order_acquire);
+
+		if (e == NULL)
+			return NULL;
+		if (e->hash == h && e->labellen == len && memcmp(e->data, label, len) == 0)
+			return e;
+	}
+}
+
+/* True if s is a label we serve: 1..63 of [A-Za-z0-9_-] (RFC 1035 §2.3.1, plus '_'). */
+static bool
+label_valid(const char *s, size_t *len)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++) {
+		char c = s[n];
+
+		if (n >= DNSD_MAX_LABEL || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+	}
+	*len = n;
+	return n > 0;
+}
+
+/* Build the immutable entry: the label, then one TXT RR per distinct value. */
+static struct dnsd_centry *
+entry_new(const struct dnsd *d, const char *label, size_t llen, const char *const *values,
+    size_t n)
+{
+	struct dnsd_centry *e;
+	size_t size = 0, off, i, k;
+	bool dup[DNSD_MAX_TXT_VALUES] = { false };
+
+	for (i = 0; i < n; i++) {
+		size_t vl = strlen(values[i]);
+
+		if (vl > DNSD_MAX_TXT_VALUE)
+			return NULL;
+		for (k = 0; k < i; k++)	/* RFC 2181 §5: an RRset has no duplicates */
+			if (!dup[k] && strcmp(values[k], values[i]) == 0)
+				dup[i] = true;
+		if (!dup[i])	/* pointer, type, class, TTL, RDLENGTH; strings of <= 255 */
+			size += 12 + vl + (vl == 0 ? 1 : (vl + 254) / 255);
+	}
+	if ((e = malloc(sizeof(*e) + llen + size)) == NULL)
+		return NULL;
+	memset(e, 0, sizeof(*e));
+	for (i = 0; i < llen; i++)
+		e->data[i] = (uint8_t)((label[i] >= 'A' && label[i] <= 'Z') ? label[i] + 32 : label[i]);
+	e->labellen = (uint8_t)llen;
+	e->hash = dnsd_hash(d->seed, e->data, llen);
+	e->bloblen = (uint16_t)size;
+	off = llen;
+	for (i = 0; i < n; i++) {
+		const uint8_t *v = (const uint8_t *)values[i];
+		size_t vl = strlen(values[i]), rdlen = vl + (vl == 0 ? 1 : (vl + 254) / 255);
+		uint8_t *b = e->data + off;
+
+		if (dup[i])
+			continue;
+		b[0] = 0xc0;
+		b[1] = 0x0c;	/* the owner is the question name (RFC 1035 §4.1.4) */
+		b[2] = 0;
+		b[3] = DNSD_T_TXT;
+		b[4] = 0;
+		b[5] = DNSD_C_IN;
+		b[6] = (uint8_t)(d->txt_ttl >> 24);
+		b[7] = (uint8_t)(d->txt_ttl >> 16);
+		b[8] = (uint8_t)(d->txt_ttl >> 8);
+		b[9] = (uint8_t)d->txt_ttl;
+		b[10] = (uint8_t)(rdlen >> 8);
+		b[11] = (uint8_t)rdlen;
+		b += 12;
+		if (vl == 0)
+			*b++ = 0;
+		for (size_t p = 0; p < vl; p += 255) {	/* <character-string>s, RFC 1035 §3.3.14 */
+			size_t c = vl - p > 255 ? 255 : vl - p;
+
+			*b++ = (uint8_t)c;
+			memcpy(b, v + p, c);
+			b += c;
+		}
+		off += 12 + rdlen;
+		e->ntxt++;
+	}
+	return e;
+}
+
+/* Insert or replace e in t (no growth needed); returns the replaced entry or NULL. */
+static struct dnsd_centry *
+table_put(struct dnsd_ctable *t, struct dnsd_centry *e)
+{
+	for (size_t i = e->hash & t->mask;; i = (i + 1) & t->mask) {
+		struct dnsd_centry *o = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+
+		if (o == NULL) {
+			atomic_store(&t->slot[i], e);
+			t->count++;
+			return NULL;
+		}
+		if (o->hash == e->hash && o->labellen == e->labellen &&
+		    memcmp(o->data, e->data, e->labellen) == 0) {
+			atomic_store(&t->slot[i], e);
+			return o;
+		}
+	}
+}
+
+/*
+ * Make subdomain answer TXT with the n values (see dnsd.h). The entry is
+ * built before the lock; the lock only orders publishers. Memory retired by
+ * earlier calls is freed here once the workers have moved on; if too much
+ * waits, this call sleeps briefly for them (never the other way round).
+ */
+int
+dnsd_publish(struct dnsd *d, const char *subdomain, const char *const *values, size_t n)
+{
+	struct dnsd_centry *e, *old;
+	struct dnsd_ctable *t, *nt;
+	size_t llen;
+
+	if (d == NULL || subdomain == NULL || !label_valid(subdomain, &llen) ||
+	    n > DNSD_MAX_TXT_VALUES || (n > 0 && values == NULL))
+		return -1;
+	if ((e = entry_new(d, subdomain, llen, values, n)) == NULL)
+		return -1;
+
+	pthread_mutex_lock(&d->wlock);
+	t = atomic_load_explicit(&d->table, memory_order_relaxed);
+	if ((t->count + 1) * 2 > t->mask + 1) {
+		/* Grow: copy the pointers into a table twice the size, then swap. */
+		if ((nt = table_alloc((t->mask + 1) * 2)) == NULL) {
+			pthread_mutex_unlock(&d->wlock);
+			free(e);
+			return -1;
+		}
+		for (size_t i = 0; i <= t->mask; i++) {
+			struct dnsd_centry *x = atomic_load_explicit(&t->slot[i],
+			    memory_order_relaxed);
+
+			if (x != NULL)
+				table_put(nt, x);
+		}
+		old = table_put(nt, e);
+		atomic_store(&d->table, nt);
+		retire(d, &t->retire);
+	} else
+		old = table_put(t, e);
+	if (old != NULL)
+		retire(d, &old->retire);
+	reclaim(d);
+	for (int i = 0; d->nretired > DNSD_RETIRE_MAX && i < 10000; i++) {
+		struct timespec ts = { 0, 100000 };
+
+		nanosleep(&ts, NULL);
+		reclaim(d);
+	}
+	pthread_mutex_unlock(&d->wlock);
+	return 0;
+}

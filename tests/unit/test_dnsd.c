@@ -1,0 +1,1066 @@
+/* tests/unit/test_dnsd.c -- dnsd: every answer case, publish/RCU, the allocation guard, sockets */
+/* SPDX-License-Identifier: ISC */
+#include <ldns/ldns.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../dnsd/dnsd.h"
+#include "testhelp.h"
+
+/* ------------------------------------------------------------------ */
+/* The allocation guard: count allocations made from our objects. */
+
+void *__real_malloc(size_t);
+void *__real_calloc(size_t, size_t);
+void *__real_realloc(void *, size_t);
+void __real_free(void *);
+void *__wrap_malloc(size_t);
+void *__wrap_calloc(size_t, size_t);
+void *__wrap_realloc(void *, size_t);
+void __wrap_free(void *);
+
+static atomic_bool counting;
+static atomic_long nallocs;
+
+void *
+__wrap_malloc(size_t n)
+{
+	if (atomic_load(&counting))
+		atomic_fetch_add(&nallocs, 1);
+	return __real_malloc(n);
+}
+
+void *
+__wrap_calloc(size_t a, size_t b)
+{
+	if (atomic_load(&counting))
+		atomic_fetch_add(&nallocs, 1);
+	return __real_calloc(a, b);
+}
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	if (atomic_load(&counting))
+		atomic_fetch_add(&nallocs, 1);
+	return __real_realloc(p, n);
+}
+
+void
+__wrap_free(void *p)
+{
+	__real_free(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* helpers */
+
+#define UUID1 "0c8b1f0e-4c5d-4e1a-9a7b-2f3e4d5c6b7a"
+#define UUID2 "1d9c2a1f-5d6e-4f2b-8b8c-3a4f5e6d7c8b"
+#define V1 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define V2 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define V3 "ccccccccccccccccccccccccccccccccccccccccccc"
+
+static const char *records[] = {
+	"auth.example.org. A 192.0.2.1",
+	"ns1 A 192.0.2.53",
+	"ns1.auth.example.org AAAA 2001:db8::53",	/* acme-dns style: no trailing dot */
+	"www CNAME auth.example.org.",
+	"mail MX 10 auth.example.org.",
+	"txt TXT \"Hello World\" \"v=DKIM1; p=MiXeDCase\"",
+	"a.b.deep A 192.0.2.3",
+	"caa CAA 0 issue \"letsencrypt.org\"",
+	"ext CNAME www.example.net.",
+	"chal CNAME " UUID1 ".auth.example.org.",
+	"sub NS ns.sub.auth.example.org.",
+	"ns.sub A 192.0.2.99",
+	"dup A 192.0.2.7",
+	"dup A 192.0.2.7",
+};
+static const unsigned lines[] = { 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23 };
+
+static void
+params_init(struct dnsd_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->config_path = "test.cfg";
+	p->listen = "127.0.0.1:0";
+	p->protocol = DNSD_PROTO_UDP | DNSD_PROTO_TCP | DNSD_PROTO_V4;
+	p->domain = "auth.example.org";
+	p->nsname = "ns1.auth.example.org";
+	p->nsadmin = "hostmaster.example.org";
+	p->records = records;
+	p->record_lines = lines;
+	p->nrecords = sizeof(records) / sizeof(records[0]);
+	p->threads = 1;
+	p->txt_ttl = 1;
+	p->negative_ttl = 60;
+	p->tcp_idle_timeout = 2;
+	p->tcp_max_clients = 8;
+}
+
+static struct dnsd *
+mkdnsd(void)
+{
+	struct dnsd_params p;
+	char err[256];
+	struct dnsd *d;
+
+	params_init(&p);
+	if ((d = dnsd_new(&p, err, sizeof(err))) == NULL)
+		fprintf(stderr, "    dnsd_new: %s\n", err);
+	return d;
+}
+
+/* Query options for mkq. */
+struct qopt {
+	uint16_t id;
+	uint16_t flags;		/* header flags word (RD etc.) */
+	uint16_t qdcount;	/* 0 = 1 */
+	uint16_t qtype;
+	uint16_t qclass;	/* 0 = IN */
+	int edns;		/* number of OPT records */
+	uint16_t udpsize;
+	uint8_t version;
+	bool dobit;
+	bool badowner;		/* OPT owner not the root */
+	bool option;		/* add an unknown EDNS option */
+};
+
+/* Build a query for a dotted name, keeping its case exactly. */
+static size_t
+mkq(uint8_t *b, const char *name, const struct qopt *o)
+{
+	size_t len = 12;
+	const char *s = name;
+
+	memset(b, 0, 12);
+	b[0] = (uint8_t)(o->id >> 8);
+	b[1] = (uint8_t)o->id;
+	b[2] = (uint8_t)(o->flags >> 8);
+	b[3] = (uint8_t)o->flags;
+	b[5] = (uint8_t)(o->qdcount ? o->qdcount : 1);
+	while (*s != '\0') {
+		const char *dot = strchr(s, '.');
+		size_t l = dot ? (size_t)(dot - s) : strlen(s);
+
+		b[len++] = (uint8_t)l;
+		memcpy(b + len, s, l);
+		len += l;
+		s += l;
+		if (*s == '.')
+			s++;
+	}
+	b[len++] = 0;
+	b[len++] = (uint8_t)(o->qtype >> 8);
+	b[len++] = (uint8_t)o->qtype;
+	b[len++] = 0;
+	b[len++] = (uint8_t)(o->qclass ? o->qclass : 1);
+	for (int i = 0; i < o->edns; i++) {
+		if (o->badowner) {
+			memcpy(b + len, "\1x", 2);
+			len += 2;
+		}
+		b[len++] = 0;
+		b[len++] = 0;
+		b[len++] = 41;
+		b[len++] = (uint8_t)(o->udpsize >> 8);
+		b[len++] = (uint8_t)o->udpsize;
+		b[len++] = 0;
+		b[len++] = o->version;
+		b[len++] = o->dobit ? 0x80 : 0;
+		b[len++] = 0;
+		b[len++] = 0;
+		b[len++] = o->option ? 8 : 0;
+		if (o->option) {	/* option 65001, 4 bytes */
+			memcpy(b + len, "\xfd\xe9\x00\x04" "abcd", 8);
+			len += 8;
+		}
+		b[11]++;
+	}
+	return len;
+}
+
+/* Answer a query through dnsd_answer and parse it with ldns. */
+static ldns_pkt *
+ask(struct dnsd *d, const char *name, const struct qopt *o, bool tcp, uint8_t *raw, int *rawlen)
+{
+	uint8_t q[600], a[65535];
+	size_t ql = mkq(q, name, o);
+	int n = dnsd_answer(d, q, ql, a, tcp ? sizeof(a) : DNSD_MAX_UDP_PAYLOAD, tcp);
+	ldns_pkt *p = NULL;
+
+	if (rawlen != NULL)
+		*rawlen = n;
+	if (raw != NULL && n > 0)
+		memcpy(raw, a, (size_t)n);
+	if (n <= 0 || ldns_wire2pkt(&p, a, (size_t)n) != LDNS_STATUS_OK)
+		return NULL;
+	return p;
+}
+
+static ldns_pkt *
+askt(struct dnsd *d, const char *name, uint16_t qtype)
+{
+	struct qopt o = { .id = 0x1234, .qtype = qtype };
+
+	return ask(d, name, &o, false, NULL, NULL);
+}
+
+static int
+pkt_rcode(const ldns_pkt *p)
+{
+	return p ? (int)ldns_pkt_get_rcode(p) : -1;
+}
+
+static size_t
+count(const ldns_pkt *p, ldns_pkt_section s)
+{
+	switch (s) {
+	case LDNS_SECTION_ANSWER: return ldns_pkt_ancount(p);
+	case LDNS_SECTION_AUTHORITY: return ldns_pkt_nscount(p);
+	case LDNS_SECTION_ADDITIONAL: return ldns_pkt_arcount(p);
+	default: return 0;
+	}
+}
+
+/* The n-th RR of a section (or NULL). */
+static ldns_rr *
+rr_at(const ldns_pkt *p, ldns_pkt_section s, size_t n)
+{
+	ldns_rr_list *l = s == LDNS_SECTION_ANSWER ? ldns_pkt_answer(p) :
+	    s == LDNS_SECTION_AUTHORITY ? ldns_pkt_authority(p) : ldns_pkt_additional(p);
+
+	return l && n < ldns_rr_list_rr_count(l) ? ldns_rr_list_rr(l, n) : NULL;
+}
+
+/* The rdata field as text (caller frees). */
+static char *
+rdf_str(const ldns_rr *rr, size_t i)
+{
+	return rr ? ldns_rdf2str(ldns_rr_rdf(rr, i)) : NULL;
+}
+
+/* Check a negative answer: AA, rcode, empty answer, the SOA with TTL 60 and MINIMUM 60. */
+static int
+check_negative(ldns_pkt *p, int rcode)
+{
+	ldns_rr *soa;
+	char *min, *owner;
+	int rc = 1;
+
+	if (p == NULL || pkt_rcode(p) != rcode || !ldns_pkt_aa(p) ||
+	    count(p, LDNS_SECTION_ANSWER) != 0 || count(p, LDNS_SECTION_AUTHORITY) != 1)
+		return 1;
+	soa = rr_at(p, LDNS_SECTION_AUTHORITY, 0);
+	if (ldns_rr_get_type(soa) != LDNS_RR_TYPE_SOA || ldns_rr_ttl(soa) != 60)
+		return 1;
+	min = rdf_str(soa, 6);
+	owner = ldns_rdf2str(ldns_rr_owner(soa));
+	if (min != NULL && strcmp(min, "60") == 0 && owner != NULL &&
+	    strcasecmp(owner, "auth.example.org.") == 0)
+		rc = 0;
+	free(min);
+	free(owner);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* tests */
+
+static int
+test_txt_hit(void)
+{
+	struct dnsd *d = mkdnsd();
+	const char *v[2] = { V1, V2 };
+	ldns_pkt *p;
+	char *s0, *s1;
+	int rc = 1;
+
+	CHECK(d != NULL);
+	CHECK(dnsd_publish(d, UUID1, v, 2) == 0);
+	p = askt(d, UUID1 ".auth.example.org", LDNS_RR_TYPE_TXT);
+	if (p && pkt_rcode(p) == 0 && ldns_pkt_aa(p) && !ldns_pkt_tc(p) &&
+	    ldns_pkt_id(p) == 0x1234 && ldns_pkt_qr(p) && count(p, LDNS_SECTION_ANSWER) == 2) {
+		s0 = rdf_str(rr_at(p, LDNS_SECTION_ANSWER, 0), 0);
+		s1 = rdf_str(rr_at(p, LDNS_SECTION_ANSWER, 1), 0);
+		rc = !(s0 && s1 && strcmp(s0, "\"" V1 "\"") == 0 && strcmp(s1, "\"" V2 "\"") == 0 &&
+		    ldns_rr_ttl(rr_at(p, LDNS_SECTION_ANSWER, 0)) == 1);
+		free(s0);
+		free(s1);
+	}
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return rc;
+}
+
+static int
+test_case_echo(void)
+{
+	struct dnsd *d = mkdnsd();
+	const char *v[1] = { V1 };
+	struct qopt o = { .id = 7, .qtype = LDNS_RR_TYPE_TXT };
+	const char *name = "0C8B1F0E-4c5D-4E1A-9a7B-2F3E4D5C6B7A.AuTh.ExAmPlE.oRg";
+	uint8_t q[600], raw[2048];
+	size_t ql;
+	int n;
+	ldns_pkt *p;
+
+	CHECK(d != NULL);
+	CHECK(dnsd_publish(d, "0C8B1F0E-4C5D-4E1A-9A7B-2F3E4D5C6B7A", v, 1) == 0);
+	ql = mkq(q, name, &o);
+	p = ask(d, name, &o, false, raw, &n);
+	CHECK(p != NULL && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 1);
+	CHECK(memcmp(raw + 12, q + 12, ql - 12) == 0);	/* question byte for byte */
+	CHECK(raw[ql] == 0xc0 && raw[ql + 1] == 0x0c);	/* owner points at it */
+	ldns_pkt_free(p);
+	/* the SOA of a negative answer points into the question's own case */
+	p = askt(d, "NoPe.AuTh.ExAmPlE.oRg", LDNS_RR_TYPE_A);
+	CHECK(check_negative(p, LDNS_RCODE_NXDOMAIN) == 0);
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return 0;
+}
+
+static int
+test_nodata(void)
+{
+	struct dnsd *d = mkdnsd();
+	const char *v[1] = { V1 };
+	ldns_pkt *p;
+
+	CHECK(d != NULL);
+	CHECK(dnsd_publish(d, UUID2, NULL, 0) == 0);
+	p = askt(d, UUID2 ".auth.example.org", LDNS_RR_TYPE_TXT);
+	CHECK(check_negative(p, LDNS_RCODE_NOERROR) == 0);	/* registered, no value */
+	ldns_pkt_free(p);
+	CHECK(dnsd_publish(d, UUID2, v, 1) == 0);
+	p = askt(d, UUID2 ".auth.example.org", LDNS_RR_TYPE_A);
+	CHECK(check_negative(p, LDNS_RCODE_NOERROR) == 0);	/* another type */
+	ldns_pkt_free(p);
+	p = askt(d, "auth.example.org", LDNS_RR_TYPE_MX);
+	CHECK(check_negative(p, LDNS_RCODE_NOERROR) == 0);
+	ldns_pkt_free(p);
+	p = askt(d, "deep.auth.example.org", LDNS_RR_TYPE_A);	/* empty non-terminal */
+	CHECK(check_negative(p, LDNS_RCODE_NOERROR) == 0);
+	ldns_pkt_free(p);
+	p = askt(d, "b.deep.auth.example.org", LDNS_RR_TYPE_TXT);
+	CHECK(check_negative(p, LDNS_RCODE_NOERROR) == 0);
+	ldns_pkt_free(p);
+	p = askt(d, "a.b.deep.auth.example.org", LDNS_RR_TYPE_A);
+	CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 1);
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return 0;
+}
+
+static int
+test_nxdomain_refused(void)
+{
+	struct dnsd *d = mkdnsd();
+	const char *v[1] = { V1 };
+	ldns_pkt *p;
+
+	CHECK(d != NULL);
+	CHECK(dnsd_publish(d, UUID1, v, 1) == 0);
+	p = askt(d, "nothing.auth.example.org", LDNS_RR_TYPE_TXT);
+	CHECK(check_negative(p, LDNS_RCODE_NXDOMAIN) == 0);
+	ldns_pkt_free(p);
+	p = askt(d, "x." UUID1 ".auth.example.org", LDNS_RR_TYPE_TXT);	/* full name */
+	CHECK(check_negative(p, LDNS_RCODE_NXDOMAIN) == 0);
+	ldns_pkt_free(p);
+	p = askt(d, UUID1 ".other.zone", LDNS_RR_TYPE_TXT);
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_REFUSED && !ldns_pkt_aa(p) &&
+	    ldns_pkt_qdcount(p) == 1 && count(p, LDNS_SECTION_ANSWER) == 0);
+	ldns_pkt_free(p);
+	p = askt(d, "xauth.example.org", LDNS_RR_TYPE_A);	/* ends like the apex */
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+	p = askt(d, "example.org", LDNS_RR_TYPE_SOA);
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return 0;
+}
+
+static int
+test_publish_rotation(void)
+{
+	struct dnsd *d = mkdnsd();
+	const char *v1[1] = { V1 }, *v2[2] = { V3, V1 }, *vd[2] = { V2, V2 };
+	ldns_pkt *p;
+	char *s;
+
+	CHECK(d != NULL);
+	CHECK(dnsd_publish(d, UUID1, v1, 1) == 0);
+	p = askt(d, UUID1 ".auth.example.org", LDNS_RR_TYPE_TXT);
+	CHECK(p && count(p, LDNS_SECTION_ANSWER) == 1);
+	ldns_pkt_free(p);
+	CHECK(dnsd_publish(d, UUID1, v2, 2) == 0);	/* visible on return */
+	p = askt(d, UUID1 ".auth.example.org", LDNS_RR_TYPE_TXT);
+	CHECK(p && count(p, LDNS_SECTION_ANSWER) == 2);
+	s = rdf_str(rr_at(p, LDNS_SECTION_ANSWER, 0), 0);
+	CHECK(s && strcmp(s, "\"" V3 "\"") == 0);
+	free(s);
+	ldns_pkt_free(p);
+	CHECK(dnsd_publish(d, UUID1, vd, 2) == 0);	/* duplicates collapse (RFC 2181 §5) */
+	p = askt(d, UUID1 ".auth.example.org", LDNS_RR_TYPE_TXT);
+	CHECK(p && count(p, LDNS_SECTION_ANSWER) == 1);
+	ldns_pkt_free(p);
+	CHECK(dnsd_publish(d, UUID1, NULL, 0) == 0);
+	p = askt(d, UUID1 ".auth.example.org", LDNS_RR_TYPE_TXT);
+	CHECK(check_negative(p, LDNS_RCODE_NOERROR) == 0);
+	ldns_pkt_free(p);
+	/* bad labels are refused */
+	CHECK(dnsd_publish(d, "a.b", v1, 1) == -1);
+	CHECK(dnsd_publish(d, "", v1, 1) == -1);
+	CHECK(dnsd_publish(d, "0123456789012345678901234567890123456789012345678901234567890123",
+	    v1, 1) == -1);
+	/* many names: the table grows, every name still answers */
+	for (int i = 0; i < 5000; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		CHECK(dnsd_publish(d, name, v1, 1) == 0);
+	}
+	for (int i = 0; i < 5000; i += 499) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "N%d.auth.example.org", i);
+		p = askt(d, name, LDNS_RR_TYPE_TXT);
+		CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 1);
+		ldns_pkt_free(p);
+	}
+	dnsd_free(d);
+	return 0;
+}
+
+static int
+test_edns(void)
+{
+	struct dnsd *d = mkdnsd();
+	const char *v[1] = { V1 };
+	struct qopt o = { .id = 9, .qtype = LDNS_RR_TYPE_TXT, .edns = 1, .udpsize = 4096,
+	    .dobit = true, .option = true };
+	ldns_pkt *p;
+
+	CHECK(d != NULL);
+	CHECK(dnsd_publish(d, UUID1, v, 1) == 0);
+	p = ask(d, UUID1 ".auth.example.org", &o, false, NULL, NULL);
+	CHECK(p && pkt_rcode(p) == 0 && ldns_pkt_edns(p) && ldns_pkt_edns_udp_size(p) == 1232 &&
+	    ldns_pkt_edns_do(p) && ldns_pkt_edns_version(p) == 0 &&
+	    count(p, LDNS_SECTION_ANSWER) == 1);
+	ldns_pkt_free(p);
+	o.dobit = false;
+	p = ask(d, UUID1 ".auth.example.org", &o, false, NULL, NULL);
+	CHECK(p && ldns_pkt_edns(p) && !ldns_pkt_edns_do(p));
+	ldns_pkt_free(p);
+	/* BADVERS: extended RCODE 16, answered with version 0 (RFC 6891 §6.1.3) */
+	o.version = 1;
+	p = ask(d, UUID1 ".auth.example.org", &o, false, NULL, NULL);
+	CHECK(p && ldns_pkt_edns(p) && ldns_pkt_edns_extended_rcode(p) == 1 &&
+	    pkt_rcode(p) == 0 && ldns_pkt_edns_version(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 0);
+	ldns_pkt_free(p);
+	/* two OPTs, or an OPT not owned by the root: FORMERR */
+	o.version = 0;
+	o.edns = 2;
+	p = ask(d, UUID1 ".auth.example.org", &o, false, NULL, NULL);
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_FORMERR);
+	ldns_pkt_free(p);
+	o.edns = 1;
+	o.badowner = true;
+	p = ask(d, UUID1 ".auth.example.org", &o, false, NULL, NULL);
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_FORMERR);
+	ldns_pkt_free(p);
+	/* negative answers carry OPT too */
+	o.badowner = false;
+	p = ask(d, "nope.auth.example.org", &o, false, NULL, NULL);
+	CHECK(p && ldns_pkt_edns(p) && pkt_rcode(p) == LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return 0;
+}
+
+static int
+test_truncation(void)
+{
+	struct dnsd *d = mkdnsd();
+	const char *v[16];
+	char big[16][1001];
+	struct qopt o = { .id = 5, .qtype = LDNS_RR_TYPE_TXT };
+	ldns_pkt *p;
+	int n;
+
+	CHECK(d != NULL);
+	for (int i = 0; i < 16; i++) {
+		memset(big[i], 'a' + i, 1000);
+		big[i][1000] = '\0';
+		v[i] = big[i];
+	}
+	CHECK(dnsd_publish(d, UUID1, v, 2) == 0);	/* ~2 KB: over 512 and 1232 */
+	p = ask(d, UUID1 ".auth.example.org", &o, false, NULL, &n);
+	CHECK(p && ldns_pkt_tc(p) && count(p, LDNS_SECTION_ANSWER) == 0 && ldns_pkt_qdcount(p) == 1);
+	ldns_pkt_free(p);
+	o.edns = 1;
+	o.udpsize = 100;	/* counts as 512 */
+	p = ask(d, UUID1 ".auth.example.org", &o, false, NULL, &n);
+	CHECK(p && ldns_pkt_tc(p) && ldns_pkt_edns(p) && count(p, LDNS_SECTION_ANSWER) == 0);
+	ldns_pkt_free(p);
+	p = ask(d, UUID1 ".auth.example.org", &o, true, NULL, &n);	/* TCP: all of it */
+	CHECK(p && !ldns_pkt_tc(p) && count(p, LDNS_SECTION_ANSWER) == 2 && n > 2000);
+	ldns_pkt_free(p);
+	CHECK(dnsd_publish(d, UUID1, v, 16) == 0);
+	p = ask(d, UUID1 ".auth.example.org", &o, true, NULL, &n);
+	CHECK(p && count(p, LDNS_SECTION_ANSWER) == 16);
+	ldns_pkt_free(p);
+	/* one value that fits in 512 without EDNS */
+	v[0] = V1;
+	CHECK(dnsd_publish(d, UUID1, v, 1) == 0);
+	o.edns = 0;
+	p = ask(d, UUID1 ".auth.example.org", &o, false, NULL, &n);
+	CHECK(p && !ldns_pkt_tc(p) && count(p, LDNS_SECTION_ANSWER) == 1);
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return 0;
+}
+
+static int
+test_any(void)
+{
+	struct dnsd *d = mkdnsd();
+	const char *v[2] = { V1, V2 };
+	ldns_pkt *p;
+
+	CHECK(d != NULL);
+	CHECK(dnsd_publish(d, UUID1, v, 2) == 0);
+	p = askt(d, UUID1 ".auth.example.org", LDNS_RR_TYPE_ANY);
+	CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 2 &&
+	    ldns_rr_get_type(rr_at(p, LDNS_SECTION_ANSWER, 0)) == LDNS_RR_TYPE_TXT);
+	ldns_pkt_free(p);
+	p = askt(d, "auth.example.org", LDNS_RR_TYPE_ANY);	/* one RRset: the SOA */
+	CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 1 &&
+	    ldns_rr_get_type(rr_at(p, LDNS_SECTION_ANSWER, 0)) == LDNS_RR_TYPE_SOA);
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return 0;
+}
+
+static int
+test_opcode_class_xfr(void)
+{
+	struct dnsd *d = mkdnsd();
+	struct qopt o = { .id = 3, .qtype = LDNS_RR_TYPE_SOA, .flags = 4 << 11 };
+	ldns_pkt *p;
+
+	CHECK(d != NULL);
+	p = ask(d, "auth.example.org", &o, false, NULL, NULL);	/* NOTIFY */
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_NOTIMPL && ldns_pkt_get_opcode(p) == LDNS_PACKET_NOTIFY);
+	ldns_pkt_free(p);
+	o.flags = 0;
+	o.qclass = LDNS_RR_CLASS_CH;
+	o.qtype = LDNS_RR_TYPE_TXT;
+	p = ask(d, "version.bind", &o, false, NULL, NULL);
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_REFUSED && !ldns_pkt_aa(p));
+	ldns_pkt_free(p);
+	o.qclass = 0;
+	o.qtype = LDNS_RR_TYPE_AXFR;
+	p = ask(d, "auth.example.org", &o, true, NULL, NULL);
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+	o.qtype = LDNS_RR_TYPE_IXFR;
+	p = ask(d, "auth.example.org", &o, false, NULL, NULL);
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return 0;
+}
+
+static int
+test_malformed(void)
+{
+	struct dnsd *d = mkdnsd();
+	struct qopt o = { .id = 0x4242, .qtype = LDNS_RR_TYPE_A };
+	uint8_t q[600], a[2048];
+	size_t ql;
+	ldns_pkt *p;
+
+	CHECK(d != NULL);
+	o.qdcount = 2;
+	p = ask(d, "auth.example.org", &o, false, NULL, NULL);
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_FORMERR && ldns_pkt_id(p) == 0x4242);
+	ldns_pkt_free(p);
+	o.qdcount = 0;
+	ql = mkq(q, "auth.example.org", &o);
+	q[5] = 0;	/* QDCOUNT 0 */
+	CHECK(dnsd_answer(d, q, ql, a, sizeof(a), false) == 12 && (a[3] & 0xf) == 1);
+	/* a question that ends early: FORMERR */
+	ql = mkq(q, "auth.example.org", &o);
+	CHECK(dnsd_answer(d, q, ql - 3, a, sizeof(a), false) == 12 && (a[3] & 0xf) == 1);
+	CHECK(dnsd_answer(d, q, 13, a, sizeof(a), false) == 12 && (a[3] & 0xf) == 1);
+	/* a compression pointer in the question: FORMERR */
+	q[12] = 0xc0;
+	q[13] = 0x0c;
+	CHECK(dnsd_answer(d, q, ql, a, sizeof(a), false) == 12 && (a[3] & 0xf) == 1);
+	/* no header: dropped */
+	CHECK(dnsd_answer(d, q, 11, a, sizeof(a), false) == 0);
+	/* a response: dropped */
+	ql = mkq(q, "auth.example.org", &o);
+	q[2] |= 0x80;
+	CHECK(dnsd_answer(d, q, ql, a, sizeof(a), false) == 0);
+	/* an additional record that ends early: FORMERR */
+	o.edns = 1;
+	o.udpsize = 1232;
+	ql = mkq(q, "auth.example.org", &o);
+	CHECK(dnsd_answer(d, q, ql - 1, a, sizeof(a), false) == 12 && (a[3] & 0xf) == 1);
+	/* random garbage never crashes */
+	srand(1);
+	for (int i = 0; i < 20000; i++) {
+		size_t n = (size_t)(rand() % 80);
+
+		for (size_t k = 0; k < n; k++)
+			q[k] = (uint8_t)rand();
+		if (n > 12 && (i & 1)) {
+			q[2] &= 0x07;	/* make it a QUERY more often */
+			q[4] = 0;
+			q[5] = 1;
+		}
+		CHECK(dnsd_answer(d, q, n, a, DNSD_MAX_UDP_PAYLOAD, false) >= 0);
+	}
+	dnsd_free(d);
+	return 0;
+}
+
+static int
+test_cname(void)
+{
+	struct dnsd *d = mkdnsd();
+	const char *v[1] = { V1 };
+	ldns_pkt *p;
+
+	CHECK(d != NULL);
+	CHECK(dnsd_publish(d, UUID1, v, 1) == 0);
+	p = askt(d, "www.auth.example.org", LDNS_RR_TYPE_A);
+	CHECK(p && pkt_rcode(p) == 0 && ldns_pkt_aa(p) && count(p, LDNS_SECTION_ANSWER) == 2 &&
+	    ldns_rr_get_type(rr_at(p, LDNS_SECTION_ANSWER, 0)) == LDNS_RR_TYPE_CNAME &&
+	    ldns_rr_get_type(rr_at(p, LDNS_SECTION_ANSWER, 1)) == LDNS_RR_TYPE_A);
+	ldns_pkt_free(p);
+	p = askt(d, "www.auth.example.org", LDNS_RR_TYPE_CNAME);
+	CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 1);
+	ldns_pkt_free(p);
+	p = askt(d, "www.auth.example.org", LDNS_RR_TYPE_MX);	/* target has no MX */
+	CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 1 &&
+	    count(p, LDNS_SECTION_AUTHORITY) == 1);
+	ldns_pkt_free(p);
+	p = askt(d, "chal.auth.example.org", LDNS_RR_TYPE_TXT);	/* to a challenge name */
+	CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 2 &&
+	    ldns_rr_get_type(rr_at(p, LDNS_SECTION_ANSWER, 1)) == LDNS_RR_TYPE_TXT);
+	{
+		char *o = ldns_rdf2str(ldns_rr_owner(rr_at(p, LDNS_SECTION_ANSWER, 1)));
+
+		CHECK(o && strcmp(o, UUID1 ".auth.example.org.") == 0);
+		free(o);
+	}
+	ldns_pkt_free(p);
+	p = askt(d, "ext.auth.example.org", LDNS_RR_TYPE_A);	/* target outside */
+	CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 1 &&
+	    count(p, LDNS_SECTION_AUTHORITY) == 0);
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return 0;
+}
+
+static int
+test_static(void)
+{
+	struct dnsd *d = mkdnsd();
+	ldns_pkt *p;
+	char *s;
+
+	CHECK(d != NULL);
+	p = askt(d, "auth.example.org", LDNS_RR_TYPE_NS);	/* NS with glue */
+	CHECK(p && pkt_rcode(p) == 0 && ldns_pkt_aa(p) && count(p, LDNS_SECTION_ANSWER) == 1 &&
+	    count(p, LDNS_SECTION_ADDITIONAL) == 2);
+	ldns_pkt_free(p);
+	p = askt(d, "auth.example.org", LDNS_RR_TYPE_SOA);
+	CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 1);
+	s = rdf_str(rr_at(p, LDNS_SECTION_ANSWER, 0), 1);
+	CHECK(s && strcmp(s, "hostmaster.example.org.") == 0);
+	free(s);
+	ldns_pkt_free(p);
+	p = askt(d, "TXT.auth.example.org", LDNS_RR_TYPE_TXT);	/* data case kept */
+	s = p ? rdf_str(rr_at(p, LDNS_SECTION_ANSWER, 0), 1) : NULL;
+	CHECK(s && strcmp(s, "\"v=DKIM1; p=MiXeDCase\"") == 0);
+	free(s);
+	ldns_pkt_free(p);
+	p = askt(d, "caa.auth.example.org", LDNS_RR_TYPE_CAA);
+	CHECK(p && count(p, LDNS_SECTION_ANSWER) == 1);
+	ldns_pkt_free(p);
+	p = askt(d, "mail.auth.example.org", LDNS_RR_TYPE_MX);
+	CHECK(p && count(p, LDNS_SECTION_ANSWER) == 1);
+	ldns_pkt_free(p);
+	p = askt(d, "dup.auth.example.org", LDNS_RR_TYPE_A);	/* duplicates dropped */
+	CHECK(p && count(p, LDNS_SECTION_ANSWER) == 1);
+	ldns_pkt_free(p);
+	p = askt(d, "ns1.auth.example.org", LDNS_RR_TYPE_AAAA);	/* acme-dns absolute name */
+	CHECK(p && count(p, LDNS_SECTION_ANSWER) == 1);
+	ldns_pkt_free(p);
+	/* a delegation: referral without AA, glue in additional */
+	p = askt(d, "x.sub.auth.example.org", LDNS_RR_TYPE_A);
+	CHECK(p && pkt_rcode(p) == 0 && !ldns_pkt_aa(p) && count(p, LDNS_SECTION_ANSWER) == 0 &&
+	    count(p, LDNS_SECTION_AUTHORITY) == 1 && count(p, LDNS_SECTION_ADDITIONAL) == 1);
+	ldns_pkt_free(p);
+	p = askt(d, "sub.auth.example.org", LDNS_RR_TYPE_DS);	/* DS: ours, and none */
+	CHECK(check_negative(p, LDNS_RCODE_NOERROR) == 0);
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return 0;
+}
+
+/* dnsd_new must reject bad zones with "file:line: message". */
+static int
+test_zone_errors(void)
+{
+	static const struct {
+		const char *rec;
+		const char *want;
+	} bad[] = {
+		{ "www.example.net. A 192.0.2.1", "test.cfg:42: record outside the zone" },
+		{ "xauth.example.org. A 192.0.2.1", "test.cfg:42: record outside the zone" },
+		{ "www A 300.1.1.1", "test.cfg:42: " },
+		{ "www BOGUS foo", "test.cfg:42: " },
+		{ "@ SOA a. b. 1 2 3 4 5", "test.cfg:42: the SOA" },
+		{ "www HINFO a b", "test.cfg:42: record type not supported" },
+		{ "* A 192.0.2.1", "test.cfg:42: wildcard" },
+		{ "www CH A 192.0.2.1", "test.cfg:42: " },
+	};
+	struct dnsd_params p;
+	char err[512];
+	unsigned line = 42;
+	struct dnsd *d;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *recs[1] = { bad[i].rec };
+
+		params_init(&p);
+		p.records = recs;
+		p.record_lines = &line;
+		p.nrecords = 1;
+		err[0] = '\0';
+		d = dnsd_new(&p, err, sizeof(err));
+		if (d != NULL || strncmp(err, bad[i].want, strlen(bad[i].want)) != 0) {
+			fprintf(stderr, "    %s: got \"%s\"\n", bad[i].rec, err);
+			dnsd_free(d);
+			return 1;
+		}
+	}
+	/* CNAME and other data at one name; CNAME at the apex */
+	{
+		const char *recs[2] = { "www A 192.0.2.1", "www CNAME auth.example.org." };
+		unsigned l2[2] = { 7, 8 };
+
+		params_init(&p);
+		p.records = recs;
+		p.record_lines = l2;
+		p.nrecords = 2;
+		CHECK(dnsd_new(&p, err, sizeof(err)) == NULL);
+		CHECK(strncmp(err, "test.cfg:8: a CNAME cannot have other data", 42) == 0);
+		recs[0] = "@ CNAME www.example.net.";
+		p.nrecords = 1;
+		CHECK(dnsd_new(&p, err, sizeof(err)) == NULL);
+		CHECK(strstr(err, "apex") != NULL);
+	}
+	params_init(&p);
+	p.listen = "127.0.0.1";
+	CHECK(dnsd_new(&p, err, sizeof(err)) == NULL && strstr(err, "listen") != NULL);
+	params_init(&p);
+	p.domain = "";
+	CHECK(dnsd_new(&p, err, sizeof(err)) == NULL && strstr(err, "domain") != NULL);
+	params_init(&p);
+	p.listen = "[::1]:53";
+	CHECK(dnsd_new(&p, err, sizeof(err)) == NULL && strstr(err, "IPv6") != NULL);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The allocation guard (docs/architecture.md): zero allocations per answer. */
+
+static int
+alloc_run(struct dnsd *d, const char *name, uint16_t qtype, int want_rcode, int want_an)
+{
+	struct qopt o = { .id = 1, .qtype = qtype, .edns = 1, .udpsize = 1232 };
+	uint8_t q[600], a[2048];
+	size_t ql = mkq(q, name, &o);
+	long before;
+	int bad = 0;
+
+	atomic_store(&nallocs, 0);
+	atomic_store(&counting, true);
+	before = atomic_load(&nallocs);
+	for (int i = 0; i < 1000; i++) {
+		int n = dnsd_answer(d, q, ql, a, DNSD_MAX_UDP_PAYLOAD, false);
+
+		if (n < 12 || (a[3] & 0xf) != want_rcode || a[7] != want_an)
+			bad++;
+	}
+	atomic_store(&counting, false);
+	if (bad != 0 || atomic_load(&nallocs) != before) {
+		fprintf(stderr, "    %s: %d bad answers, %ld allocations\n", name, bad,
+		    atomic_load(&nallocs) - before);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+test_alloc_guard(void)
+{
+	struct dnsd *d = mkdnsd();
+	const char *v[2] = { V1, V2 };
+	int rc = 0;
+
+	CHECK(d != NULL);
+	CHECK(dnsd_publish(d, UUID1, v, 2) == 0);
+	CHECK(dnsd_publish(d, UUID2, NULL, 0) == 0);
+	/* the guard must be able to see an allocation */
+	atomic_store(&nallocs, 0);
+	atomic_store(&counting, true);
+	CHECK(dnsd_publish(d, UUID2, NULL, 0) == 0);
+	atomic_store(&counting, false);
+	CHECK(atomic_load(&nallocs) > 0);
+
+	rc |= alloc_run(d, UUID1 ".auth.example.org", LDNS_RR_TYPE_TXT, 0, 2);	/* hit */
+	rc |= alloc_run(d, "nx.auth.example.org", LDNS_RR_TYPE_TXT, 3, 0);	/* NXDOMAIN */
+	rc |= alloc_run(d, UUID2 ".auth.example.org", LDNS_RR_TYPE_TXT, 0, 0);	/* NODATA */
+	rc |= alloc_run(d, UUID1 ".auth.example.org", LDNS_RR_TYPE_A, 0, 0);	/* NODATA */
+	rc |= alloc_run(d, "www.auth.example.org", LDNS_RR_TYPE_A, 0, 2);	/* static */
+	dnsd_free(d);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Publishers and a reader at once: no torn entry is ever seen. */
+
+struct race {
+	struct dnsd *d;
+	atomic_bool stop;
+	atomic_int bad;
+	int id;
+};
+
+static void *
+publisher(void *arg)
+{
+	struct race *r = arg;
+	const char *v2[2] = { V1, V2 }, *v1[1] = { V3 };
+
+	for (int i = 0; i < 3000; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "r%d", i % 40);
+		if (dnsd_publish(r->d, name, i & 1 ? v2 : v1, (size_t)(i % 3 == 0 ? 0 : i % 2 + 1)) != 0)
+			atomic_fetch_add(&r->bad, 1);
+		if (i % 500 == 0) {	/* force table growth during the race */
+			for (int k = 0; k < 200; k++) {
+				snprintf(name, sizeof(name), "g%d-%d-%d", r->id, i, k);
+				dnsd_publish(r->d, name, v1, 1);
+			}
+		}
+	}
+	return NULL;
+}
+
+static void *
+reader(void *arg)
+{
+	struct race *r = arg;
+	struct qopt o = { .id = 1, .qtype = LDNS_RR_TYPE_TXT };
+	uint8_t q[600], a[2048];
+
+	while (!atomic_load(&r->stop)) {
+		for (int i = 0; i < 40; i++) {
+			char name[64];
+			size_t ql;
+			int n;
+			ldns_pkt *p = NULL;
+
+			snprintf(name, sizeof(name), "R%d.auth.example.org", i);
+			ql = mkq(q, name, &o);
+			n = dnsd_answer(r->d, q, ql, a, sizeof(a), false);
+			if (n <= 0 || ldns_wire2pkt(&p, a, (size_t)n) != LDNS_STATUS_OK) {
+				atomic_fetch_add(&r->bad, 1);
+				continue;
+			}
+			size_t an = ldns_pkt_ancount(p);
+			int rc = pkt_rcode(p);
+			/* never published yet: NXDOMAIN; else 0, 1 or 2 values */
+			if (!((rc == 3 && an == 0) || (rc == 0 && an <= 2)))
+				atomic_fetch_add(&r->bad, 1);
+			ldns_pkt_free(p);
+		}
+	}
+	return NULL;
+}
+
+static int
+test_concurrent_publish(void)
+{
+	struct race r[2];
+	struct race shared;
+	pthread_t pub[2], rd;
+
+	memset(&shared, 0, sizeof(shared));
+	shared.d = mkdnsd();
+	CHECK(shared.d != NULL);
+	CHECK(pthread_create(&rd, NULL, reader, &shared) == 0);
+	for (int i = 0; i < 2; i++) {
+		r[i] = shared;
+		r[i].id = i;
+		atomic_store(&r[i].bad, 0);
+		CHECK(pthread_create(&pub[i], NULL, publisher, &r[i]) == 0);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(pub[i], NULL);
+	atomic_store(&shared.stop, true);
+	pthread_join(rd, NULL);
+	CHECK(atomic_load(&shared.bad) == 0);
+	CHECK(atomic_load(&r[0].bad) == 0 && atomic_load(&r[1].bad) == 0);
+	dnsd_free(shared.d);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Real sockets: UDP, TCP with two pipelined queries, the health check. */
+
+static int
+test_sockets(void)
+{
+	struct dnsd *d = mkdnsd();
+	const char *v[1] = { V1 };
+	char err[256];
+	struct sockaddr_in sin;
+	struct qopt o = { .id = 0x1111, .qtype = LDNS_RR_TYPE_TXT };
+	uint8_t q[600], two[1200], a[4096];
+	size_t ql, l2, got = 0;
+	ssize_t n;
+	int fd;
+	struct timeval tv = { 2, 0 };
+
+	CHECK(d != NULL);
+	CHECK(dnsd_publish(d, UUID1, v, 1) == 0);
+	if (dnsd_start(d, err, sizeof(err)) == -1) {
+		fprintf(stderr, "    %s\n", err);
+		dnsd_free(d);
+		return 1;
+	}
+	CHECK(dnsd_port(d) > 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)dnsd_port(d));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+	/* UDP */
+	CHECK((fd = socket(AF_INET, SOCK_DGRAM, 0)) != -1);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ql = mkq(q, UUID1 ".auth.example.org", &o);
+	CHECK(sendto(fd, q, ql, 0, (struct sockaddr *)&sin, sizeof(sin)) == (ssize_t)ql);
+	n = recv(fd, a, sizeof(a), 0);
+	close(fd);
+	CHECK(n > (ssize_t)ql && a[0] == 0x11 && a[1] == 0x11 && (a[2] & 0x84) == 0x84 && a[7] == 1);
+
+	/* TCP: two queries in one write, answered in order */
+	CHECK((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	CHECK(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	two[0] = 0;
+	two[1] = (uint8_t)ql;
+	memcpy(two + 2, q, ql);
+	o.id = 0x2222;
+	o.qtype = LDNS_RR_TYPE_SOA;
+	l2 = mkq(q, "auth.example.org", &o);
+	two[2 + ql] = 0;
+	two[3 + ql] = (uint8_t)l2;
+	memcpy(two + 4 + ql, q, l2);
+	CHECK(send(fd, two, ql + l2 + 4, 0) == (ssize_t)(ql + l2 + 4));
+	for (int i = 0; i < 20 && got < 4; i++) {
+		size_t need;
+
+		if (got >= 2) {
+			need = 2 + (size_t)(a[0] << 8 | a[1]);
+			if (got >= need + 2 &&
+			    got >= need + 2 + (size_t)(a[need] << 8 | a[need + 1]))
+				break;
+		}
+		if ((n = recv(fd, a + got, sizeof(a) - got, 0)) <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	{
+		size_t l1 = (size_t)(a[0] << 8 | a[1]);
+
+		CHECK(got >= l1 + 4);
+		size_t lb = (size_t)(a[l1 + 2] << 8 | a[l1 + 3]);
+		CHECK(got == l1 + lb + 4);
+		CHECK(a[2] == 0x11 && a[3] == 0x11 && a[9] == 1);	/* TXT first */
+		CHECK(a[l1 + 4] == 0x22 && a[l1 + 5] == 0x22 && a[l1 + 11] == 1);	/* then SOA */
+	}
+	CHECK(dnsd_healthy(d));
+	dnsd_free(d);
+	return 0;
+}
+
+/* TCP connections idle past tcp_idle_timeout are closed (RFC 7766 §6.2.3). */
+static int
+test_tcp_idle(void)
+{
+	struct dnsd *d = mkdnsd();
+	char err[256], c;
+	struct sockaddr_in sin;
+	int fd;
+	struct timeval tv = { 5, 0 };
+
+	CHECK(d != NULL);
+	CHECK(dnsd_start(d, err, sizeof(err)) == 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)dnsd_port(d));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	CHECK(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	CHECK(recv(fd, &c, 1, 0) == 0);	/* closed by the server after ~2 s */
+	close(fd);
+	dnsd_free(d);
+	return 0;
+}
+
+static const struct test_case tests[] = {
+	{ "txt_hit", test_txt_hit },
+	{ "case_echo", test_case_echo },
+	{ "nodata", test_nodata },
+	{ "nxdomain_refused", test_nxdomain_refused },
+	{ "publish_rotation", test_publish_rotation },
+	{ "edns", test_edns },
+	{ "truncation", test_truncation },
+	{ "any", test_any },
+	{ "opcode_class_xfr", test_opcode_class_xfr },
+	{ "malformed", test_malformed },
+	{ "cname", test_cname },
+	{ "static", test_static },
+	{ "zone_errors", test_zone_errors },
+	{ "alloc_guard", test_alloc_guard },
+	{ "concurrent_publish", test_concurrent_publish },
+	{ "sockets", test_sockets },
+	{ "tcp_idle", test_tcp_idle },
+};
+
+TEST_MAIN(tests)
