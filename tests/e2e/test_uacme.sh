@@ -53,7 +53,7 @@ U=$T_DIR/uacme
 mkdir -p "$U"
 # $1: a uacme command line, run with the throwaway CA as the only trusted root.
 uacme_ns() {
-	run_cmd "${UNSHARE[@]}" sh -c 'mount --bind "$0" "$1" && shift 2 && exec uacme "$@"' \
+	run_cmd "${UNSHARE[@]}" sh -c 'mount --bind "$0" "$1" && shift && exec uacme "$@"' \
 		"$BED_CA" "$SYS_BUNDLE" -v -c "$U" -a "$PEB_DIR_URL" -y -t EC "$@"
 }
 uacme_ns new
