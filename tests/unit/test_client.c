@@ -1,0 +1,852 @@
+/* tests/unit/test_client.c -- unit tests of the dns01 ACME client (client/) */
+/* SPDX-License-Identifier: ISC */
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../client/client.h"
+#include "testhelp.h"
+
+/* RFC 7638 §3.1: the RSA key whose thumbprint is given there. */
+static char rfc7638_n[] =
+    "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_B"
+    "JECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_"
+    "FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhA"
+    "I4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+static const char rfc7638_tp[] = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+
+/* A temporary directory for file tests (removed by the test that made it). */
+static char tmpdir[64];
+
+static int
+mktmp(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_client.XXXXXX");
+	return mkdtemp(tmpdir) != NULL ? 0 : -1;
+}
+
+static void
+rmtmp(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "    cannot remove %s\n", tmpdir);
+}
+
+/* The string value of "key":"..." in a compact JSON text (test helper only). */
+static char *
+json_field(const char *json, const char *key)
+{
+	char pat[64];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	p = strstr(json, pat);
+	if (p == NULL)
+		return NULL;
+	p += strlen(pat);
+	e = strchr(p, '"');
+	return e != NULL ? strndup(p, (size_t)(e - p)) : NULL;
+}
+
+/* base64url-decode into a NUL-terminated string. */
+static char *
+b64s(const char *s)
+{
+	unsigned char *out;
+	size_t n;
+
+	if (b64url_decode(s, &out, &n) == -1)
+		return NULL;
+	return (char *)out;
+}
+
+static int
+test_jwk_thumbprint_rfc7638(void)
+{
+	struct jwk j = { .kty = (char *)"RSA", .n = (char *)rfc7638_n, .e = (char *)"AQAB" };
+	char tp[44], *canon;
+
+	canon = json_jwk_canonical(&j);
+	CHECK(canon != NULL);
+	/* RFC 7638 §3.3: members sorted, no whitespace. */
+	CHECK(strncmp(canon, "{\"e\":\"AQAB\",\"kty\":\"RSA\",\"n\":\"0vx7", 32) == 0);
+	free(canon);
+	CHECK(acme_thumbprint(&j, tp) == 0);
+	CHECK_STR(tp, rfc7638_tp);
+	return 0;
+}
+
+static int
+test_jws_rfc7515_a3_es256(void)
+{
+	/* RFC 7515 appendix A.3: an ES256 JWS, verified with the given public key. */
+	struct jwk j = {
+		.kty = (char *)"EC", .crv = (char *)"P-256",
+		.x = (char *)"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+		.y = (char *)"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+	};
+	const char *input = "eyJhbGciOiJFUzI1NiJ9."
+	    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+	const char *sig64 =
+	    "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+	struct crypto_key *k;
+	struct client_err err = { .set = false };
+	unsigned char *sig;
+	size_t siglen;
+	int ok, bad;
+
+	k = crypto_key_from_jwk(&j, &err);
+	CHECK(k != NULL);
+	CHECK_STR(crypto_key_alg(k), "ES256");
+	CHECK(b64url_decode(sig64, &sig, &siglen) == 0);
+	CHECK(siglen == 64);
+	ok = crypto_verify(k, input, strlen(input), sig, siglen);
+	sig[10] ^= 1;
+	bad = crypto_verify(k, input, strlen(input), sig, siglen);
+	free(sig);
+	crypto_key_free(k);
+	CHECK(ok == 0);
+	CHECK(bad == -1);
+	return 0;
+}
+
+/* Sign with a fresh key, verify through its JWK (as a CA would). */
+static int
+sign_roundtrip(enum crypto_key_type t, const char *alg, size_t want_len)
+{
+	struct client_err err = { .set = false };
+	struct crypto_key *k, *pub;
+	struct jwk j;
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+	const char *msg = "eyJhbGciOiJFUzI1NiJ9.e30";
+	int rc = 1;
+
+	k = crypto_key_generate(t, &err);
+	if (k == NULL || crypto_key_jwk(k, &j, &err) != 0)
+		return 1;
+	pub = crypto_key_from_jwk(&j, &err);
+	if (pub != NULL && strcmp(crypto_key_alg(k), alg) == 0 &&
+	    crypto_sign(k, msg, strlen(msg), &sig, &siglen, &err) == 0 &&
+	    (want_len == 0 || siglen == want_len) &&
+	    crypto_verify(pub, msg, strlen(msg), sig, siglen) == 0 &&
+	    crypto_verify(pub, "other", 5, sig, siglen) == -1)
+		rc = 0;
+	if (rc != 0)
+		fprintf(stderr, "    %s: siglen %zu (want %zu) %s\n", alg, siglen, want_len, err.msg);
+	free(sig);
+	jwk_free(&j);
+	crypto_key_free(pub);
+	crypto_key_free(k);
+	return rc;
+}
+
+static int
+test_jws_sign_verify_roundtrip(void)
+{
+	/* RFC 7518 §3.4: raw R||S of 64 (P-256) and 96 (P-384) bytes. */
+	CHECK(sign_roundtrip(CRYPTO_KEY_EC256, "ES256", 64) == 0);
+	CHECK(sign_roundtrip(CRYPTO_KEY_EC384, "ES384", 96) == 0);
+	CHECK(sign_roundtrip(CRYPTO_KEY_RSA2048, "RS256", 256) == 0);
+	return 0;
+}
+
+static int
+test_jws_headers_kid_and_jwk(void)
+{
+	struct client_err err = { .set = false };
+	struct crypto_key *k;
+	struct jwk j;
+	char *jwk_json, *jws, *prot64, *pl64, *prot, *sig64, *input, tp[44];
+	unsigned char *sig;
+	size_t siglen;
+
+	k = crypto_key_generate(CRYPTO_KEY_EC256, &err);
+	CHECK(k != NULL && crypto_key_jwk(k, &j, &err) == 0);
+	jwk_json = json_jwk_canonical(&j);
+	CHECK(jwk_json != NULL && acme_thumbprint(&j, tp) == 0 && strlen(tp) == 43);
+	/* newAccount: jwk, no kid (RFC 8555 §6.2). */
+	jws = acme_jws(k, "nonce1", "https://ca/new-acct", NULL, jwk_json, "{}", &err);
+	CHECK(jws != NULL);
+	prot64 = json_field(jws, "protected");
+	prot = b64s(prot64);
+	CHECK(prot != NULL);
+	CHECK(strstr(prot, "\"jwk\":{\"crv\":\"P-256\",\"kty\":\"EC\"") != NULL);
+	CHECK(strstr(prot, "\"kid\"") == NULL);
+	CHECK(strstr(prot, "\"nonce\":\"nonce1\"") != NULL);
+	CHECK(strstr(prot, "\"url\":\"https://ca/new-acct\"") != NULL);
+	CHECK(strstr(prot, "\"alg\":\"ES256\"") != NULL);
+	/* The signature covers protected "." payload. */
+	pl64 = json_field(jws, "payload");
+	sig64 = json_field(jws, "signature");
+	CHECK(pl64 != NULL && sig64 != NULL);
+	CHECK(asprintf(&input, "%s.%s", prot64, pl64) > 0);
+	CHECK(b64url_decode(sig64, &sig, &siglen) == 0 && siglen == 64);
+	CHECK(crypto_verify(k, input, strlen(input), sig, siglen) == 0);
+	free(sig);
+	free(input);
+	free(prot);
+	free(prot64);
+	free(pl64);
+	free(sig64);
+	free(jws);
+	/* Everything else: kid, no jwk; POST-as-GET has an empty payload (§6.3). */
+	jws = acme_jws(k, "nonce2", "https://ca/order/1", "https://ca/acct/7", NULL, NULL, &err);
+	CHECK(jws != NULL);
+	prot64 = json_field(jws, "protected");
+	prot = b64s(prot64);
+	CHECK(prot != NULL && strstr(prot, "\"kid\":\"https://ca/acct/7\"") != NULL);
+	CHECK(strstr(prot, "\"jwk\"") == NULL);
+	CHECK(strstr(jws, "\"payload\":\"\"") != NULL);
+	free(prot);
+	free(prot64);
+	free(jws);
+	free(jwk_json);
+	jwk_free(&j);
+	crypto_key_free(k);
+	return 0;
+}
+
+static int
+test_eab_jws_hs256(void)
+{
+	/* RFC 8555 §7.3.4: HS256 over the account JWK, kid = EAB kid, url = newAccount. */
+	struct client_err err = { .set = false };
+	const char *key64 = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+	const char *jwk = "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"a\",\"y\":\"b\"}";
+	char *jws, *p64, *pl64, *s64, *prot, *payload, *input;
+	unsigned char *key, *mac, want[32];
+	size_t keylen, maclen;
+
+	jws = acme_eab_jws("kid-1", key64, "https://ca/new-acct", jwk, &err);
+	CHECK(jws != NULL);
+	p64 = json_field(jws, "protected");
+	pl64 = json_field(jws, "payload");
+	s64 = json_field(jws, "signature");
+	CHECK(p64 != NULL && pl64 != NULL && s64 != NULL);
+	prot = b64s(p64);
+	payload = b64s(pl64);
+	CHECK(prot != NULL && payload != NULL);
+	CHECK(strstr(prot, "\"alg\":\"HS256\"") != NULL);
+	CHECK(strstr(prot, "\"kid\":\"kid-1\"") != NULL);
+	CHECK(strstr(prot, "\"url\":\"https://ca/new-acct\"") != NULL);
+	CHECK(strstr(prot, "nonce") == NULL);	/* §7.3.4: no nonce in the inner JWS */
+	CHECK_STR(payload, jwk);
+	CHECK(b64url_decode(key64, &key, &keylen) == 0 && keylen == 48);
+	CHECK(asprintf(&input, "%s.%s", p64, pl64) > 0);
+	CHECK(crypto_hmac_sha256(key, keylen, input, strlen(input), want) == 0);
+	CHECK(b64url_decode(s64, &mac, &maclen) == 0 && maclen == 32);
+	CHECK(memcmp(mac, want, 32) == 0);
+	/* The key itself never appears in the JWS. */
+	CHECK(strstr(jws, key64) == NULL);
+	free(mac);
+	free(key);
+	free(input);
+	free(prot);
+	free(payload);
+	free(p64);
+	free(pl64);
+	free(s64);
+	free(jws);
+	/* A key that is not base64url is refused with a message that does not echo it. */
+	jws = acme_eab_jws("kid-1", "not base64!", "https://ca/new-acct", jwk, &err);
+	CHECK(jws == NULL && err.set && strstr(err.msg, "not base64!") == NULL);
+	return 0;
+}
+
+static int
+test_hmac_sha256_rfc4231(void)
+{
+	/* RFC 4231 §4.2, test case 1. */
+	unsigned char key[20], out[32];
+	char *b;
+
+	memset(key, 0x0b, sizeof(key));
+	CHECK(crypto_hmac_sha256(key, sizeof(key), "Hi There", 8, out) == 0);
+	b = b64url_encode(out, 32);
+	/* b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7 */
+	CHECK_STR(b, "sDRMYdjbOFNcqK_OrwvxK4gdwgDJgz2nJuk3bC4yz_c");
+	free(b);
+	return 0;
+}
+
+static int
+test_key_authorization_txt(void)
+{
+	/* TXT = base64url(SHA-256(token "." thumbprint)), RFC 8555 §8.1 and §8.4;
+	 * the expected value was computed with `openssl dgst -sha256 -binary`. */
+	char txt[44];
+
+	CHECK(acme_dns01_txt("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA", rfc7638_tp, txt) == 0);
+	CHECK_STR(txt, "ZTRx1Ckl1-tM05o5zaizTTA0yUy5AGereMgSNWC6Ll8");
+	CHECK(strlen(txt) == 43);
+	return 0;
+}
+
+static int
+test_b64url(void)
+{
+	unsigned char *out;
+	size_t n;
+	char *e;
+
+	e = b64url_encode("\xfb\xff\xfe", 3);
+	CHECK_STR(e, "-__-");
+	free(e);
+	e = b64url_encode("ab", 2);
+	CHECK_STR(e, "YWI");
+	free(e);
+	CHECK(b64url_decode("YWI", &out, &n) == 0 && n == 2 && memcmp(out, "ab", 2) == 0);
+	free(out);
+	CHECK(b64url_decode("YWI=", &out, &n) == 0 && n == 2);
+	free(out);
+	CHECK(b64url_decode("", &out, &n) == 0 && n == 0);
+	free(out);
+	CHECK(b64url_decode("Y", &out, &n) == -1);
+	CHECK(b64url_decode("YW+I", &out, &n) == -1);	/* standard alphabet refused */
+	CHECK(b64url_decode("YW I", &out, &n) == -1);
+	return 0;
+}
+
+/* Make a CSR of type t for two names and check what is inside. */
+static int
+csr_check(enum crypto_key_type t, bool ec, int bits)
+{
+	struct client_err err = { .set = false };
+	const char *names[] = { "example.test", "*.example.test" };
+	struct crypto_csr_info info;
+	struct crypto_key *k;
+	unsigned char *der;
+	size_t len;
+	int rc = 1;
+
+	k = crypto_key_generate(t, &err);
+	if (k == NULL || crypto_csr(k, names, 2, &der, &len, &err) != 0)
+		return 1;
+	if (crypto_csr_parse(der, len, &info) == 0) {
+		if (info.signature_ok && info.is_ec == ec && info.key_bits == bits &&
+		    info.nnames == 2 && strcmp(info.names[0], "example.test") == 0 &&
+		    strcmp(info.names[1], "*.example.test") == 0 && info.cn != NULL &&
+		    strcmp(info.cn, "example.test") == 0)
+			rc = 0;
+		else
+			fprintf(stderr, "    csr: sig %d ec %d bits %d names %zu\n", info.signature_ok,
+			    info.is_ec, info.key_bits, info.nnames);
+		crypto_csr_info_free(&info);
+	}
+	/* A flipped byte in the signature must not verify (or not parse). */
+	der[len - 3] ^= 0x55;
+	if (rc == 0 && crypto_csr_parse(der, len, &info) == 0) {
+		if (info.signature_ok)
+			rc = 1;
+		crypto_csr_info_free(&info);
+	}
+	free(der);
+	crypto_key_free(k);
+	return rc;
+}
+
+static int
+test_csr_contents(void)
+{
+	CHECK(csr_check(CRYPTO_KEY_EC256, true, 256) == 0);
+	CHECK(csr_check(CRYPTO_KEY_EC384, true, 384) == 0);
+	CHECK(csr_check(CRYPTO_KEY_RSA2048, false, 2048) == 0);
+	return 0;
+}
+
+static int
+test_key_pem_roundtrip(void)
+{
+	struct client_err err = { .set = false };
+	struct crypto_key *k, *k2;
+	char *pem;
+	size_t len;
+	enum crypto_key_type t;
+
+	CHECK(crypto_key_type_parse("ec384", &t) == 0 && t == CRYPTO_KEY_EC384);
+	CHECK(crypto_key_type_parse("rsa4096", &t) == 0 && t == CRYPTO_KEY_RSA4096);
+	CHECK(crypto_key_type_parse("dsa1024", &t) == -1);
+	k = crypto_key_generate(CRYPTO_KEY_EC256, &err);
+	CHECK(k != NULL && crypto_key_pem(k, &pem, &len, &err) == 0);
+	CHECK(strstr(pem, "BEGIN PRIVATE KEY") != NULL);
+	k2 = crypto_key_load(pem, len, &err);
+	CHECK(k2 != NULL && crypto_key_kind(k2) == CRYPTO_KEY_EC256);
+	client_free_secret(pem);
+	crypto_key_free(k);
+	crypto_key_free(k2);
+	CHECK(crypto_key_load("garbage", 7, &err) == NULL && err.set);
+	return 0;
+}
+
+static int
+test_storage_file(void)
+{
+	struct client_err err = { .set = false };
+	struct acmedns_account a = {
+		.username = (char *)"2d7bd3f1-6a0b-4f3e-9b5f-0a1b2c3d4e5f",
+		.password = (char *)"aaaaaaaaaabbbbbbbbbbccccccccccdddddddd-_",
+		.fulldomain = (char *)"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0.auth.example.org",
+		.subdomain = (char *)"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+		.server_url = (char *)"https://auth.example.org",
+	}, got;
+	char path[128], *text;
+	size_t len;
+	struct stat st;
+	FILE *f;
+
+	CHECK(mktmp() == 0);
+	snprintf(path, sizeof(path), "%s/acmedns.json", tmpdir);
+	/* An existing file in goacmedns's capitalised form, with another domain. */
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	fprintf(f, "{\"other.test\": {\"FullDomain\": \"x.auth.example.org\", \"SubDomain\": \"x\", "
+	    "\"Username\": \"u\", \"Password\": \"p\", \"server_url\": \"http://127.0.0.1:1\", "
+	    "\"extra\": 1}}");
+	fclose(f);
+	CHECK(acmedns_storage_lookup(path, "example.test", &got, &err) == 0);
+	CHECK(acmedns_storage_lookup(path, "other.test", &got, &err) == 1);
+	CHECK_STR(got.fulldomain, "x.auth.example.org");
+	acmedns_account_free(&got);
+	/* A wildcard is stored under its base domain. */
+	CHECK(acmedns_storage_store(path, "*.example.test", &a, &err) == 0);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(acmedns_storage_lookup(path, "example.test", &got, &err) == 1);
+	CHECK_STR(got.username, a.username);
+	CHECK_STR(got.password, a.password);
+	CHECK_STR(got.fulldomain, a.fulldomain);
+	CHECK_STR(got.subdomain, a.subdomain);
+	CHECK_STR(got.server_url, a.server_url);
+	acmedns_account_free(&got);
+	CHECK(acmedns_storage_lookup(path, "*.example.test", &got, &err) == 1);
+	acmedns_account_free(&got);
+	/* lego's lower-case member names, and the other entry kept as it was. */
+	CHECK(client_file_read(path, CLIENT_MAX_FILE, &text, &len, &err) == 0);
+	CHECK(strstr(text, "\"example.test\"") != NULL);
+	CHECK(strstr(text, "\"*.example.test\"") == NULL);
+	CHECK(strstr(text, "\"fulldomain\"") != NULL && strstr(text, "\"server_url\"") != NULL);
+	CHECK(strstr(text, "\"FullDomain\"") != NULL && strstr(text, "\"extra\"") != NULL);
+	free(text);
+	/* Malformed files fail cleanly. */
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	fprintf(f, "{\"example.test\": {\"fulldomain\": \"a b\"}}");
+	fclose(f);
+	CHECK(acmedns_storage_lookup(path, "example.test", &got, &err) == -1 && err.set);
+	client_err_clear(&err);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	fprintf(f, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[");
+	fclose(f);
+	CHECK(acmedns_storage_lookup(path, "example.test", &got, &err) == -1);
+	CHECK(acmedns_storage_store(path, "example.test", &a, &err) == -1);
+	client_err_clear(&err);
+	/* A file over the cap is refused, not truncated. */
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	CHECK(fseek(f, CLIENT_MAX_FILE + 1, SEEK_SET) == 0 && fputc('}', f) != EOF);
+	fclose(f);
+	CHECK(acmedns_storage_lookup(path, "example.test", &got, &err) == -1);
+	rmtmp();
+	return 0;
+}
+
+static int
+test_acmedns_register_response(void)
+{
+	struct client_err err = { .set = false };
+	struct acmedns_account a;
+	const char *ok = "{\"username\":\"eabcdf6b-3b2a-4ad2-9b76-9a4cd8b4ca6c\","
+	    "\"password\":\"pbAXVjlIOE01xbut7YnAbkhMQIkcwoHO0ek2j4Q0\","
+	    "\"fulldomain\":\"d420c923-bbd7-4056-ab64-c3ca54c9b3cf.auth.example.org\","
+	    "\"subdomain\":\"d420c923-bbd7-4056-ab64-c3ca54c9b3cf\",\"allowfrom\":[]}";
+
+	CHECK(json_acmedns_account(ok, strlen(ok), "http://127.0.0.1:8080", &a, &err) == 0);
+	CHECK_STR(a.server_url, "http://127.0.0.1:8080");
+	CHECK_STR(a.subdomain, "d420c923-bbd7-4056-ab64-c3ca54c9b3cf");
+	acmedns_account_free(&a);
+	/* A hostile fulldomain (would end up in printed DNS records) is refused. */
+	const char *bad = "{\"username\":\"u\",\"password\":\"p\",\"fulldomain\":\"x.\\nevil\","
+	    "\"subdomain\":\"s\"}";
+	CHECK(json_acmedns_account(bad, strlen(bad), "http://h", &a, &err) == -1);
+	return 0;
+}
+
+static int
+test_retry_after_both_forms(void)
+{
+	/* RFC 9110 §10.2.3: delay-seconds or HTTP-date (§5.6.7, all three forms). */
+	time_t t = 784111777;	/* Sun, 06 Nov 1994 08:49:37 GMT */
+	long s;
+
+	CHECK(client_retry_after("120", t, &s) == 0 && s == 120);
+	CHECK(client_retry_after(" 0 ", t, &s) == 0 && s == 0);
+	CHECK(client_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t - 30, &s) == 0 && s == 30);
+	CHECK(client_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", t - 5, &s) == 0 && s == 5);
+	CHECK(client_retry_after("Sun Nov  6 08:49:37 1994", t - 7, &s) == 0 && s == 7);
+	CHECK(client_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t + 100, &s) == 0 && s == 0);
+	CHECK(client_retry_after("soon", t, &s) == -1);
+	CHECK(client_retry_after("12abc", t, &s) == -1);
+	CHECK(client_retry_after("-5", t, &s) == -1);
+	CHECK(client_retry_after("", t, &s) == -1);
+	CHECK(client_retry_after("99999999999999999999999", t, &s) == 0 && s > 0);
+	/* Polling honours it, clamped; without it, bounded backoff. */
+	CHECK(acme_poll_delay("3", 0) == 3);
+	CHECK(acme_poll_delay("100000", 0) == CLIENT_POLL_MAX_DELAY);
+	CHECK(acme_poll_delay(NULL, 0) == 1);
+	CHECK(acme_poll_delay(NULL, 3) == 4);
+	CHECK(acme_poll_delay(NULL, 30) == CLIENT_POLL_MAX_DELAY);
+	return 0;
+}
+
+static int
+test_rfc3339(void)
+{
+	time_t t;
+
+	CHECK(client_rfc3339("1994-11-06T08:49:37Z", &t) == 0 && t == 784111777);
+	CHECK(client_rfc3339("1994-11-06T08:49:37.123456Z", &t) == 0 && t == 784111777);
+	CHECK(client_rfc3339("1994-11-06T10:49:37+02:00", &t) == 0 && t == 784111777);
+	CHECK(client_rfc3339("1994-11-06", &t) == -1);
+	CHECK(client_rfc3339("1994-13-06T08:49:37Z", &t) == -1);
+	CHECK(client_rfc3339("1994-11-06T08:49:37", &t) == -1);
+	return 0;
+}
+
+static int
+test_problem_format(void)
+{
+	const char *doc = "{\"type\":\"urn:ietf:params:acme:error:rateLimited\","
+	    "\"detail\":\"too many certificates\\nfor this name\",\"status\":429,"
+	    "\"subproblems\":[{\"type\":\"urn:ietf:params:acme:error:rejectedIdentifier\","
+	    "\"detail\":\"not allowed\",\"identifier\":{\"type\":\"dns\",\"value\":\"x.test\"}}]}";
+	struct acme_problem p;
+	struct client_err err = { .set = false };
+	char line[512];
+
+	CHECK(json_problem_parse(doc, strlen(doc), &p) == 0);
+	CHECK(p.status == 429 && p.nsub == 1);
+	acme_problem_format(&p, NULL, line, sizeof(line));
+	CHECK_STR(line, "rateLimited: too many certificates\nfor this name (x.test: not allowed)");
+	acme_problem_format(&p, "3600", line, sizeof(line));
+	CHECK(strstr(line, "(retry after ") != NULL);
+	/* The error line is one line, whatever the CA sent. */
+	client_errf(&err, "the CA refused the order: %s", line);
+	CHECK(strchr(err.msg, '\n') == NULL);
+	CHECK(strstr(err.msg, "rateLimited: too many certificates for this name") != NULL);
+	acme_problem_free(&p);
+	CHECK(json_problem_parse("{\"detail\":\"no type\"}", 20, &p) == -1);
+	CHECK(json_problem_parse("<html>", 6, &p) == -1);
+	/* The first error wins; replace overrides on purpose. */
+	client_errf(&err, "second");
+	CHECK(strstr(err.msg, "second") == NULL);
+	client_err_replace(&err, "outer: %s", "x");
+	CHECK_STR(err.msg, "outer: x");
+	return 0;
+}
+
+static int
+test_directory_parse(void)
+{
+	struct client_err err = { .set = false };
+	struct acme_directory d;
+	const char *ok = "{\"newNonce\":\"https://ca/nonce\",\"newAccount\":\"https://ca/acct\","
+	    "\"newOrder\":\"https://ca/order\",\"revokeCert\":\"https://ca/revoke\","
+	    "\"keyChange\":\"https://ca/kc\",\"renewalInfo\":\"https://ca/ari\","
+	    "\"meta\":{\"termsOfService\":\"https://ca/tos\",\"externalAccountRequired\":true}}";
+
+	CHECK(json_directory_parse(ok, strlen(ok), &d, &err) == 0);
+	CHECK_STR(d.new_nonce, "https://ca/nonce");
+	CHECK_STR(d.renewal_info, "https://ca/ari");
+	CHECK(d.new_authz == NULL && d.eab_required);
+	acme_directory_free(&d);
+	CHECK(json_directory_parse("{}", 2, &d, &err) == -1);
+	CHECK(json_directory_parse("[1]", 3, &d, &err) == -1);
+	CHECK(json_directory_parse("{\"newNonce\":", 12, &d, &err) == -1);
+	const char *notes = "{\"newNonce\":\"file:///etc/passwd\",\"newAccount\":\"https://a\","
+	    "\"newOrder\":\"https://b\"}";
+	CHECK(json_directory_parse(notes, strlen(notes), &d, &err) == -1);
+	return 0;
+}
+
+static int
+test_authz_and_order_parse(void)
+{
+	struct client_err err = { .set = false };
+	struct acme_authz a;
+	struct acme_order o;
+	const char *az = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"ex.test\"},"
+	    "\"wildcard\":true,\"challenges\":[{\"type\":\"http-01\",\"url\":\"https://ca/c/1\","
+	    "\"token\":\"t1\"},{\"type\":\"dns-01\",\"url\":\"https://ca/c/2\",\"token\":\"tok\","
+	    "\"status\":\"pending\"}]}";
+	const char *ord = "{\"status\":\"ready\",\"authorizations\":[\"https://ca/a/1\",\"https://ca/a/2\"],"
+	    "\"finalize\":\"https://ca/fin\"}";
+
+	CHECK(json_authz_parse(az, strlen(az), &a, &err) == 0);
+	CHECK(a.wildcard);
+	CHECK_STR(a.identifier, "ex.test");
+	CHECK_STR(a.chall_url, "https://ca/c/2");
+	CHECK_STR(a.chall_token, "tok");
+	acme_authz_free(&a);
+	CHECK(json_order_parse(ord, strlen(ord), &o, &err) == 0);
+	CHECK(o.nauthz == 2 && o.certificate == NULL);
+	CHECK_STR(o.finalize, "https://ca/fin");
+	acme_order_free(&o);
+	CHECK(json_order_parse("{\"status\":\"x\",\"authorizations\":[1]}", 34, &o, &err) == -1);
+	return 0;
+}
+
+static int
+test_link_alternate(void)
+{
+	struct http_response r;
+
+	memset(&r, 0, sizeof(r));
+	http_parse_link("https://ca/cert/1", "<https://ca/cert/1/1>;rel=\"alternate\", "
+	    "<https://ca/issuer>;rel=\"up\", </cert/1/2>; rel=alternate", &r);
+	CHECK(r.nalternate == 2);
+	CHECK_STR(r.alternate[0], "https://ca/cert/1/1");
+	CHECK_STR(r.alternate[1], "https://ca/cert/1/2");
+	http_response_free(&r);
+	http_parse_link("https://ca/x", "<javascript:alert(1)>;rel=alternate", &r);
+	CHECK(r.nalternate == 0);
+	return 0;
+}
+
+static int
+test_domain_names(void)
+{
+	char *d;
+
+	d = client_domain_normalize("Example.TEST.");
+	CHECK_STR(d, "example.test");
+	free(d);
+	d = client_domain_normalize("*.example.test");
+	CHECK_STR(d, "*.example.test");
+	CHECK_STR(client_base_domain(d), "example.test");
+	free(d);
+	CHECK(client_domain_normalize("example") == NULL);
+	CHECK(client_domain_normalize("a.*.example.test") == NULL);
+	CHECK(client_domain_normalize("-a.test") == NULL);
+	CHECK(client_domain_normalize("a..test") == NULL);
+	CHECK(client_domain_normalize("a b.test") == NULL);
+	CHECK(client_url_valid("https://ca.example/dir"));
+	CHECK(!client_url_valid("ftp://ca.example/dir"));
+	CHECK(!client_url_valid("https://"));
+	CHECK(!client_url_valid("https://a b"));
+	return 0;
+}
+
+static int
+test_renewal_due(void)
+{
+	struct crypto_cert c;
+	time_t now = 1800000000;
+	const char *why;
+
+	memset(&c, 0, sizeof(c));
+	c.not_before = now - 10 * 86400;
+	c.not_after = now + 80 * 86400;	/* 90 days, 80 left */
+	CHECK(client_renewal_due(&c, now, -1, false, 0, 0, &why) == 0);
+	CHECK(client_renewal_due(&c, now, -1, true, 0, 0, &why) == 1);
+	CHECK(client_renewal_due(&c, now, 81, false, 0, 0, &why) == 1);
+	CHECK(client_renewal_due(&c, now, 30, false, 0, 0, &why) == 0);
+	c.not_after = now + 29 * 86400;	/* less than a third of 39 days... */
+	c.not_before = now - 61 * 86400;	/* ... of 90 days */
+	CHECK(client_renewal_due(&c, now, -1, false, 0, 0, &why) == 1);
+	/* RFC 9773 §4.2: the CA's window decides when it is given. */
+	CHECK(client_renewal_due(&c, now, -1, false, now + 86400, now + 2 * 86400, &why) == 0);
+	CHECK(client_renewal_due(&c, now, -1, false, now - 2 * 86400, now - 86400, &why) == 1);
+	c.not_after = now - 1;
+	CHECK(client_renewal_due(&c, now, -1, false, now + 86400, now + 2 * 86400, &why) == 1);
+	return 0;
+}
+
+/* Run client_opts_parse on a NULL-terminated list. */
+static int
+parse(struct client_opts *o, struct client_err *e, char **argv)
+{
+	int argc = 0;
+
+	while (argv[argc] != NULL)
+		argc++;
+	client_err_clear(e);
+	return client_opts_parse(argc, argv, o, e);
+}
+
+static int
+test_options_and_env(void)
+{
+	struct client_opts o;
+	struct client_err e = { .set = false };
+	char secret[] = "c2VjcmV0LWtleS12YWx1ZQ";
+	char *a1[] = { "dns01", "issue", "-d", "Example.test", "-d", "*.example.test", "-d",
+	    "example.test", "--out", "/tmp/x", "--storage", "s.json", "--key-type", "rsa3072",
+	    "--eab-hmac-key", secret, "--eab-kid", "k1", "-v", "--json", NULL };
+	char *a2[] = { "dns01", "renew", "--days", "20", "--force", NULL };
+	char *a3[] = { "dns01", "register", "--api", "http://127.0.0.1:8080", "--storage", "s",
+	    "--allow-from", "192.0.2.0/24", "a.test", "*.b.test", NULL };
+	char *bad_reason[] = { "dns01", "revoke", "--cert", "c.pem", "--reason", "7", NULL };
+	char *bad_cidr[] = { "dns01", "register", "--api", "http://x", "--storage", "s",
+	    "--allow-from", "300.1.1.1/8", "a.test", NULL };
+	char *bad_key[] = { "dns01", "issue", "--key-type", "dsa", NULL };
+	char *bad_opt[] = { "dns01", "issue", "--nope", NULL };
+	char *extra[] = { "dns01", "issue", "stray", NULL };
+	char *acct[] = { "dns01", "account", "rollover", NULL };
+	char *acct_bad[] = { "dns01", "account", "delete", NULL };
+
+	unsetenv("DNS01_DOMAIN");
+	setenv("DNS01_DIRECTORY", "https://ca.test/dir", 1);
+	setenv("DNS01_AGREE_TOS", "yes", 1);
+	setenv("DNS01_EMAIL", "ops@example.test", 1);
+	CHECK(parse(&o, &e, a1) == 0);
+	CHECK(o.cmd == CLIENT_CMD_ISSUE);
+	CHECK(o.ndomains == 2);	/* normalised and de-duplicated */
+	CHECK_STR(o.domains[0], "example.test");
+	CHECK_STR(o.domains[1], "*.example.test");
+	CHECK_STR(o.directory, "https://ca.test/dir");
+	CHECK(o.agree_tos && o.json && o.verbose == 1 && o.key_type == CRYPTO_KEY_RSA3072);
+	CHECK_STR(o.email, "ops@example.test");
+	CHECK_STR(o.eab_hmac_key, "c2VjcmV0LWtleS12YWx1ZQ");
+	/* The secret is gone from argv (process title, /proc/PID/cmdline). */
+	CHECK(strstr(secret, "c2Vj") == NULL && secret[0] == 'x');
+	client_opts_free(&o);
+
+	/* Everything from the environment, lists separated by commas or spaces. */
+	setenv("DNS01_DOMAIN", "a.test, *.a.test", 1);
+	setenv("DNS01_OUT", "/tmp/out", 1);
+	setenv("DNS01_STORAGE", "/tmp/s.json", 1);
+	setenv("DNS01_EAB_HMAC_KEY", "ZW52LWtleQ", 1);
+	CHECK(parse(&o, &e, a2) == 0);
+	CHECK(o.cmd == CLIENT_CMD_RENEW && o.ndomains == 2 && o.days == 20 && o.force);
+	CHECK_STR(o.domains[1], "*.a.test");
+	CHECK_STR(o.out, "/tmp/out");
+	CHECK_STR(o.eab_hmac_key, "ZW52LWtleQ");
+	client_opts_free(&o);
+	/* The command line wins over the environment, lists included. */
+	CHECK(parse(&o, &e, a1) == 0);
+	CHECK_STR(o.out, "/tmp/x");
+	CHECK(o.ndomains == 2);
+	CHECK_STR(o.domains[0], "example.test");
+	client_opts_free(&o);
+	unsetenv("DNS01_EAB_HMAC_KEY");
+
+	CHECK(parse(&o, &e, a3) == 0);
+	CHECK(o.cmd == CLIENT_CMD_REGISTER && o.nallow == 1 && o.ndomains == 2);
+	CHECK_STR(o.domains[1], "*.b.test");
+	client_opts_free(&o);
+
+	CHECK(parse(&o, &e, bad_reason) == -1 && strstr(e.msg, "--reason") != NULL);
+	CHECK(parse(&o, &e, bad_cidr) == -1 && strstr(e.msg, "CIDR") != NULL);
+	CHECK(parse(&o, &e, bad_key) == -1 && strstr(e.msg, "--key-type") != NULL);
+	CHECK(parse(&o, &e, bad_opt) == -1 && strstr(e.msg, "--nope") != NULL);
+	CHECK(parse(&o, &e, extra) == -1 && strstr(e.msg, "stray") != NULL);
+	CHECK(parse(&o, &e, acct) == 0 && o.cmd == CLIENT_CMD_ACCOUNT_ROLLOVER);
+	client_opts_free(&o);
+	CHECK(parse(&o, &e, acct_bad) == -1);
+	/* A bad value from the environment names the variable. */
+	setenv("DNS01_REASON", "x", 1);
+	CHECK(parse(&o, &e, acct) == -1 && strstr(e.msg, "DNS01_REASON") != NULL);
+	unsetenv("DNS01_REASON");
+	/* No directory: a usage error that says what to do. */
+	unsetenv("DNS01_DIRECTORY");
+	CHECK(parse(&o, &e, acct) == -1 && strstr(e.msg, "--directory") != NULL);
+	unsetenv("DNS01_DOMAIN");
+	unsetenv("DNS01_OUT");
+	unsetenv("DNS01_STORAGE");
+	unsetenv("DNS01_AGREE_TOS");
+	unsetenv("DNS01_EMAIL");
+	return 0;
+}
+
+static int
+test_exit_codes(void)
+{
+	char *help[] = { "dns01", "--help", NULL };
+	char *unknown[] = { "dns01", "frobnicate", NULL };
+	char *missing[] = { "dns01", "issue", "-d", "a.test", NULL };
+	char *noacct[] = { "dns01", "account", "show", "--directory", "https://127.0.0.1:1/dir",
+	    "--state-dir", tmpdir, NULL };
+	FILE *saved;
+	int rc_help, rc_unknown, rc_missing, rc_noacct;
+
+	CHECK(mktmp() == 0);
+	/* Keep the test log readable: the usage goes to /dev/null. */
+	saved = stdout;
+	stdout = fopen("/dev/null", "w");
+	rc_help = client_main(2, help);
+	fclose(stdout);
+	stdout = saved;
+	rc_unknown = client_main(2, unknown);
+	rc_missing = client_main(4, missing);
+	rc_noacct = client_main(7, noacct);
+	rmtmp();
+	CHECK(rc_help == CLIENT_EXIT_OK);
+	CHECK(rc_unknown == CLIENT_EXIT_ERROR);
+	CHECK(rc_missing == CLIENT_EXIT_ERROR);
+	CHECK(rc_noacct == CLIENT_EXIT_ERROR);
+	return 0;
+}
+
+static int
+test_atomic_write(void)
+{
+	struct client_err err = { .set = false };
+	char path[128], *buf;
+	size_t len;
+	struct stat st;
+
+	CHECK(mktmp() == 0);
+	snprintf(path, sizeof(path), "%s/d/e/key.pem", tmpdir);
+	CHECK(client_file_write(path, "x", 1, 0600, &err) == -1);	/* no such directory */
+	client_err_clear(&err);
+	snprintf(path, sizeof(path), "%s/d/e", tmpdir);
+	CHECK(client_mkdirs(path, 0700, &err) == 0);
+	snprintf(path, sizeof(path), "%s/d/e/key.pem", tmpdir);
+	CHECK(client_file_write(path, "secret1", 7, 0600, &err) == 0);
+	CHECK(client_file_write(path, "secret22", 8, 0600, &err) == 0);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(client_file_read(path, 100, &buf, &len, &err) == 0 && len == 8);
+	CHECK_STR(buf, "secret22");
+	free(buf);
+	CHECK(client_file_read(path, 4, &buf, &len, &err) == -1);	/* over the cap */
+	client_err_clear(&err);
+	snprintf(path, sizeof(path), "%s/none", tmpdir);
+	CHECK(client_file_read(path, 4, &buf, &len, &err) == 1 && !err.set);
+	rmtmp();
+	return 0;
+}
+
+static const struct test_case tests[] = {
+	{ "jwk_thumbprint_rfc7638", test_jwk_thumbprint_rfc7638 },
+	{ "jws_rfc7515_a3_es256", test_jws_rfc7515_a3_es256 },
+	{ "jws_sign_verify_roundtrip", test_jws_sign_verify_roundtrip },
+	{ "jws_headers_kid_and_jwk", test_jws_headers_kid_and_jwk },
+	{ "eab_jws_hs256", test_eab_jws_hs256 },
+	{ "hmac_sha256_rfc4231", test_hmac_sha256_rfc4231 },
+	{ "key_authorization_txt", test_key_authorization_txt },
+	{ "b64url", test_b64url },
+	{ "csr_contents", test_csr_contents },
+	{ "key_pem_roundtrip", test_key_pem_roundtrip },
+	{ "storage_file", test_storage_file },
+	{ "acmedns_register_response", test_acmedns_register_response },
+	{ "retry_after_both_forms", test_retry_after_both_forms },
+	{ "rfc3339", test_rfc3339 },
+	{ "problem_format", test_problem_format },
+	{ "directory_parse", test_directory_parse },
+	{ "authz_and_order_parse", test_authz_and_order_parse },
+	{ "link_alternate", test_link_alternate },
+	{ "domain_names", test_domain_names },
+	{ "renewal_due", test_renewal_due },
+	{ "options_and_env", test_options_and_env },
+	{ "exit_codes", test_exit_codes },
+	{ "atomic_write", test_atomic_write },
+};
+
+TEST_MAIN(tests)
