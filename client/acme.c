@@ -267,6 +267,8 @@ acme_open(struct acme *a, struct http *h, const char *directory_url, struct cryp
 	rc = 0;
 out:
 	http_response_free(&resp);
+	if (rc != 0)
+		acme_close(a);
 	return rc;
 }
 
