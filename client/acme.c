@@ -247,10 +247,8 @@ acme_open(struct acme *a, struct http *h, const char *directory_url, struct cryp
 	req.method = "GET";
 	req.url = directory_url;
 	req.accept = "application/json";
-	if (http_send(h, &req, &resp, err) == -1) {
-		client_err_replace(err, "%s (is --directory right?)", err->msg);
-		goto out;
-	}
+	if (http_send(h, &req, &resp, err) == -1)
+		goto out;	/* the message names the URL and what to check */
 	if (resp.status != 200) {
 		client_errf(err, "the ACME directory %s answered HTTP %ld: check --directory",
 		    directory_url, resp.status);

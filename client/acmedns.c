@@ -58,10 +58,8 @@ acmedns_register(struct http *h, const char *api, const char *const *allow_from,
 	req.content_type = "application/json";
 	req.body = body;
 	req.body_len = strlen(body);
-	if (http_send(h, &req, &resp, err) == -1) {
-		client_err_replace(err, "%s: check --api and that the acme-dns API is up", err->msg);
-		goto out;
-	}
+	if (http_send(h, &req, &resp, err) == -1)
+		goto out;	/* the message names the URL and what to check */
 	if (resp.status != 201 && resp.status != 200) {
 		body_excerpt(&resp, ex, sizeof(ex));
 		if (resp.status == 404)
@@ -107,11 +105,8 @@ acmedns_update(struct http *h, const struct acmedns_account *a, const char *txt,
 	req.api_key = a->password;
 	req.body = body;
 	req.body_len = strlen(body);
-	if (http_send(h, &req, &resp, err) == -1) {
-		client_err_replace(err, "%s: check server_url in the storage file and that the "
-		    "acme-dns API is up", err->msg);
-		goto out;
-	}
+	if (http_send(h, &req, &resp, err) == -1)
+		goto out;	/* the message names the URL and what to check */
 	if (resp.status == 401 || resp.status == 403) {
 		client_errf(err, "the acme-dns API at %s refused the credentials for %s (HTTP %ld): "
 		    "check username/password in --storage or run dns01 register again",

@@ -458,7 +458,7 @@ client_opts_parse(int argc, char **argv, struct client_opts *o, struct client_er
 
 		optind = 0;	/* GNU: full re-initialisation, so parse may run again */
 		opterr = 0;
-		while ((c = getopt_long(sub_argc, sub_argv, "+d:vh", longopts, &idx)) != -1) {
+		while ((c = getopt_long(sub_argc, sub_argv, "d:vh", longopts, &idx)) != -1) {
 			if (c == '?' || c == ':') {
 				client_errf(err, "bad option '%.100s' (dns01 --help lists them)",
 				    sub_argv[optind - 1]);

@@ -54,15 +54,15 @@ session_open(const struct client_opts *o, struct session *s, bool create_key,
 	if (r == -1)
 		goto out;
 	if (r == 0) {
-		if (stat(s->key_path, &st) == 0 && (st.st_mode & 077) != 0)
-			log_warnx("%s: the account key is readable by others: chmod 600 it",
-			    s->key_path);
 		s->key = crypto_key_load(pem, len, err);
 		if (s->key == NULL) {
 			client_err_replace(err, "%s: %s: fix or remove the account key", s->key_path,
 			    err->msg);
 			goto out;
 		}
+		if (stat(s->key_path, &st) == 0 && (st.st_mode & 077) != 0)
+			log_warnx("%s: the account key is readable by others: chmod 600 it",
+			    s->key_path);
 	} else if (!create_key) {
 		client_errf(err, "no account key in %s: run dns01 issue first (or give the right "
 		    "--state-dir)", s->state_dir);
