@@ -162,7 +162,7 @@ def rows(m, raw):
     row("API /register, non-201 or socket errors", get("register.bad"), None, 0, "value==", 0)
 
     row("isolation: UDP hits QPS under /update load (ref: idle)",
-        get("iso.udp_hits.dns01d.qps"), get("udp_hits.dns01d.qps"), 0, "ratio>=", 0.5)
+        get("iso.udp_hits.dns01d.qps"), get("iso.idle.dns01d.qps"), 0, "ratio>=", 0.5)
     row("isolation: /update req/s meanwhile", get("iso.update.rps"), None, 0)
     row("isolation: /update non-200 or errors meanwhile", get("iso.update.bad"), None, 0,
         "value==", 0)
@@ -175,7 +175,8 @@ def rows(m, raw):
     row(tag + ": RSS after startup, MiB", get("scale.rss_start"), None, 1, "value<=", 64)
     row(tag + ": RSS after dnsperf, MiB", get("scale.rss_after"), None, 1, "value<=", 64)
     row(tag + ": UDP hits QPS (ref: %s accounts)" % fmt(get("accounts"), 0),
-        get("scale.udp_hits.dns01d.qps"), get("udp_hits.dns01d.qps"), 0, "ratio>=", 0.9)
+        get("scale.udp_hits.dns01d.qps"), get("scale.ref.udp_hits.dns01d.qps"), 0,
+        "ratio>=", 0.9)
     oks = raw.get("scale.udp_hits.dns01d.ok", []) + raw.get("scale.agree", [])
     good = None if not oks or "scale.agree" not in raw else min(oks) == 1
     out.append((tag + ": DNS answers as expected", {None: "n/a", True: "yes", False: "no"}[good],

@@ -8,9 +8,11 @@
       of RECORDS_FILE (the same `records` dns01d's config holds), and one TXT
       RRset of TTL seconds per account (accounts.tsv as accounts.py prints it).
 
-  zonegen.py hits DOMAIN SEED < accounts.tsv > queries
+  zonegen.py hits DOMAIN SEED [COUNT] < accounts.tsv > queries
       One "<subdomain>.DOMAIN TXT" line per account, in shuffled order, with
-      each letter's case picked at random (as resolvers using 0x20 do).
+      each letter's case picked at random (as resolvers using 0x20 do). With
+      COUNT, COUNT lines, going round the accounts again as often as needed
+      (so two query files of the same length load dnsperf alike).
 
   zonegen.py misses DOMAIN COUNT SEED > queries
       COUNT names under DOMAIN that do not exist (NXDOMAIN), type TXT.
@@ -20,7 +22,7 @@ import random
 import sys
 import uuid
 
-MAX_MISSES = 1_000_000
+MAX_MISSES = 1_000_000  # most lines in a generated query file
 
 
 def mixed_case(rng, name):
@@ -55,12 +57,16 @@ def cmd_zone(domain, soa, records_file, ttl):
     return 0
 
 
-def cmd_hits(domain, seed):
+def cmd_hits(domain, seed, count=None):
     rng = random.Random(seed)
     rows = read_accounts()
+    if not rows or (count is not None and not 1 <= count <= MAX_MISSES):
+        sys.stderr.write("zonegen.py: no accounts, or COUNT not 1..%d\n" % MAX_MISSES)
+        return 2
     rng.shuffle(rows)
-    for f in rows:
-        sys.stdout.write("%s TXT\n" % mixed_case(rng, "%s.%s" % (f[2], domain)))
+    for i in range(len(rows) if count is None else count):
+        name = "%s.%s" % (rows[i % len(rows)][2], domain)
+        sys.stdout.write("%s TXT\n" % mixed_case(rng, name))
     return 0
 
 
@@ -78,8 +84,8 @@ def cmd_misses(domain, count, seed):
 def main(argv):
     if len(argv) == 6 and argv[1] == "zone":
         return cmd_zone(argv[2], argv[3], argv[4], int(argv[5]))
-    if len(argv) == 4 and argv[1] == "hits":
-        return cmd_hits(argv[2], int(argv[3]))
+    if len(argv) in (4, 5) and argv[1] == "hits":
+        return cmd_hits(argv[2], int(argv[3]), int(argv[4]) if len(argv) == 5 else None)
     if len(argv) == 5 and argv[1] == "misses":
         return cmd_misses(argv[2], int(argv[3]), int(argv[4]))
     sys.stderr.write(__doc__)
