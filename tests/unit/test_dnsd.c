@@ -863,7 +863,7 @@ publisher(void *arg)
 	const char *v2[2] = { V1, V2 }, *v1[1] = { V3 };
 
 	for (int i = 0; i < 3000; i++) {
-		char name[16];
+		char name[48];
 
 		snprintf(name, sizeof(name), "r%d", i % 40);
 		if (dnsd_publish(r->d, name, i & 1 ? v2 : v1, (size_t)(i % 3 == 0 ? 0 : i % 2 + 1)) != 0)
