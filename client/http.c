@@ -297,6 +297,9 @@ xfer_error(const char *url, CURLcode rc, const char *detail, const struct http_x
 	case CURLE_URL_MALFORMAT:
 		client_errf(err, "bad URL %s (%s): use an http:// or https:// URL", url, d);
 		break;
+	case CURLE_FILESIZE_EXCEEDED:
+		client_errf(err, "%s sent more than %d bytes: refusing it", url, CLIENT_MAX_RESPONSE);
+		break;
 	case CURLE_WRITE_ERROR:
 		if (x->too_big) {
 			client_errf(err, "%s sent more than %d bytes: refusing it", url,

@@ -823,6 +823,114 @@ test_atomic_write(void)
 	return 0;
 }
 
+/*
+ * Self-signed, serial 0x87654321 and (subject and authority) key identifier
+ * 69:88:5B:...:D4: the values of RFC 9773 appendix A. Made with
+ * `openssl req -x509 -set_serial 0x87654321 -addext subjectKeyIdentifier=...`.
+ */
+static const char ari_pem[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBjTCCATOgAwIBAgIFAIdlQyEwCgYIKoZIzj0EAwIwEzERMA8GA1UEAwwIYXJp\n"
+    "LnRlc3QwHhcNMjYxMTI0MTMxOTUzWhcNMzYxMTIxMTMxOTUzWjATMREwDwYDVQQD\n"
+    "DAhhcmkudGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABLiUopqWvHVbuUlz\n"
+    "10KArOMRps8tcXvl8yhTSVJC0rqXEb7nuUlAPW1cHffCTBOlVYamKfdI2CPa0mUL\n"
+    "45mKU0qjdDByMA8GA1UdEwEB/wQFMAMBAf8wHQYDVR0OBBYEFGmIW2uHRkBB4bN7\n"
+    "hHugrizeAcjUMB8GA1UdIwQYMBaAFGmIW2uHRkBB4bN7hHugrizeAcjUMB8GA1Ud\n"
+    "EQQYMBaCCGFyaS50ZXN0ggoqLmFyaS50ZXN0MAoGCCqGSM49BAMCA0gAMEUCIQDt\n"
+    "aCOIEzdbqVCSdAU2XL06yYnB3M3xCbs0PSieUe55JgIgY6efB5IpB1KYBkQ9I0Sc\n"
+    "XR/Q0JHGVU1hYThuHt55k4E=\n"
+    "-----END CERTIFICATE-----\n";
+
+static int
+test_cert_parse_and_ari_cert_id(void)
+{
+	struct client_err err = { .set = false };
+	struct crypto_cert c;
+	struct crypto_chain ch;
+	struct crypto_key *k;
+	char two[2 * sizeof(ari_pem) + 8], *junk;
+
+	CHECK(crypto_cert_parse(ari_pem, strlen(ari_pem), &c, &err) == 0);
+	/* RFC 9773 §4.1 / appendix A: the serial keeps its leading zero octet. */
+	CHECK_STR(c.ari_id, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+	CHECK_STR(c.serial_hex, "87654321");
+	CHECK_STR(c.issuer_cn, "ari.test");
+	CHECK(c.nnames == 2);
+	CHECK_STR(c.names[0], "ari.test");
+	CHECK_STR(c.names[1], "*.ari.test");
+	CHECK(c.not_after - c.not_before == 3650L * 86400);
+	crypto_cert_free(&c);
+	/* Chains: split, issuer match, and garbage refused. */
+	snprintf(two, sizeof(two), "%s\n%s\n", ari_pem, ari_pem);
+	CHECK(crypto_chain_split(two, strlen(two), &ch, &err) == 0);
+	CHECK(ch.ncerts == 2);
+	CHECK(strlen(ch.full_pem) == strlen(ch.leaf_pem) + strlen(ch.chain_pem));
+	crypto_chain_free(&ch);
+	CHECK(crypto_chain_issuer_match(two, strlen(two), "ari.test") == 2);
+	CHECK(crypto_chain_issuer_match(two, strlen(two), "Other Root") == 0);
+	CHECK(crypto_chain_split("<html>", 6, &ch, &err) == -1);
+	junk = strdup(ari_pem);
+	CHECK(junk != NULL);
+	junk[100] = '*';	/* corrupt base64 inside the PEM */
+	CHECK(crypto_cert_parse(junk, strlen(junk), &c, &err) == -1);
+	free(junk);
+	/* The certificate is not for a fresh key. */
+	k = crypto_key_generate(CRYPTO_KEY_EC256, &err);
+	CHECK(k != NULL && !crypto_cert_matches_key(ari_pem, strlen(ari_pem), k));
+	crypto_key_free(k);
+	return 0;
+}
+
+static int
+test_every_option_has_env(void)
+{
+	/* Each DNS01_<OPTION> variable sets its option (issue 3: CI secrets via env). */
+	static const struct { const char *var, *val; } env[] = {
+		{ "DNS01_STORAGE", "/s.json" }, { "DNS01_DOMAIN", "a.test" },
+		{ "DNS01_OUT", "/out" }, { "DNS01_DAYS", "9" }, { "DNS01_FORCE", "1" },
+		{ "DNS01_CERT", "/c.pem" }, { "DNS01_REASON", "4" },
+		{ "DNS01_DIRECTORY", "https://ca/dir" }, { "DNS01_STATE_DIR", "/st" },
+		{ "DNS01_CA_FILE", "/ca.pem" }, { "DNS01_RESOLVER", "127.0.0.1:5353" },
+		{ "DNS01_EMAIL", "a@b.test" }, { "DNS01_AGREE_TOS", "true" },
+		{ "DNS01_KEY_TYPE", "ec384" }, { "DNS01_EAB_KID", "kid" },
+		{ "DNS01_EAB_HMAC_KEY", "a2V5" }, { "DNS01_DEPLOY_HOOK", "true" },
+		{ "DNS01_PREFERRED_CHAIN", "Root X" }, { "DNS01_JSON", "yes" },
+		{ "DNS01_VERBOSE", "1" }, { "DNS01_API", "http://api.test" },
+		{ "DNS01_ALLOW_FROM", "192.0.2.0/24 2001:db8::/32" },
+	};
+	char *argv[] = { "dns01", "renew", NULL };
+	struct client_opts o;
+	struct client_err e = { .set = false };
+	size_t i;
+
+	for (i = 0; i < sizeof(env) / sizeof(env[0]); i++)
+		setenv(env[i].var, env[i].val, 1);
+	CHECK(parse(&o, &e, argv) == 0);
+	for (i = 0; i < sizeof(env) / sizeof(env[0]); i++)
+		unsetenv(env[i].var);
+	CHECK_STR(o.storage, "/s.json");
+	CHECK(o.ndomains == 1);
+	CHECK_STR(o.domains[0], "a.test");
+	CHECK_STR(o.out, "/out");
+	CHECK(o.days == 9 && o.force && o.reason == 4);
+	CHECK_STR(o.cert, "/c.pem");
+	CHECK_STR(o.directory, "https://ca/dir");
+	CHECK_STR(o.state_dir, "/st");
+	CHECK_STR(o.ca_file, "/ca.pem");
+	CHECK_STR(o.resolver, "127.0.0.1:5353");
+	CHECK_STR(o.email, "a@b.test");
+	CHECK(o.agree_tos && o.key_type == CRYPTO_KEY_EC384);
+	CHECK_STR(o.eab_kid, "kid");
+	CHECK_STR(o.eab_hmac_key, "a2V5");
+	CHECK_STR(o.deploy_hook, "true");
+	CHECK_STR(o.preferred_chain, "Root X");
+	CHECK(o.json && o.verbose == 1);
+	CHECK_STR(o.api, "http://api.test");
+	CHECK(o.nallow == 2);
+	client_opts_free(&o);
+	return 0;
+}
+
 static const struct test_case tests[] = {
 	{ "jwk_thumbprint_rfc7638", test_jwk_thumbprint_rfc7638 },
 	{ "jws_rfc7515_a3_es256", test_jws_rfc7515_a3_es256 },
@@ -847,6 +955,8 @@ static const struct test_case tests[] = {
 	{ "options_and_env", test_options_and_env },
 	{ "exit_codes", test_exit_codes },
 	{ "atomic_write", test_atomic_write },
+	{ "cert_parse_and_ari_cert_id", test_cert_parse_and_ari_cert_id },
+	{ "every_option_has_env", test_every_option_has_env },
 };
 
 TEST_MAIN(tests)
