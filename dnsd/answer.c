@@ -652,7 +652,7 @@ answer_query(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, size_t
 		limit = x.udpsize < DNSD_MAX_UDP_PAYLOAD ? x.udpsize : DNSD_MAX_UDP_PAYLOAD;
 	if (limit > outcap)
 		limit = outcap;
-	w.cap = limit - OPT_LEN;
+	w.cap = limit - (x.edns ? OPT_LEN : 0);
 	memcpy(out + HDR_LEN, q + HDR_LEN, x.qend - HDR_LEN);	/* case as received (0x20) */
 	w.len = x.qend;
 

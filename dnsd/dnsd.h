@@ -111,7 +111,7 @@ int dnsd_answer(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, siz
 #define DNSD_RETIRE_MAX 4096		/* retired objects before a publisher waits */
 #define DNSD_TABLE_MIN 1024		/* initial challenge table slots (a power of 2) */
 #define DNSD_UDP_BATCH 64		/* messages per recvmmsg/sendmmsg */
-#define DNSD_UDP_RECV_SIZE 2048		/* a larger query is truncated, then FORMERR */
+#define DNSD_UDP_RECV_SIZE 2048		/* a larger UDP query is dropped */
 #define DNSD_WAKE_MS 200		/* workers check the stop flag this often */
 #define DNSD_HEALTH_TIMEOUT_MS 500	/* dnsd_healthy() waits this long for its answer */
 #define DNSD_TCP_INBUF 8192		/* per connection; a longer query closes it */

@@ -144,9 +144,7 @@ parse_record(const struct dnsd_zone *z, const ldns_rdf *origin, const char *line
 	memcpy(r->shown, ldns_rdf_data(ldns_rr_owner(rr)), len);
 	lower_name(r->owner, r->shown, len);
 	r->ownerlen = len;
-	if (len < z->apexlen || memcmp(r->owner + len - z->apexlen, z->apex, z->apexlen) != 0 ||
-	    name_labels(r->owner) < z->apexlabels ||
-	    (len > z->apexlen && name_labels(r->owner + len - z->apexlen) != z->apexlabels)) {
+	if (len < z->apexlen || memcmp(r->owner + len - z->apexlen, z->apex, z->apexlen) != 0) {
 		snprintf(err, errlen, "record outside the zone");
 		goto out;
 	}
