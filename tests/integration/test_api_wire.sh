@@ -131,8 +131,8 @@ r=$(api POST /update "{\"subdomain\":\"$A_SUB\"}" -H "X-Api-User: $A_USER" -H "X
 check_eq update_txt_missing "$r" "$BAD_TXT"
 
 # --- limits, unknown paths and methods ------------------------------------------
-python3 -c 'import sys; sys.stdout.write("{\"allowfrom\":[]}" + " " * (4096 - 15))' >"$T_DIR/body4096.json"
-python3 -c 'import sys; sys.stdout.write("{\"allowfrom\":[]}" + " " * (4097 - 15))' >"$T_DIR/body4097.json"
+python3 -c 'import sys; sys.stdout.write("{\"allowfrom\":[]}" + " " * (4096 - 16))' >"$T_DIR/body4096.json"
+python3 -c 'import sys; sys.stdout.write("{\"allowfrom\":[]}" + " " * (4097 - 16))' >"$T_DIR/body4097.json"
 http POST /register "@$T_DIR/body4096.json"
 check_eq register_body_of_exactly_max_body "$H_STATUS" 201
 http POST /register "@$T_DIR/body4097.json"

@@ -104,8 +104,7 @@ r=$(dw query "$MIXED" TXT)
 check_kv case_mixed_challenge_name_hit "$r" rcode=NOERROR an=2 "qname=$MIXED."
 r=$(q AuTh.ExAmPlE.oRg SOA)
 check_match dig_case_question_echoed "$(echo "$r" | sed -n '/QUESTION SECTION/,/^$/p')" '^;AuTh\.ExAmPlE\.oRg\.'
-r=$(kdig +norec -p "$DNS_PORT" @127.0.0.1 AuTh.ExAmPlE.oRg SOA)
-check_match kdig_case_question_echoed "$(echo "$r" | sed -n '/QUESTION SECTION/,/^$/p')" 'AuTh\.ExAmPlE\.oRg\.'
+# (kdig 3.2 lower-cases the name before sending it, so it cannot show 0x20.)
 r=$(dw query NONEXISTENT.AuTh.ExAmPlE.oRg A)
 check_kv case_echoed_in_nxdomain "$r" rcode=NXDOMAIN qname=NONEXISTENT.AuTh.ExAmPlE.oRg.
 

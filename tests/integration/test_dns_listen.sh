@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tests/integration/test_dns_listen.sh -- general.listen and general.protocol: IPv6
-# listener, UDP only, TCP only
+# tests/integration/test_dns_listen.sh -- general.listen and general.protocol (IPv6
+# listener, UDP only, TCP only, IPv4 only), negative_ttl and txt_ttl
 # SPDX-License-Identifier: ISC
 . "$(dirname "$0")/lib.sh"
 
@@ -43,9 +43,16 @@ r=$(dw --timeout 1 query "$Z" SOA)
 check_eq tcp_only_udp_silent "$r" "timeout=1"
 stop_dns01d
 
-# --- protocol = "both4" on 127.0.0.1 -----------------------------------------------------
-PROTO=both4 start_default || fail both4_start "dns01d did not start with protocol = both4"
+# --- protocol = "both4" on 127.0.0.1, with negative_ttl and txt_ttl set ------------------
+PROTO=both4 start_default "negative_ttl = 30
+txt_ttl = 5" || fail both4_start "dns01d did not start with protocol = both4"
 check_kv both4_udp_answers "$(dw query "$Z" SOA)" rcode=NOERROR an=1
 check_kv both4_tcp_answers "$(dw query "$Z" SOA --tcp)" rcode=NOERROR an=1
+check_kv negative_ttl_soa_minimum "$(dw query "$Z" SOA)" soa_minimum=30
+check_kv negative_ttl_nxdomain_soa_ttl "$(dw query "nope.$Z" A)" rcode=NXDOMAIN auth_ttls=30
+register_ok || fail register "no account"
+check_kv negative_ttl_nodata_soa_ttl "$(dw query "$FULLDOMAIN" TXT)" rcode=NOERROR an=0 auth_ttls=30
+update "$(txt43 ttl)" >/dev/null
+check_kv txt_ttl_configured "$(dw query "$FULLDOMAIN" TXT)" rcode=NOERROR an=1 ans_ttls=5
 
 t_done
