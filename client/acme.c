@@ -411,12 +411,16 @@ acme_account(struct acme *a, const struct acme_account_opts *o, struct client_er
 			client_err_replace(err, "the CA requires External Account Binding (%s): give "
 			    "--eab-kid and --eab-hmac-key (or DNS01_EAB_KID and DNS01_EAB_HMAC_KEY)",
 			    err->msg);
+		else if (eab != NULL && a->problem.detail != NULL &&
+		    strcasestr(a->problem.detail, "external account") != NULL)
+			client_err_replace(err, "the CA refused the External Account Binding (%s): check "
+			    "--eab-kid and --eab-hmac-key against the values the CA gave you", err->msg);
 		else if (acme_problem_is(a, "accountDoesNotExist"))
 			client_err_replace(err, "the CA has no account for the key in --state-dir: "
 			    "run dns01 issue (with --agree-tos) first");
-		else if (acme_problem_is(a, "userActionRequired") ||
-		    (!o->agree_tos && acme_problem_is(a, "malformed") && a->problem.detail != NULL &&
-		    strstr(a->problem.detail, "terms of service") != NULL))
+		else if (!o->agree_tos && (acme_problem_is(a, "userActionRequired") ||
+		    acme_problem_is(a, "agreementRequired") || (a->problem.detail != NULL &&
+		    strcasestr(a->problem.detail, "terms of service") != NULL)))
 			client_err_replace(err, "the CA wants its terms of service accepted (%s): "
 			    "read %s and add --agree-tos", err->msg,
 			    a->dir.terms_of_service != NULL ? a->dir.terms_of_service : "them");

@@ -450,7 +450,7 @@ client_opts_parse(int argc, char **argv, struct client_opts *o, struct client_er
 		longopts[i].flag = NULL;
 		longopts[i].val = opt_defs[i].id;
 	}
-	memset(&longopts[NOPTS], 0, sizeof(longopts[NOPTS]));
+	longopts[NOPTS] = (struct option){ NULL, 0, NULL, 0 };
 	{
 		bool argv_domains = false, argv_allow = false;
 		int sub_argc = argc - used + 1;
