@@ -394,10 +394,11 @@ char *json_result(const struct client_result *r);
  * Query TXT at name through resolver ("HOST:PORT", "[V6]:PORT", "HOST", or
  * NULL for /etc/resolv.conf) with RD set. Returns 1 if every value in want is
  * in the answer section (the resolver follows the CNAME), 0 if not (yet), -1
- * on a resolver setup error. *cname gets the CNAME target seen, if any.
+ * on a resolver setup error. *cname gets the CNAME target seen, if any;
+ * *answered tells whether the resolver answered at all.
  */
 int dnscheck_txt(const char *resolver, const char *name, const char *const *want,
-    size_t nwant, char **cname, struct client_err *err);
+    size_t nwant, char **cname, int *answered, struct client_err *err);
 
 /* ------------------------------------------------------------------ */
 /* acmedns.c -- the acme-dns API (register, update) and its storage file */

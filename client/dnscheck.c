@@ -8,9 +8,10 @@
 #include <sys/time.h>
 #include <arpa/inet.h>
 
-#include <ldns/ldns.h>
-
+/* client.h (with <stdbool.h>) first: ldns/common.h defines its own bool otherwise. */
 #include "client.h"
+
+#include <ldns/ldns.h>
 
 /* Split "HOST:PORT", "[V6]:PORT", "V6" or "HOST" into host and port. */
 static int
@@ -109,7 +110,7 @@ txt_value(const ldns_rr *rr, char *out, size_t outlen)
 /* Ask the resolver (RD set: it follows the CNAME, as the CA's resolver will). */
 int
 dnscheck_txt(const char *resolver, const char *name, const char *const *want, size_t nwant,
-    char **cname, struct client_err *err)
+    char **cname, int *answered, struct client_err *err)
 {
 	ldns_resolver *res = NULL;
 	ldns_rdf *qname = NULL, *ns = NULL;
@@ -125,6 +126,7 @@ dnscheck_txt(const char *resolver, const char *name, const char *const *want, si
 
 	if (cname != NULL)
 		*cname = NULL;
+	*answered = 0;
 	if (resolver != NULL) {
 		if (split_hostport(resolver, host, sizeof(host), &port) == -1) {
 			client_errf(err, "bad --resolver '%s': use HOST:PORT, e.g. 127.0.0.1:53",
@@ -159,6 +161,7 @@ dnscheck_txt(const char *resolver, const char *name, const char *const *want, si
 	rc = 0;
 	if (pkt == NULL)
 		goto out;	/* a timeout is "not yet" */
+	*answered = 1;
 	ans = ldns_pkt_answer(pkt);
 	for (i = 0; ans != NULL && i < ldns_rr_list_rr_count(ans); i++) {
 		rr = ldns_rr_list_rr(ans, i);

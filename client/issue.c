@@ -126,7 +126,10 @@ take_authz(struct run *r, const char *url, struct client_err *err)
 		client_errf(err, "the CA offers no usable dns-01 challenge for %s", az.identifier);
 		goto out;
 	}
-	dn = client_domain_normalize(az.identifier);
+	/* RFC 8555 §7.1.4: the identifier has no "*."; tolerate CAs that keep it. */
+	dn = client_domain_normalize(client_base_domain(az.identifier));
+	if (client_base_domain(az.identifier) != az.identifier)
+		az.wildcard = true;
 	if (dn == NULL || dn[0] == '*') {
 		free(dn);
 		client_errf(err, "the CA sent a bad identifier in an authorization");
@@ -235,6 +238,8 @@ dns_wait(struct run *r, struct client_err *err)
 	char name[CLIENT_MAX_NAME + 32], *cname = NULL;
 	size_t i, k, nw;
 	double start;
+	int answered;
+	bool ever;
 	int ok;
 
 	for (i = 0; i < r->naccts; i++) {
@@ -246,14 +251,25 @@ dns_wait(struct run *r, struct client_err *err)
 			continue;
 		snprintf(name, sizeof(name), "_acme-challenge.%s.", r->acct_base[i]);
 		start = mono();
+		ever = false;
 		for (;;) {
 			free(cname);
 			cname = NULL;
-			ok = dnscheck_txt(r->o->resolver, name, want, nw, &cname, err);
+			ok = dnscheck_txt(r->o->resolver, name, want, nw, &cname, &answered, err);
 			if (ok == -1)
 				return -1;
 			if (ok == 1)
 				break;
+			ever = ever || answered != 0;
+			if (mono() - start + CLIENT_DNS_INTERVAL > CLIENT_DNS_WAIT && !ever) {
+				client_errf(err, "the resolver %s did not answer for %d s: give a working "
+				    "recursive resolver with --resolver HOST:PORT, then check that "
+				    "\"_acme-challenge.%s. CNAME %s.\" exists",
+				    r->o->resolver != NULL ? r->o->resolver : "from /etc/resolv.conf",
+				    CLIENT_DNS_WAIT, r->acct_base[i], r->accts[i].fulldomain);
+				free(cname);
+				return -1;
+			}
 			if (mono() - start + CLIENT_DNS_INTERVAL > CLIENT_DNS_WAIT) {
 				client_errf(err, "_acme-challenge.%s does not resolve to the published "
 				    "TXT value via %s%s%s: create the record \"_acme-challenge.%s. "
