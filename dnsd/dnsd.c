@@ -3,6 +3,7 @@
 #define DNSD_INTERNAL
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -313,15 +314,37 @@ pick_port(struct dnsd *d)
 	return ok ? port : 0;
 }
 
+/*
+ * Steer each UDP packet to the worker socket numbered after the CPU that
+ * received it (SO_ATTACH_REUSEPORT_CBPF, SKF_AD_CPU), instead of by flow
+ * hash: a busy CPU feeds one worker with large recvmmsg batches, and queues
+ * on several CPUs still spread over the workers. Failure only costs speed.
+ */
+static void
+steer_by_cpu(int fd, unsigned n)
+{
+	struct sock_filter code[] = {
+		{ BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_CPU) },
+		{ BPF_ALU | BPF_MOD | BPF_K, 0, 0, n },
+		{ BPF_RET | BPF_A, 0, 0, 0 },
+	};
+	struct sock_fprog prog = { (unsigned short)(sizeof(code) / sizeof(code[0])), code };
+
+	if (n > 1 && setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) == -1)
+		log_debug("dns: SO_ATTACH_REUSEPORT_CBPF: %s", strerror(errno));
+}
+
 /* Open every socket on port; returns 0 or -1 with errno set. */
 static int
 open_all(struct dnsd *d, unsigned port)
 {
 	for (size_t i = 0; i < d->naddr; i++) {
-		if (d->protocol & DNSD_PROTO_UDP)
+		if (d->protocol & DNSD_PROTO_UDP) {
 			for (unsigned t = 0; t < d->nthreads; t++)
 				if ((d->udpfd[i][t] = open_socket(d, i, SOCK_DGRAM, port, true)) == -1)
 					return -1;
+			steer_by_cpu(d->udpfd[i][0], d->nthreads);
+		}
 		if ((d->protocol & DNSD_PROTO_TCP) &&
 		    (d->tcpfd[i] = open_socket(d, i, SOCK_STREAM, port, false)) == -1)
 			return -1;
