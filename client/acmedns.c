@@ -108,9 +108,9 @@ acmedns_update(struct http *h, const struct acmedns_account *a, const char *txt,
 	if (http_send(h, &req, &resp, err) == -1)
 		goto out;	/* the message names the URL and what to check */
 	if (resp.status == 401 || resp.status == 403) {
-		client_errf(err, "the acme-dns API at %s refused the credentials for %s (HTTP %ld): "
-		    "check username/password in --storage or run dns01 register again",
-		    a->server_url, a->fulldomain, resp.status);
+		client_errf(err, "the acme-dns API at %s refused the account's credentials (HTTP %ld): "
+		    "check its username/password in --storage, or run dns01 register again",
+		    a->server_url, resp.status);
 		goto out;
 	}
 	if (resp.status != 200) {

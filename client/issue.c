@@ -223,8 +223,10 @@ publish(struct run *r, struct client_err *err)
 			    r->acct_base[i], per);
 	}
 	for (k = 0; k < r->np; k++) {
-		if (acmedns_update(r->s.http, &r->accts[r->p[k].acct], r->p[k].txt, err) == -1)
+		if (acmedns_update(r->s.http, &r->accts[r->p[k].acct], r->p[k].txt, err) == -1) {
+			client_err_replace(err, "%s: %s", r->p[k].name, err->msg);
 			return -1;
+		}
 		log_info("%s: TXT published via %s", r->p[k].name, r->accts[r->p[k].acct].server_url);
 	}
 	return 0;
