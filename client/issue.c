@@ -313,13 +313,13 @@ validate(struct run *r, struct client_err *err)
 	return 0;
 }
 
-/* True if the certificate names exactly the -d names (in any order). */
+/* True if the certificate names every -d name (and, if exact, no other). */
 static bool
-same_names(const struct crypto_cert *c, const struct client_opts *o)
+has_names(const struct crypto_cert *c, const struct client_opts *o, bool exact)
 {
 	size_t i, k;
 
-	if (c->nnames != o->ndomains)
+	if (exact && c->nnames != o->ndomains)
 		return false;
 	for (i = 0; i < o->ndomains; i++) {
 		for (k = 0; k < c->nnames && strcasecmp(c->names[k], o->domains[i]) != 0; k++)
@@ -473,7 +473,7 @@ renew_check(struct run *r, char **replaces, const char **why, struct client_err 
 		return 1;
 	}
 	free(pem);
-	if (!o->force && !same_names(&c, o)) {
+	if (!o->force && !has_names(&c, o, true)) {
 		crypto_cert_free(&c);
 		*why = "the names changed";
 		return 1;
@@ -619,7 +619,8 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct client_
 	if (crypto_chain_split(pem, pemlen, &ch, err) == -1 ||
 	    crypto_cert_parse(ch.leaf_pem, strlen(ch.leaf_pem), &cert, err) == -1)
 		goto out;
-	if (!crypto_cert_matches_key(ch.leaf_pem, strlen(ch.leaf_pem), ck) || !same_names(&cert, o)) {
+	if (!crypto_cert_matches_key(ch.leaf_pem, strlen(ch.leaf_pem), ck) ||
+	    !has_names(&cert, o, false)) {
 		client_errf(err, "the CA sent a certificate for another key or other names: not "
 		    "writing it");
 		goto out;
