@@ -183,6 +183,7 @@ run_dnsperf() {
 	spawn timeout $((DNS_SECONDS + 30)) dnsperf -s 127.0.0.1 -p "$port" -d "$qf" \
 		"${DNSPERF_ARGS[@]}" "$@" >"$out" 2>&1
 	wait "$LAST_PID"
+	kill -0 "$pid" 2>/dev/null || { note "the server (PID $pid) exited during $label"; finish; }
 	c1=$(cpu_ticks "$pid")
 	"${PY[@]}" dnsperf "$label" "$out" "$expect" $((c1 - c0)) "$CLK_TCK" | tee -a "$RES" |
 		awk -v l="$label" '/\.qps /{ q = $2 } /\.lat /{ t = $2 } /\.cpu /{ c = $2 } /\.ok /{ o = $2 }
@@ -209,10 +210,16 @@ txt_set() { kdig +short +time=2 +retry=1 -p "$1" @127.0.0.1 "$2" TXT | tr -d '"'
 rcode() { kdig +time=2 +retry=1 -p "$1" @127.0.0.1 "$2" TXT 2>/dev/null | sed -n 's/.*status: \([A-Z]*\).*/\1/p'; }
 
 # ---------------------------------------------------------------- phase 1: dns01d, N accounts
-DNS_PORT=$(free_port)
-API_PORT=$(free_port)
-KNOT_PORT=$(free_port)
-[ -n "$DNS_PORT" ] && [ -n "$API_PORT" ] && [ -n "$KNOT_PORT" ] || die "no free ports"
+# Five distinct free ports: dns01d DNS and API, Knot, and the scale daemon's two.
+PORTS=()
+for _ in $(seq 1 50); do
+	p=$(free_port)
+	[ -n "$p" ] && [[ " ${PORTS[*]} " != *" $p "* ]] && PORTS+=("$p")
+	[ "${#PORTS[@]}" = 5 ] && break
+done
+[ "${#PORTS[@]}" = 5 ] || die "cannot find free ports on 127.0.0.1"
+DNS_PORT=${PORTS[0]} API_PORT=${PORTS[1]} KNOT_PORT=${PORTS[2]}
+SDNS_PORT=${PORTS[3]} SAPI_PORT=${PORTS[4]}
 result accounts "$N"
 write_config "$T_DIR/dns01d.cfg" "$T_DIR/dns01d.db" "$DNS_PORT" "$API_PORT"
 note "dns01d: DNS 127.0.0.1:$DNS_PORT, API 127.0.0.1:$API_PORT, $DNS_THREADS UDP worker(s)"
@@ -311,8 +318,6 @@ python3 "$ROOT/bench/zonegen.py" hits "$DOMAIN" 3 <"$T_DIR/scale.tsv" >"$T_DIR/s
 # The reference runs query the N names from a file as long as the scale one, so dnsperf's
 # own work is the same in both and only the server's table size differs.
 python3 "$ROOT/bench/zonegen.py" hits "$DOMAIN" 4 "$SCALE_N" <"$T_DIR/accounts.tsv" >"$T_DIR/scale-ref-hits"
-SDNS_PORT=$(free_port)
-SAPI_PORT=$(free_port)
 write_config "$T_DIR/scale.cfg" "$T_DIR/scale.db" "$SDNS_PORT" "$SAPI_PORT"
 start_daemon "$T_DIR/scale.cfg" "$OUT/dns01d-scale.log" "$SAPI_PORT" || finish
 result scale.migrate_ms "$START_MS"
