@@ -362,6 +362,7 @@ expect_msg() {
 	lines=$(grep -c . "$ERR")
 	if [ "$lines" -eq 1 ] && grep -Eiq -- "$2" "$ERR"; then
 		ok "$1"
+		echo "#   $(head -c 400 "$ERR")"
 	else
 		fail "$1" "want one stderr line matching /$2/, got $lines lines; $(why_cmd)"
 	fi

@@ -17,6 +17,9 @@ for b in "$DNS01D_BIN" "$DNS01_BIN"; do
 		t_done
 	fi
 done
+# One client binary for the whole run, even if build/ is rebuilt meanwhile.
+echo "# client: $DNS01_BIN, copied to $T_DIR/dns01"
+cp "$DNS01_BIN" "$T_DIR/dns01" && DNS01_BIN=$T_DIR/dns01
 
 if ! { bed_make_ca && bed_start_dns01d && bed_start_unbound && bed_start_pebble PEB; }; then
 	fail "test bed starts" "see the lines above"
@@ -95,13 +98,16 @@ fi
 
 # ---- step 2: wildcard + base in one order ----
 OUT1=$T_DIR/out-ec256
-run_cmd "$DNS01_BIN" issue "${NAMES[@]}" --out "$OUT1" "${C[@]}"
+# -v: the secrets must stay out of the verbose log too.
+run_cmd "$DNS01_BIN" issue "${NAMES[@]}" --out "$OUT1" "${C[@]}" -v
 echo "# step 2 wall time: $SECS s"
 if expect_rc "2 issue example.test + *.example.test" 0; then
 	check_cert_dir "2 issue" "$OUT1" "$PEB_ROOT" "$BOTH"
 	check_eq "2 default key type" "$(key_desc "$OUT1/privkey.pem")" "ec prime256v1"
 fi
-expect_no_secret "2 issue does not print the API password" "$API_PASSWORD"
+expect_no_secret "2 issue -v does not print the API password" "$API_PASSWORD"
+expect_no_secret "2 issue -v does not print the certificate key" \
+	"$(sed -n 2p "$OUT1/privkey.pem" 2>/dev/null)"
 keys=$(key_files "$STATE")
 if [ -n "$keys" ]; then
 	ok "2 account key created in --state-dir"
@@ -152,7 +158,7 @@ run_cmd "$DNS01_BIN" account show "${C[@]}"
 expect_rc "6 account show" 0
 ACCT=$(account_url)
 check_match "6 account show prints the account URL" "$ACCT" "^${PEB_DIR_URL%/dir}/my-account/"
-check_match "6 account show prints the status" "$(cat "$OUT" "$ERR")" "valid"
+check_match "6 account show prints the status" "$(cat "$OUT" "$ERR")" "(^|[^a-z])valid([^a-z]|$)"
 rm -rf "$T_DIR/state-old"
 cp -a "$STATE" "$T_DIR/state-old"
 keys0=$(key_files "$STATE")
@@ -186,10 +192,10 @@ if bed_start_pebble EAB kid-1 "$EAB_KEY"; then
 	run_cmd "$DNS01_BIN" issue "${NAMES[@]}" --out "$o" "${CE[@]}" --eab-kid kid-1 \
 		--eab-hmac-key "$(bed_b64url_key)"
 	expect_rc "7 EAB with a wrong HMAC key exits 2" 2
-	expect_msg "7 EAB with a wrong HMAC key: one clear line" "."
-	run_cmd "$DNS01_BIN" issue "${NAMES[@]}" --out "$o" "${CE[@]}" --eab-kid kid-1 --eab-hmac-key "$EAB_KEY"
+	expect_msg "7 EAB with a wrong HMAC key: one clear line" "external account|eab|hmac|unauthori[sz]ed"
+	run_cmd "$DNS01_BIN" issue "${NAMES[@]}" --out "$o" "${CE[@]}" --eab-kid kid-1 --eab-hmac-key "$EAB_KEY" -v
 	expect_rc "7 EAB issue with --eab-kid/--eab-hmac-key" 0 && check_cert_dir "7 EAB" "$o" "$EAB_ROOT" "$BOTH"
-	expect_no_secret "7 the EAB key is not printed" "$EAB_KEY"
+	expect_no_secret "7 issue -v does not print the EAB key" "$EAB_KEY"
 	# CI secrets come from the environment (DNS01_<OPTION>), never the command line.
 	o=$T_DIR/out-eab-env
 	run_cmd env DNS01_EAB_KID=kid-1 DNS01_EAB_HMAC_KEY="$EAB_KEY" "$DNS01_BIN" issue "${NAMES[@]}" \
@@ -250,6 +256,7 @@ else
 	fail "8 malformed-directory server starts" "see the lines above"
 fi
 
+echo "# badNonce retries logged by the -v runs: $(cat "$T_DIR"/cmd*.err | grep -ci badnonce)"
 check "dns01d still running" kill -0 "$DAEMON_PID"
 check "Pebble still running" kill -0 "$PEB_PID"
 t_done
