@@ -10,19 +10,44 @@ API_IP=${API_IP:-127.0.0.1}
 DNS_SERVER=${DNS_SERVER:-127.0.0.1}
 T_DIR=$(mktemp -d /tmp/dns01d-it.XXXXXX)
 T_PIDS=()
+T_LOGS=()
 T_FAILED=0
 
+# t_sanitizer_scan: a FAIL line for each daemon log holding an ASan/UBSan/LSan report
+# (make check runs this suite with a sanitizer build). Returns non-zero if any.
+t_sanitizer_scan() {
+	local f bad=0 seen=" "
+	for f in "${T_LOGS[@]}"; do
+		case "$seen" in *" $f "*) continue ;; esac
+		seen="$seen$f "
+		[ -f "$f" ] || continue
+		if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |WARNING: ThreadSanitizer' "$f"; then
+			echo "FAIL - sanitizer_clean: $(grep -Em 3 'ERROR: |runtime error: |SUMMARY: |WARNING: ' "$f" | tr '\n' ' ' | cut -c1-600)"
+			bad=1
+		fi
+	done
+	return "$bad"
+}
+
+# t_mine PID: true if PID is still a child of this shell (not a reused PID).
+t_mine() { [ "$(ps -o ppid= -p "$1" 2>/dev/null | tr -d ' ')" = "$$" ]; }
+
 t_cleanup() {
-	local p
+	local p rc=$? live=()
 	for p in "${T_PIDS[@]}"; do
+		t_mine "$p" && live+=("$p")
+	done
+	for p in "${live[@]}"; do
 		kill "$p" 2>/dev/null
 	done
-	for p in "${T_PIDS[@]}"; do
+	for p in "${live[@]}"; do
 		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
+	t_sanitizer_scan || rc=1
 	rm -rf "$T_DIR"
+	exit "$rc"
 }
 trap t_cleanup EXIT
 
@@ -114,6 +139,7 @@ start_dns01d() {
 	"$DNS01D_BIN" -c "$cfg" >>"$log" 2>&1 &
 	DAEMON_PID=$!
 	T_PIDS+=("$DAEMON_PID")
+	T_LOGS+=("$log")
 	local i
 	for i in $(seq 1 100); do
 		if curl -s -o /dev/null -w '%{http_code}' "$(api_url /health)" 2>/dev/null | grep -q 200; then
@@ -127,12 +153,20 @@ start_dns01d() {
 }
 
 # stop_dns01d [SIGNAL]: stop the daemon started last (default TERM) and wait for it.
+# With TERM, a daemon still running after 10 s, or exiting non-zero, is a FAIL line.
 stop_dns01d() {
-	local sig=${1:-TERM}
+	local sig=${1:-TERM} st
 	kill -"$sig" "$DAEMON_PID" 2>/dev/null
 	for _ in $(seq 1 100); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$DAEMON_PID" 2>/dev/null
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		[ "$sig" = TERM ] && fail dns01d_stops_on_term "pid $DAEMON_PID still running 10 s after SIGTERM"
+		kill -9 "$DAEMON_PID" 2>/dev/null
+	fi
 	wait "$DAEMON_PID" 2>/dev/null
+	st=$?
+	if [ "$sig" = TERM ] && [ "$st" -ne 0 ] && [ "$st" -ne 127 ]; then
+		fail dns01d_exit_status_after_term "pid $DAEMON_PID exited with status $st"
+	fi
 	return 0
 }
 
