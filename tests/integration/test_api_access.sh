@@ -99,6 +99,19 @@ else
 	fail use_header_trusted_start "dns01d did not start with trusted_proxies = [127.0.0.1/32]"
 fi
 
+# --- IPv4-mapped IPv6 peers match IPv4 networks (API on ::ffff:127.0.0.1) -----------------
+new_ports
+API_IP=::ffff:127.0.0.1
+write_config "$CFG"
+if start_dns01d "$CFG"; then
+	try_update allowfrom_v4_mapped_peer_allowed '{"allowfrom":["127.0.0.1/32"]}' "200 {\"txt\":\"$V1\"}"
+	try_update allowfrom_v4_mapped_peer_denied '{"allowfrom":["192.0.2.0/24"]}' "$FORBIDDEN"
+	stop_dns01d
+else
+	fail api_on_v4_mapped_start "dns01d did not start with ip = \"::ffff:127.0.0.1\""
+fi
+API_IP=127.0.0.1
+
 # --- allowfrom, IPv6 (the API on ::1) ------------------------------------------
 if have_ipv6; then
 	new_ports

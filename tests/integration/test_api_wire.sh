@@ -52,6 +52,22 @@ check_re register_error_content_type_json "$H_CT" "$JSON_CT"
 http POST /register '{"allowfrom":["192.0.2.0/33"]}'
 check_eq register_invalid_cidr_prefix "$H_STATUS $H_BODY" '400 {"error":"invalid_allowfrom_cidr"}'
 
+b=$(python3 -c 'import json; print(json.dumps({"allowfrom": ["192.0.2.%d/32" % i for i in range(64)]}))')
+http POST /register "$b"
+check_eq register_64_allowfrom_entries "$H_STATUS" 201
+b=$(python3 -c 'import json; print(json.dumps({"allowfrom": ["192.0.2.%d/32" % i for i in range(65)]}))')
+http POST /register "$b"
+check_eq register_65_allowfrom_entries "$H_STATUS $H_BODY" '400 {"error":"invalid_allowfrom_cidr"}'
+
+# Like Go's json.Unmarshal into acme-dns's struct: wrong types and trailing data are malformed.
+http POST /register '{"allowfrom":"192.0.2.0/24"}'
+check_eq register_allowfrom_not_array "$H_STATUS $H_BODY" '400 {"error":"malformed_json_payload"}'
+http POST /register '{"allowfrom":[1]}'
+check_eq register_allowfrom_entry_not_string "$H_STATUS $H_BODY" '400 {"error":"malformed_json_payload"}'
+http POST /register '["192.0.2.0/24"]'
+check_eq register_top_level_array "$H_STATUS $H_BODY" '400 {"error":"malformed_json_payload"}'
+http POST /register '{"allowfrom":[]} trailing'
+check_eq register_trailing_garbage "$H_STATUS $H_BODY" '400 {"error":"malformed_json_payload"}'
 http POST /register '{"allowfrom":'
 check_eq register_bad_json "$H_STATUS $H_BODY" '400 {"error":"malformed_json_payload"}'
 http POST /register 'hello'

@@ -13,6 +13,15 @@ V1=$(txt43 p1) V2=$(txt43 p2) V3=$(txt43 p3)
 update_as "$A_USER" "$A_KEY" "$A_SUB" "$V1" >/dev/null
 update_as "$A_USER" "$A_KEY" "$A_SUB" "$V2" >/dev/null
 
+# Keys are stored hashed: neither key appears anywhere in the database files.
+found=""
+for f in "$DB" "$DB-wal"; do
+	[ -f "$f" ] && grep -aqF -- "$A_KEY" "$f" && found="$found $f"
+	[ -f "$f" ] && grep -aqF -- "$B_KEY" "$f" && found="$found $f"
+done
+[ -z "$found" ] && ok key_not_stored_in_plaintext || fail key_not_stored_in_plaintext "key found in$found"
+check_eq key_column_is_a_hash "$(sqlite3 "$DB" "SELECT count(*) FROM records WHERE Username = '$A_USER' AND Password != '$A_KEY' AND length(Password) > 40")" 1
+
 # --- TERM and start again: values and accounts are still there ---------------------------
 stop_dns01d
 if start_dns01d "$CFG"; then
