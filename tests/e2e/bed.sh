@@ -55,10 +55,10 @@ bed_need() {
 # bed_port VAR...: set each VAR to a free loopback port (TCP and UDP) not yet handed
 # out in this run (not called in a subshell, so BED_PORTS remembers them).
 bed_port() {
-	local v p i
+	local v p
 	for v in "$@"; do
 		p=""
-		for i in $(seq 1 20); do
+		for _ in $(seq 1 20); do
 			p=$(free_port)
 			[ -n "$p" ] || continue
 			case "$BED_PORTS" in *" $p "*) p=""; continue ;; esac
@@ -78,8 +78,8 @@ bed_show() {
 
 # bed_wait_log PID LOG REGEX: wait until LOG matches REGEX while PID lives (max 15 s).
 bed_wait_log() {
-	local pid=$1 log=$2 re=$3 i
-	for i in $(seq 1 "$BED_WAIT_TENTHS"); do
+	local pid=$1 log=$2 re=$3
+	for _ in $(seq 1 "$BED_WAIT_TENTHS"); do
 		grep -Eq -- "$re" "$log" 2>/dev/null && return 0
 		kill -0 "$pid" 2>/dev/null || { echo "# process $pid exited before /$re/:"; bed_show "$log"; return 1; }
 		sleep 0.1
@@ -113,7 +113,7 @@ bed_make_ca() {
 bed_start_dns01d() {
 	bed_port DNS_PORT API_PORT || return 1
 	DB=$T_DIR/dns01d.db
-	API_URL=http://127.0.0.1:$API_PORT
+	export API_URL=http://127.0.0.1:$API_PORT
 	cat >"$T_DIR/dns01d.cfg" <<CFG
 [general]
 listen = "127.0.0.1:$DNS_PORT"
@@ -221,8 +221,7 @@ CONF
 	unbound -d -c "$UB_CONF" >"$d/unbound.log" 2>&1 &
 	UB_PID=$!
 	T_PIDS+=("$UB_PID")
-	local i
-	for i in $(seq 1 "$BED_WAIT_TENTHS"); do
+	for _ in $(seq 1 "$BED_WAIT_TENTHS"); do
 		if dig +time=1 +tries=1 -p "$UB_PORT" @127.0.0.1 "$BED_ZONE" SOA 2>/dev/null |
 			grep -q "status: NOERROR"; then
 			return 0
@@ -245,12 +244,12 @@ bed_zone_add() {
 # bed_zone_reload: rewrite the zone file and make unbound serve it (max 15 s).
 bed_zone_reload() {
 	bed_zone_write || return 1
-	local i out
+	local out
 	if ! out=$(unbound-control -c "$UB_CONF" auth_zone_reload "$BED_ZONE" 2>&1); then
 		echo "# unbound-control auth_zone_reload failed: $out"
 		return 1
 	fi
-	for i in $(seq 1 "$BED_WAIT_TENTHS"); do
+	for _ in $(seq 1 "$BED_WAIT_TENTHS"); do
 		dig +short +time=1 +tries=1 -p "$UB_PORT" @127.0.0.1 "$BED_ZONE" SOA 2>/dev/null |
 			awk '{ print $3 }' | grep -qx "$BED_ZONE_SERIAL" && return 0
 		sleep 0.1
