@@ -31,7 +31,7 @@ try_update allowfrom_empty_allows_all '{"allowfrom":[]}' "200 {\"txt\":\"$V1\"}"
 # A denied update publishes nothing.
 register_ok '{"allowfrom":["192.0.2.0/24"]}'
 update_as "$USERNAME" "$PASSWORD" "$SUBDOMAIN" "$V2" >/dev/null
-check_eq allowfrom_denied_update_not_served "$(q "$FULLDOMAIN" TXT +short)" ""
+check_kv allowfrom_denied_update_not_served "$(dw query "$FULLDOMAIN" TXT)" rcode=NOERROR an=0
 
 # --- idle and slow connections (connection_timeout = 2) --------------------------
 idle() { python3 "$T_LIB_DIR/dnswire.py" --host 127.0.0.1 --port "$API_PORT" idle --max 8 "$@"; }

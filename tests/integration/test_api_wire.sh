@@ -130,7 +130,7 @@ check_eq update_empty_body "$r" "$FORBIDDEN"
 http POST /update "{\"subdomain\":\"$B_SUB\",\"txt\":\"$V2\"}" -H "X-Api-User: $A_USER" -H "X-Api-Key: $OTHER_KEY"
 check_re forbidden_content_type_json "$H_CT" "$JSON_CT"
 check_eq dns_unchanged_after_refused_updates "$(txt_values "$A_SUB.auth.example.org")" "$(sorted "$V5" "$V1")"
-check_eq foreign_subdomain_not_published "$(q "$B_SUB.auth.example.org" TXT +short)" ""
+check_kv foreign_subdomain_not_published "$(dw query "$B_SUB.auth.example.org" TXT)" rcode=NOERROR an=0
 
 BAD_TXT='400 {"error":"bad_txt"}'
 r=$(update_as "$A_USER" "$A_KEY" "$A_SUB" "${V2:0:42}")
