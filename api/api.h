@@ -23,6 +23,10 @@
 #define API_MAX_FORWARDED 64		/* entries of header_name examined, right to left */
 #define API_MAX_TLS_FILE (1024 * 1024)	/* the most bytes read from a PEM file */
 #define API_LOG_PATH_MAX 128		/* bytes of the request path kept for the access log */
+#define API_MAX_DRAIN (256 * 1024)	/* bytes of an oversize body read and discarded so the
+					 * 413 reaches the client (closing on unread data
+					 * sends a TCP RST that can destroy the reply); past
+					 * this the 413 is sent at once and the connection closed */
 
 struct api;
 

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -46,6 +47,7 @@ struct conn {
 	size_t len, cap;
 	bool too_large;			/* body over max_body: 413 */
 	bool answered;			/* a reply was queued before the body ended */
+	size_t drained;			/* bytes discarded after too_large */
 	char inline_body[API_BODY_INITIAL];
 };
 
@@ -153,7 +155,7 @@ log_clean(const char *s, char *buf, size_t len)
 
 	if (s == NULL)
 		s = "";
-	for (i = 0; s[i] != '\0' && i < len - 1; i++) {
+	for (i = 0; i < len - 1 && s[i] != '\0'; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		buf[i] = ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\' ? '?' : (char)ch;
@@ -345,9 +347,9 @@ answer(struct api *a, struct conn *cs, struct MHD_Connection *c, const char *met
 	return ret;
 }
 
-/* True if a Content-Length header announces more than max bytes. */
-static bool
-content_length_over(struct MHD_Connection *c, size_t max)
+/* The announced Content-Length, or 0 when there is none (chunked, or no body). */
+static unsigned long long
+content_length(struct MHD_Connection *c)
 {
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -355,10 +357,10 @@ content_length_over(struct MHD_Connection *c, size_t max)
 	char *end;
 
 	if (cl == NULL || *cl < '0' || *cl > '9')
-		return false;	/* MHD itself refuses a malformed length */
+		return 0;	/* MHD itself refuses a malformed length */
 	errno = 0;
 	v = strtoull(cl, &end, 10);
-	return errno == ERANGE || v > max;
+	return errno == ERANGE ? ULLONG_MAX : v;
 }
 
 /*
@@ -372,6 +374,7 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	struct api *a = cls;
 	struct conn *cs = *req_cls;
 	const union MHD_ConnectionInfo *ci;
+	unsigned long long cl;
 
 	(void)version;
 	if (cs == NULL) {
@@ -382,11 +385,20 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 		cs->len = 0;
 		cs->too_large = false;
 		cs->answered = false;
+		cs->drained = 0;
 		*req_cls = cs;
-		/* RFC 9110 §15.5.14: refuse an announced oversize body before reading it. */
-		if (content_length_over(c, a->max_body)) {
+		/*
+		 * RFC 9110 §15.5.14: refuse an announced oversize body. When the
+		 * client waits for "100 Continue" (RFC 9110 §10.1.1), or the body
+		 * is too big to drain, answer before it is sent; otherwise read and
+		 * discard it, so the 413 is not lost to a reset connection.
+		 */
+		cl = content_length(c);
+		if (cl > a->max_body) {
 			cs->too_large = true;
-			return reply_too_large(cs, c, method, url);
+			if (cl > API_MAX_DRAIN || MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+			    MHD_HTTP_HEADER_EXPECT) != NULL)
+				return reply_too_large(cs, c, method, url);
 		}
 		return MHD_YES;
 	}
@@ -398,8 +410,8 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 			return MHD_YES;
 		if (body_append(cs, upload_data, n, a->max_body) == -1)
 			return MHD_NO;
-		/* A chunked body (no length) that grows too big: answer now, stop reading. */
-		if (cs->too_large)
+		/* Oversize: discard up to API_MAX_DRAIN, then answer and close. */
+		if (cs->too_large && (cs->drained += n) > API_MAX_DRAIN)
 			return reply_too_large(cs, c, method, url);
 		return MHD_YES;
 	}

@@ -135,6 +135,15 @@ body_is(const struct api_response *r, const char *s)
 	return r->body != NULL && r->body_len == strlen(s) && memcmp(r->body, s, r->body_len) == 0;
 }
 
+/* A string member of a JSON object, or "" when it is missing. */
+static const char *
+jstr(json_t *j, const char *key)
+{
+	const char *s = json_string_value(json_object_get(j, key));
+
+	return s != NULL ? s : "";
+}
+
 /* POST /register and keep the credentials. Returns 0 if it answered 201. */
 static int
 do_register(struct fx *f, const char *body, struct acct *a, char *reply, size_t replylen)
@@ -143,6 +152,7 @@ do_register(struct fx *f, const char *body, struct acct *a, char *reply, size_t 
 	json_t *j = NULL;
 	int rc = -1;
 
+	memset(a, 0, sizeof(*a));
 	route(f, "POST", "/register", NULL, NULL, "127.0.0.1", body, &resp);
 	if (resp.status != 201 || !resp.json)
 		goto out;
@@ -150,11 +160,11 @@ do_register(struct fx *f, const char *body, struct acct *a, char *reply, size_t 
 		snprintf(reply, replylen, "%.*s", (int)resp.body_len, resp.body);
 	if ((j = json_loadb(resp.body, resp.body_len, 0, NULL)) == NULL)
 		goto out;
-	snprintf(a->user, sizeof(a->user), "%s", json_string_value(json_object_get(j, "username")));
-	snprintf(a->key, sizeof(a->key), "%s", json_string_value(json_object_get(j, "password")));
-	snprintf(a->sub, sizeof(a->sub), "%s", json_string_value(json_object_get(j, "subdomain")));
+	snprintf(a->user, sizeof(a->user), "%s", jstr(j, "username"));
+	snprintf(a->key, sizeof(a->key), "%s", jstr(j, "password"));
+	snprintf(a->sub, sizeof(a->sub), "%s", jstr(j, "subdomain"));
 	snprintf(a->full, sizeof(a->full), "%s",
-	    json_string_value(json_object_get(j, "fulldomain")));
+	    jstr(j, "fulldomain"));
 	if (strcmp(resp.user, a->user) == 0)
 		rc = 0;
 out:
@@ -829,15 +839,30 @@ test_server(void)
 	CHECK(st == 503 && body[0] == '\0');	/* dnsd is not started here */
 	close(fd);
 
-	/* A body announced over max_body: 413 before it is sent, then close. */
+	/* A body announced over max_body, client waiting for 100 Continue: 413 at once. */
 	CHECK((fd = http_connect(port)) != -1);
 	n = (size_t)snprintf(req, sizeof(req), "POST /update HTTP/1.1\r\nHost: x\r\n"
-	    "X-Api-Key: secret-never-logged\r\nContent-Length: 1025\r\n\r\n");
+	    "X-Api-Key: secret-never-logged\r\nContent-Length: 1025\r\n"
+	    "Expect: 100-continue\r\n\r\n");
 	CHECK(send_all(fd, req, n) == 0);
 	st = read_response(fd, buf, sizeof(buf), &body);
 	CHECK(st == 413);
 	CHECK_STR(body, "{\"error\":\"payload_too_large\"}");
 	CHECK(strcasestr(buf, "\r\nContent-Type: application/json") != NULL);
+	close(fd);
+
+	/* Announced and sent without Expect: read, discarded, 413; keep-alive goes on. */
+	CHECK((fd = http_connect(port)) != -1);
+	n = (size_t)snprintf(req, sizeof(req), "POST /register HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 3000\r\n\r\n");
+	memset(req + n, 'x', 3000);
+	CHECK(send_all(fd, req, n + 3000) == 0);
+	st = read_response(fd, buf, sizeof(buf), &body);
+	CHECK(st == 413);
+	CHECK_STR(body, "{\"error\":\"payload_too_large\"}");
+	n = (size_t)snprintf(req, sizeof(req), "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+	CHECK(send_all(fd, req, n) == 0);
+	CHECK(read_response(fd, buf, sizeof(buf), &body) == 404);
 	close(fd);
 
 	/* Exactly max_body is fine (it gets to the JSON check). */
@@ -852,25 +877,43 @@ test_server(void)
 	CHECK_STR(body, "{\"error\":\"malformed_json_payload\"}");
 	close(fd);
 
-	/* A chunked body that grows past max_body: 413 (or a close), never a 2xx. */
+	/* A chunked body that grows past max_body: discarded, then 413. */
 	CHECK((fd = http_connect(port)) != -1);
 	n = (size_t)snprintf(req, sizeof(req), "POST /register HTTP/1.1\r\nHost: x\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n");
 	CHECK(send_all(fd, req, n) == 0);
-	st = -1;
 	for (i = 0; i < 8; i++) {
 		char chunk[600];
 
 		n = (size_t)snprintf(chunk, sizeof(chunk), "200\r\n");
 		memset(chunk + n, ' ', 512);
 		memcpy(chunk + n + 512, "\r\n", 2);
-		if (send_all(fd, chunk, n + 514) == -1)
-			break;
+		CHECK(send_all(fd, chunk, n + 514) == 0);
+	}
+	CHECK(send_all(fd, "0\r\n\r\n", 5) == 0);
+	st = read_response(fd, buf, sizeof(buf), &body);
+	CHECK(st == 413);
+	CHECK_STR(body, "{\"error\":\"payload_too_large\"}");
+	close(fd);
+
+	/* A chunked stream past API_MAX_DRAIN: 413 and the connection is closed. */
+	CHECK((fd = http_connect(port)) != -1);
+	n = (size_t)snprintf(req, sizeof(req), "POST /register HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n");
+	CHECK(send_all(fd, req, n) == 0);
+	for (i = 0; i < API_MAX_DRAIN / 4096 + 2; i++) {
+		static char chunk[4200];
+
+		n = (size_t)snprintf(chunk, sizeof(chunk), "1000\r\n");
+		memset(chunk + n, ' ', 4096);
+		memcpy(chunk + n + 4096, "\r\n", 2);
+		if (send_all(fd, chunk, n + 4098) == -1)
+			break;	/* the server already answered and closed */
 	}
 	st = read_response(fd, buf, sizeof(buf), &body);
 	CHECK(st == 413 || (st == -1 && peer_closed(fd)));
 	if (st == 413)
-		CHECK_STR(body, "{\"error\":\"payload_too_large\"}");
+		CHECK(peer_closed(fd));
 	close(fd);
 
 	/* A chunked body within the limit works. */
@@ -995,9 +1038,9 @@ test_access_log(void)
 		json_t *j = json_loads(rb, 0, NULL);
 
 		CHECK(j != NULL);
-		snprintf(ac.user, sizeof(ac.user), "%s", json_string_value(json_object_get(j, "username")));
-		snprintf(ac.key, sizeof(ac.key), "%s", json_string_value(json_object_get(j, "password")));
-		snprintf(ac.sub, sizeof(ac.sub), "%s", json_string_value(json_object_get(j, "subdomain")));
+		snprintf(ac.user, sizeof(ac.user), "%s", jstr(j, "username"));
+		snprintf(ac.key, sizeof(ac.key), "%s", jstr(j, "password"));
+		snprintf(ac.sub, sizeof(ac.sub), "%s", jstr(j, "subdomain"));
 		json_decref(j);
 	}
 	update_body(ac.sub, TXT_A, body, sizeof(body));
