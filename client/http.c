@@ -410,11 +410,11 @@ http_send(struct http *h, const struct http_request *req, struct http_response *
 	ret = 0;
 out:
 	/* Drop the header list now: it may hold the X-Api-Key secret. */
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	for (tmp = hdrs; tmp != NULL; tmp = tmp->next)
 		explicit_bzero(tmp->data, strlen(tmp->data));
 	curl_slist_free_all(hdrs);
 	explicit_bzero(line, sizeof(line));
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	return ret;
 }
