@@ -127,6 +127,13 @@ r=$(api POST /update "{\"subdomain\":" -H "X-Api-User: $A_USER" -H "X-Api-Key: $
 check_eq update_undecodable_body "$r" "$FORBIDDEN"
 r=$(api POST /update "" -H "X-Api-User: $A_USER" -H "X-Api-Key: $A_KEY")
 check_eq update_empty_body "$r" "$FORBIDDEN"
+printf '{"subdomain":"%s","txt":"%s","x":"\377"}' "$A_SUB" "$V2" >"$T_DIR/upd_utf8.json"
+http POST /update "@$T_DIR/upd_utf8.json" -H "X-Api-User: $A_USER" -H "X-Api-Key: $A_KEY"
+check_eq update_invalid_utf8_body "$H_STATUS $H_BODY" "$FORBIDDEN"
+python3 -c 'import sys; sys.stdout.write("{\"subdomain\":\"%s\",\"txt\":\"%s\",\"x\":" % (sys.argv[1], sys.argv[2]) + "[" * 1000 + "]" * 1000 + "}")' \
+	"$A_SUB" "$V2" >"$T_DIR/upd_deep.json"
+http POST /update "@$T_DIR/upd_deep.json" -H "X-Api-User: $A_USER" -H "X-Api-Key: $A_KEY"
+check_eq update_deep_nesting_body "$H_STATUS $H_BODY" "$FORBIDDEN"
 http POST /update "{\"subdomain\":\"$B_SUB\",\"txt\":\"$V2\"}" -H "X-Api-User: $A_USER" -H "X-Api-Key: $OTHER_KEY"
 check_re forbidden_content_type_json "$H_CT" "$JSON_CT"
 check_eq dns_unchanged_after_refused_updates "$(txt_values "$A_SUB.auth.example.org")" "$(sorted "$V5" "$V1")"
