@@ -202,17 +202,21 @@ out:
 	return rc;
 }
 
-/* Does table exist (1), not (0), or did the query fail (-1)? */
+/*
+ * Run a one-row probe query with up to two text parameters (b may be NULL):
+ * does it return a row (1), none (0), or did it fail (-1)?
+ */
 static int
-has_table(sqlite3 *db, const char *table)
+probe(sqlite3 *db, const char *sql, const char *a, const char *b)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table'"
-	    " AND name = ?1 COLLATE NOCASE", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
 		goto out;
-	sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+	if (b != NULL)
+		sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
 	switch (sqlite3_step(s)) {
 	case SQLITE_ROW:
 		rc = 1;
@@ -228,31 +232,20 @@ out:
 	return rc;
 }
 
+/* Does table exist (1), not (0), or did the query fail (-1)? */
+static int
+has_table(sqlite3 *db, const char *table)
+{
+	return probe(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table'"
+	    " AND name = ?1 COLLATE NOCASE", table, NULL);
+}
+
 /* Does table have column col (case-insensitive, as SQL names are)? */
 static int
 has_column(sqlite3 *db, const char *table, const char *col)
 {
-	sqlite3_stmt *s = NULL;
-	int rc = -1;
-
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1)"
-	    " WHERE name = ?2 COLLATE NOCASE", -1, &s, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, col, -1, SQLITE_STATIC);
-	switch (sqlite3_step(s)) {
-	case SQLITE_ROW:
-		rc = 1;
-		break;
-	case SQLITE_DONE:
-		rc = 0;
-		break;
-	default:
-		break;
-	}
-out:
-	sqlite3_finalize(s);
-	return rc;
+	return probe(db, "SELECT 1 FROM pragma_table_info(?1)"
+	    " WHERE name = ?2 COLLATE NOCASE", table, col);
 }
 
 /*
