@@ -167,6 +167,7 @@ dnsd_new(const struct dnsd_params *params, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < DNSD_MAX_ADDRS; i++) {
 		d->tcpfd[i] = -1;
+		d->udpguard[i][0] = d->udpguard[i][1] = -1;
 		for (size_t t = 0; t < DNSD_MAX_UDP_THREADS; t++)
 			d->udpfd[i][t] = -1;
 	}
@@ -202,6 +203,11 @@ close_all(struct dnsd *d)
 		if (d->tcpfd[i] != -1)
 			close(d->tcpfd[i]);
 		d->tcpfd[i] = -1;
+		for (size_t k = 0; k < 2; k++) {
+			if (d->udpguard[i][k] != -1)
+				close(d->udpguard[i][k]);
+			d->udpguard[i][k] = -1;
+		}
 		for (size_t t = 0; t < DNSD_MAX_UDP_THREADS; t++) {
 			if (d->udpfd[i][t] != -1)
 				close(d->udpfd[i][t]);
@@ -330,8 +336,88 @@ steer_by_cpu(int fd, unsigned n)
 	};
 	struct sock_fprog prog = { (unsigned short)(sizeof(code) / sizeof(code[0])), code };
 
-	if (n > 1 && setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) == -1)
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) == -1)
 		log_debug("dns: SO_ATTACH_REUSEPORT_CBPF: %s", strerror(errno));
+}
+
+/* A guard socket (see open_udp), bound to at with SO_REUSEPORT; -1 on failure. */
+static int
+guard_open(const struct sockaddr_storage *at, socklen_t len)
+{
+	int fd, one = 1;
+
+	if ((fd = socket(at->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
+	    (at->ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+	    bind(fd, (const struct sockaddr *)at, len) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Open the UDP sockets of address i on port, one per worker: a plain socket
+ * for one worker, else an SO_REUSEPORT group steered by CPU.
+ *
+ * A group must be closed to others: Linux lets any socket of the same user
+ * that also sets SO_REUSEPORT bind a port the group holds, even by chance.
+ * dig sets it and binds port 0, so a dig could be handed our port, connect
+ * to it, and read its own query back as the answer (QR clear). So two guard
+ * sockets share the port, bound before and after the workers (a bind checks
+ * the sockets on the port in bind order for IPv6 and in reverse for IPv4,
+ * and stops at the first that overlaps it). Once the workers are bound, the
+ * guards connect to the server's own address, so that no client packet
+ * matches them, and clear SO_REUSEPORT: an autobind then skips the port and
+ * a bind to it fails with EADDRINUSE. The group never hands them a packet:
+ * the first guard is bound to the other kind of address (the wildcard for a
+ * specific address, loopback for the wildcard), so it is in no group; the
+ * second joins last, past every index the steering returns, and the hash
+ * fallback skips connected sockets. A guard that cannot be opened costs only
+ * this protection. Returns 0, or -1 with errno set.
+ */
+static int
+open_udp(struct dnsd *d, size_t i, unsigned port)
+{
+	struct sockaddr_storage at = d->addr[i], other, self = d->addr[i];
+	socklen_t len = d->addrlen[i];
+	int zero = 0;
+
+	if (d->nthreads == 1)
+		return (d->udpfd[i][0] = open_socket(d, i, SOCK_DGRAM, port, false)) == -1 ? -1 : 0;
+	memset(&other, 0, sizeof(other));
+	other.ss_family = at.ss_family;	/* all zero: 0.0.0.0 or :: */
+	if (d->wildcard[i]) {
+		if (self.ss_family == AF_INET)
+			((struct sockaddr_in *)&self)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		else
+			((struct sockaddr_in6 *)&self)->sin6_addr = in6addr_loopback;
+		other = self;
+	}
+	set_port(&at, port);
+	set_port(&other, port);
+	set_port(&self, port);
+	d->udpguard[i][0] = guard_open(&other, len);
+	for (unsigned t = 0; t < d->nthreads; t++)
+		if ((d->udpfd[i][t] = open_socket(d, i, SOCK_DGRAM, port, true)) == -1)
+			return -1;
+	steer_by_cpu(d->udpfd[i][0], d->nthreads);
+	d->udpguard[i][1] = guard_open(&at, len);
+	for (int k = 0; k < 2; k++) {
+		int fd = d->udpguard[i][k];
+
+		if (fd == -1 || connect(fd, (struct sockaddr *)&self, len) == -1 ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &zero, sizeof(zero)) == -1) {
+			log_warnx("dns: UDP port %u: guard %d: %s; other sockets of this user "
+			    "with SO_REUSEPORT may share the port", port, k, strerror(errno));
+			if (fd != -1)
+				close(fd);
+			d->udpguard[i][k] = -1;
+		}
+	}
+	return 0;
 }
 
 /* Open every socket on port; returns 0 or -1 with errno set. */
@@ -339,12 +425,8 @@ static int
 open_all(struct dnsd *d, unsigned port)
 {
 	for (size_t i = 0; i < d->naddr; i++) {
-		if (d->protocol & DNSD_PROTO_UDP) {
-			for (unsigned t = 0; t < d->nthreads; t++)
-				if ((d->udpfd[i][t] = open_socket(d, i, SOCK_DGRAM, port, true)) == -1)
-					return -1;
-			steer_by_cpu(d->udpfd[i][0], d->nthreads);
-		}
+		if ((d->protocol & DNSD_PROTO_UDP) && open_udp(d, i, port) == -1)
+			return -1;
 		if ((d->protocol & DNSD_PROTO_TCP) &&
 		    (d->tcpfd[i] = open_socket(d, i, SOCK_STREAM, port, false)) == -1)
 			return -1;

@@ -234,6 +234,7 @@ struct dnsd {
 	unsigned port;
 	unsigned nthreads;		/* UDP workers per address */
 	int udpfd[DNSD_MAX_ADDRS][DNSD_MAX_UDP_THREADS];	/* -1 = none */
+	int udpguard[DNSD_MAX_ADDRS][2];	/* keep others off the UDP port (dnsd.c); -1 = none */
 	int tcpfd[DNSD_MAX_ADDRS];	/* listening sockets, -1 = none */
 	_Atomic bool stop;
 	bool started;

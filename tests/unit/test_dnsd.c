@@ -109,16 +109,23 @@ params_init(struct dnsd_params *p)
 }
 
 static struct dnsd *
-mkdnsd(void)
+mkdnsd_threads(unsigned threads)
 {
 	struct dnsd_params p;
 	char err[256];
 	struct dnsd *d;
 
 	params_init(&p);
+	p.threads = threads;
 	if ((d = dnsd_new(&p, err, sizeof(err))) == NULL)
 		fprintf(stderr, "    dnsd_new: %s\n", err);
 	return d;
+}
+
+static struct dnsd *
+mkdnsd(void)
+{
+	return mkdnsd_threads(1);
 }
 
 /* Query options for mkq. */
@@ -1018,6 +1025,153 @@ test_sockets(void)
 	return 0;
 }
 
+/*
+ * No other socket may bind our UDP port, even with SO_REUSEPORT and the same
+ * user (dig sets SO_REUSEPORT on each query socket and binds port 0): with
+ * it, a client whose ephemeral port happened to be ours sent its query to
+ * itself and read it back as the "answer" (QR clear; seen as a rare flake of
+ * tests/integration/test_api_wire.sh). Also: with the guard in place every
+ * query of many clients is still answered, by the right worker sockets.
+ */
+/* An address of family on port: the loopback, or the wildcard. */
+static socklen_t
+mkaddr(struct sockaddr_storage *ss, int family, bool any, unsigned port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		sin->sin_addr.s_addr = htonl(any ? INADDR_ANY : INADDR_LOOPBACK);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons((uint16_t)port);
+	sin6->sin6_addr = any ? in6addr_any : in6addr_loopback;
+	return sizeof(*sin6);
+}
+
+/* 1 if a socket with SO_REUSEPORT (as dig makes) can bind port beside the server. */
+static int
+hijack_try(int family, bool any, unsigned port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = mkaddr(&ss, family, any, port);
+	struct timeval tv = { 1, 0 };
+	struct qopt o = { .id = 0x4242, .qtype = LDNS_RR_TYPE_SOA };
+	uint8_t q[600], a[2048];
+	int fd, one = 1, bound;
+	size_t ql;
+	ssize_t n;
+
+	if ((fd = socket(family, SOCK_DGRAM, 0)) == -1)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	bound = bind(fd, (struct sockaddr *)&ss, sl) == 0;
+	if (bound) {	/* show what a client on this port would read */
+		sl = mkaddr(&ss, family, false, port);
+		ql = mkq(q, "auth.example.org", &o);
+		if (connect(fd, (struct sockaddr *)&ss, sl) == 0 &&
+		    send(fd, q, ql, 0) == (ssize_t)ql && (n = recv(fd, a, sizeof(a), 0)) >= 12)
+			fprintf(stderr, "    bound port %u beside the server; read QR=%d\n", port,
+			    a[2] >> 7);
+	}
+	close(fd);
+	return bound;
+}
+
+/* Start a server on listen with threads workers; check the port is ours alone. */
+static int
+guard_run(const char *listen, unsigned proto, int family, unsigned threads)
+{
+	struct dnsd_params p;
+	struct dnsd *d;
+	char err[256];
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct timeval tv = { 2, 0 };
+	int fds[64], answered = 0;
+
+	params_init(&p);
+	p.listen = listen;
+	p.protocol = proto;
+	p.threads = threads;
+	if ((d = dnsd_new(&p, err, sizeof(err))) == NULL || dnsd_start(d, err, sizeof(err)) == -1) {
+		fprintf(stderr, "    %s: %s\n", listen, err);
+		dnsd_free(d);
+		return 1;
+	}
+	CHECK(hijack_try(family, true, dnsd_port(d)) == 0);
+	CHECK(hijack_try(family, false, dnsd_port(d)) == 0);
+
+	/*
+	 * 64 clients at once, each on its own port, each sending first a message
+	 * to drop (a response, or a stub shorter than a header), then its query:
+	 * the batches mix drops and answers, and every client gets its own answer.
+	 */
+	sl = mkaddr(&ss, family, false, dnsd_port(d));
+	for (int i = 0; i < 64; i++) {
+		struct qopt o = { .id = (uint16_t)(0x100 + i), .qtype = LDNS_RR_TYPE_SOA };
+		struct qopt r = { .id = (uint16_t)(0xee00 + i), .flags = 0x8400,
+		    .qtype = LDNS_RR_TYPE_SOA };
+		uint8_t q[600], drop[600];
+		size_t ql = mkq(q, i % 2 ? "nx.auth.example.org" : "auth.example.org", &o);
+		size_t dl = i % 3 ? mkq(drop, "auth.example.org", &r) : 5;
+
+		fds[i] = socket(family, SOCK_DGRAM, 0);
+		CHECK(fds[i] != -1);
+		setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		CHECK(sendto(fds[i], drop, dl, 0, (struct sockaddr *)&ss, sl) == (ssize_t)dl);
+		CHECK(sendto(fds[i], q, ql, 0, (struct sockaddr *)&ss, sl) == (ssize_t)ql);
+	}
+	for (int i = 0; i < 64; i++) {
+		uint8_t a[2048];
+		ssize_t n = recv(fds[i], a, sizeof(a), 0);
+
+		if (n >= 12 && (a[2] & 0x80) && a[0] == 0x01 && a[1] == (uint8_t)i)
+			answered++;
+		close(fds[i]);
+	}
+	if (answered != 64)
+		fprintf(stderr, "    %s threads=%u: %d of 64 answered\n", listen, threads, answered);
+	CHECK(answered == 64);
+	CHECK(dnsd_healthy(d));
+	dnsd_free(d);
+	return 0;
+}
+
+/*
+ * No other socket may bind our UDP port, even with SO_REUSEPORT and the same
+ * user (dig sets SO_REUSEPORT on each query socket and binds port 0): with
+ * it, a client whose ephemeral port happened to be ours sent its query to
+ * itself and read it back as the "answer" (QR clear; seen as a rare flake of
+ * tests/integration/test_api_wire.sh). With the guard in place, every query
+ * of many clients at once is still answered.
+ */
+static int
+test_port_guard(void)
+{
+	int fd, rc = 0;
+	struct sockaddr_storage ss;
+	socklen_t sl = mkaddr(&ss, AF_INET6, false, 0);
+
+	for (unsigned threads = 1; threads <= 3; threads++)
+		rc |= guard_run("127.0.0.1:0", DNSD_PROTO_UDP | DNSD_PROTO_TCP | DNSD_PROTO_V4,
+		    AF_INET, threads);
+	/* IPv6 too, where this host has ::1 */
+	if ((fd = socket(AF_INET6, SOCK_DGRAM, 0)) != -1 &&
+	    bind(fd, (struct sockaddr *)&ss, sl) == 0) {
+		close(fd);
+		rc |= guard_run("[::1]:0", DNSD_PROTO_UDP | DNSD_PROTO_V6, AF_INET6, 2);
+	} else if (fd != -1)
+		close(fd);
+	return rc;
+}
+
 /* TCP connections idle past tcp_idle_timeout are closed (RFC 7766 §6.2.3). */
 static int
 test_tcp_idle(void)
@@ -1061,6 +1215,7 @@ static const struct test_case tests[] = {
 	{ "concurrent_publish", test_concurrent_publish },
 	{ "sockets", test_sockets },
 	{ "tcp_idle", test_tcp_idle },
+	{ "port_guard", test_port_guard },
 };
 
 TEST_MAIN(tests)
