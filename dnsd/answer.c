@@ -444,7 +444,10 @@ resolve(struct dnsd *d, const uint8_t *name, size_t len, const uint8_t *loff,
 			}
 		}
 	}
-	if ((r->node = zone_find(z, name, len)) != NULL) {
+	/* A challenge name (one label below the apex) skips the static lookup
+	   unless a static name there has a label of the same length. */
+	if ((nrel > 1 || (z->child_lens >> name[0] & 1)) &&
+	    (r->node = zone_find(z, name, len)) != NULL) {
 		r->kind = RES_NODE;
 		return;
 	}

@@ -110,6 +110,7 @@ int dnsd_answer(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, siz
 #define DNSD_MAX_READERS (DNSD_READER_EXT + DNSD_EXT_READERS)
 #define DNSD_RETIRE_MAX 4096		/* retired objects before a publisher waits */
 #define DNSD_TABLE_MIN 1024		/* initial challenge table slots (a power of 2) */
+#define DNSD_CACHE_LINE 64		/* entries and slot arrays are aligned to it */
 #define DNSD_UDP_BATCH 64		/* messages per recvmmsg/sendmmsg */
 #define DNSD_UDP_RECV_SIZE 2048		/* a larger UDP query is dropped */
 #define DNSD_WAKE_MS 200		/* workers check the stop flag this often */
@@ -170,6 +171,7 @@ struct dnsd_zone {
 	struct dnsd_rr *rr;	/* every record, grouped by node and type */
 	size_t nrr;
 	bool has_delegation;
+	uint64_t child_lens;	/* bit L set: a node is one label of length L below the apex */
 	uint8_t soa_neg[DNSD_MAX_NAME * 2 + 32];	/* SOA RR after its owner, TTL = negative */
 	size_t soa_neglen;
 	uint64_t seed;
@@ -179,12 +181,16 @@ struct dnsd_zone {
 struct dnsd_retired {
 	struct dnsd_retired *next;
 	uint64_t epoch;		/* the epoch current when it was unlinked */
+	void *base;		/* what to free() */
 };
 
-/* A published challenge name: immutable once visible to the workers. */
+/*
+ * A published challenge name: immutable once visible to the workers. It
+ * starts on a cache line, so the header, the label and the first bytes of
+ * the RRset share one line (two 43-byte values: three lines in all).
+ */
 struct dnsd_centry {
 	struct dnsd_retired retire;
-	uint64_t hash;
 	uint16_t ntxt;		/* TXT records in the RRset */
 	uint16_t bloblen;	/* bytes of the RRset */
 	uint8_t labellen;
@@ -192,12 +198,22 @@ struct dnsd_centry {
 				   form with every owner a pointer to the question (0xC00C) */
 };
 
+/*
+ * One slot of the challenge table: the entry and its name's hash side by
+ * side, so a probe that does not match reads no entry. A slot's hash is
+ * written before its entry is published and never changes after.
+ */
+struct dnsd_cslot {
+	_Atomic(struct dnsd_centry *) e;	/* NULL = empty */
+	_Atomic uint64_t hash;
+};
+
 /* The challenge hash table (open addressing, linear probing, no deletion). */
 struct dnsd_ctable {
 	struct dnsd_retired retire;
 	size_t mask;
 	size_t count;
-	_Atomic(struct dnsd_centry *) slot[];
+	struct dnsd_cslot slot[];	/* on cache lines: four slots a line */
 };
 
 /* One reader's announcement, alone on its cache line. */
@@ -281,6 +297,10 @@ int table_init(struct dnsd *d);
 void table_fini(struct dnsd *d);
 /* The entry for a lower-case label, or NULL; the caller is an online reader. */
 const struct dnsd_centry *table_find(struct dnsd *d, const uint8_t *label, size_t len);
+/* Prefetch the table slot of the first label of message q; returns its hash, or 0. */
+uint64_t table_hint(struct dnsd *d, const uint8_t *q, size_t qlen);
+/* Prefetch the entry whose hash table_hint() returned; the caller is an online reader. */
+void table_hint_entry(struct dnsd *d, uint64_t h);
 /* Mark reader slot online (reading) or offline (holding no pointer). */
 void rcu_online(struct dnsd *d, unsigned slot);
 void rcu_offline(struct dnsd *d, unsigned slot);

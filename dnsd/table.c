@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: ISC */
 #define DNSD_INTERNAL
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,7 +54,7 @@ reclaim(struct dnsd *d)
 		if (r->epoch < min) {
 			*pp = r->next;
 			d->nretired--;
-			free(r);	/* entries and tables are single allocations */
+			free(r->base);	/* entries and tables are single allocations */
 		} else
 			pp = &r->next;
 	}
@@ -69,16 +70,37 @@ retire(struct dnsd *d, struct dnsd_retired *r)
 	d->nretired++;
 }
 
+/*
+ * size bytes from malloc, starting on a cache line; *base gets the pointer to
+ * free(). (malloc, not aligned_alloc, so the allocation guard counts it.)
+ */
+static void *
+alloc_line(size_t size, void **base)
+{
+	uintptr_t p;
+
+	if (size > SIZE_MAX - DNSD_CACHE_LINE || (*base = malloc(size + DNSD_CACHE_LINE - 1)) == NULL)
+		return NULL;
+	p = ((uintptr_t)*base + DNSD_CACHE_LINE - 1) & ~(uintptr_t)(DNSD_CACHE_LINE - 1);
+	return (void *)p;
+}
+
 static struct dnsd_ctable *
 table_alloc(size_t slots)
 {
 	struct dnsd_ctable *t;
+	void *base;
 
-	if ((t = calloc(1, sizeof(*t) + slots * sizeof(t->slot[0]))) == NULL)
+	if (slots > (SIZE_MAX - sizeof(*t)) / sizeof(t->slot[0]) ||
+	    (t = alloc_line(sizeof(*t) + slots * sizeof(t->slot[0]), &base)) == NULL)
 		return NULL;
+	memset(t, 0, sizeof(*t));
+	t->retire.base = base;
 	t->mask = slots - 1;
-	for (size_t i = 0; i < slots; i++)
-		atomic_init(&t->slot[i], NULL);
+	for (size_t i = 0; i < slots; i++) {
+		atomic_init(&t->slot[i].e, NULL);
+		atomic_init(&t->slot[i].hash, 0);
+	}
 	return t;
 }
 
@@ -95,7 +117,7 @@ table_init(struct dnsd *d)
 		return -1;
 	atomic_init(&d->table, t);
 	if (pthread_mutex_init(&d->wlock, NULL) != 0) {
-		free(t);
+		free(t->retire.base);
 		atomic_init(&d->table, NULL);
 		return -1;
 	}
@@ -111,12 +133,16 @@ table_fini(struct dnsd *d)
 
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i <= t->mask; i++)
-		free(atomic_load(&t->slot[i]));
-	free(t);
+	for (size_t i = 0; i <= t->mask; i++) {
+		struct dnsd_centry *e = atomic_load(&t->slot[i].e);
+
+		if (e != NULL)
+			free(e->retire.base);
+	}
+	free(t->retire.base);
 	for (r = d->retired; r != NULL; r = next) {
 		next = r->next;
-		free(r);
+		free(r->base);
 	}
 	d->retired = NULL;
 	d->nretired = 0;
@@ -127,6 +153,7 @@ table_fini(struct dnsd *d)
 /*
  * The entry for a lower-case label, or NULL. The caller must be an online
  * reader (rcu_online) until it is done with the entry. No lock, no write.
+ * A probe reads the slot's hash first and the entry only when it matches.
  */
 const struct dnsd_centry *
 table_find(struct dnsd *d, const uint8_t *label, size_t len)
@@ -135,13 +162,67 @@ table_find(struct dnsd *d, const uint8_t *label, size_t len)
 	const struct dnsd_ctable *t = atomic_load_explicit(&d->table, memory_order_acquire);
 
 	for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
-		const struct dnsd_centry *e = atomic_load_explicit(&t->slot[i],
+		const struct dnsd_centry *e = atomic_load_explicit(&t->slot[i].e,
 		    memory_order_acquire);
 
 		if (e == NULL)
 			return NULL;
-		if (e->hash == h && e->labellen == len && memcmp(e->data, label, len) == 0)
+		if (atomic_load_explicit(&t->slot[i].hash, memory_order_relaxed) == h &&
+		    e->labellen == len && memcmp(e->data, label, len) == 0)
 			return e;
+	}
+}
+
+/*
+ * Prefetch the table slot for the first label of the DNS message q (a
+ * challenge name is <label>.<apex>), so that a batch of queries waits for
+ * memory once, not once per query. Returns the label's hash for
+ * table_hint_entry(), or 0 when the message has no such label. Only reads;
+ * the caller must be an online reader.
+ */
+uint64_t
+table_hint(struct dnsd *d, const uint8_t *q, size_t qlen)
+{
+	uint8_t low[DNSD_MAX_LABEL];
+	size_t n;
+	uint64_t h;
+	const struct dnsd_ctable *t;
+
+	if (qlen < 13 || (n = q[12]) == 0 || n > DNSD_MAX_LABEL || 13 + n > qlen)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = q[13 + i];
+
+		low[i] = (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c;
+	}
+	h = dnsd_hash(d->seed, low, n);
+	t = atomic_load_explicit(&d->table, memory_order_acquire);
+	__builtin_prefetch(&t->slot[h & t->mask]);
+	return h == 0 ? 1 : h;
+}
+
+/* Prefetch the first cache lines of the entry table_hint() found the slot of. */
+void
+table_hint_entry(struct dnsd *d, uint64_t h)
+{
+	const struct dnsd_ctable *t = atomic_load_explicit(&d->table, memory_order_acquire);
+	size_t i = h & t->mask;
+
+	/* the home slot and the next: a probe rarely goes further */
+	for (int k = 0; k < 2 && h != 0; k++, i = (i + 1) & t->mask) {
+		const struct dnsd_centry *e = atomic_load_explicit(&t->slot[i].e,
+		    memory_order_acquire);
+
+		if (e == NULL)
+			return;
+		if (atomic_load_explicit(&t->slot[i].hash, memory_order_relaxed) == h) {
+			const char *p = (const char *)e;
+
+			__builtin_prefetch(p);
+			__builtin_prefetch(p + DNSD_CACHE_LINE);
+			__builtin_prefetch(p + 2 * DNSD_CACHE_LINE);
+			return;
+		}
 	}
 }
 
@@ -168,6 +249,7 @@ entry_new(const struct dnsd *d, const char *label, size_t llen, const char *cons
     size_t n)
 {
 	struct dnsd_centry *e;
+	void *base;
 	size_t size = 0, off, i, k;
 	bool dup[DNSD_MAX_TXT_VALUES] = { false };
 
@@ -182,13 +264,13 @@ entry_new(const struct dnsd *d, const char *label, size_t llen, const char *cons
 		if (!dup[i])	/* pointer, type, class, TTL, RDLENGTH; strings of <= 255 */
 			size += 12 + vl + (vl == 0 ? 1 : (vl + 254) / 255);
 	}
-	if ((e = malloc(sizeof(*e) + llen + size)) == NULL)
+	if ((e = alloc_line(sizeof(*e) + llen + size, &base)) == NULL)
 		return NULL;
 	memset(e, 0, sizeof(*e));
+	e->retire.base = base;
 	for (i = 0; i < llen; i++)
 		e->data[i] = (uint8_t)((label[i] >= 'A' && label[i] <= 'Z') ? label[i] + 32 : label[i]);
 	e->labellen = (uint8_t)llen;
-	e->hash = dnsd_hash(d->seed, e->data, llen);
 	e->bloblen = (uint16_t)size;
 	off = llen;
 	for (i = 0; i < n; i++) {
@@ -226,21 +308,26 @@ entry_new(const struct dnsd *d, const char *label, size_t llen, const char *cons
 	return e;
 }
 
-/* Insert or replace e in t (no growth needed); returns the replaced entry or NULL. */
+/*
+ * Insert or replace e, whose label hashes to h, in t (no growth needed);
+ * returns the replaced entry or NULL. The hash is in place before the entry
+ * is published (seq_cst store), and a slot's hash never changes after.
+ */
 static struct dnsd_centry *
-table_put(struct dnsd_ctable *t, struct dnsd_centry *e)
+table_put(struct dnsd_ctable *t, struct dnsd_centry *e, uint64_t h)
 {
-	for (size_t i = e->hash & t->mask;; i = (i + 1) & t->mask) {
-		struct dnsd_centry *o = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+	for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+		struct dnsd_centry *o = atomic_load_explicit(&t->slot[i].e, memory_order_relaxed);
 
 		if (o == NULL) {
-			atomic_store(&t->slot[i], e);
+			atomic_store_explicit(&t->slot[i].hash, h, memory_order_relaxed);
+			atomic_store(&t->slot[i].e, e);
 			t->count++;
 			return NULL;
 		}
-		if (o->hash == e->hash && o->labellen == e->labellen &&
-		    memcmp(o->data, e->data, e->labellen) == 0) {
-			atomic_store(&t->slot[i], e);
+		if (atomic_load_explicit(&t->slot[i].hash, memory_order_relaxed) == h &&
+		    o->labellen == e->labellen && memcmp(o->data, e->data, e->labellen) == 0) {
+			atomic_store(&t->slot[i].e, e);
 			return o;
 		}
 	}
@@ -258,12 +345,14 @@ dnsd_publish(struct dnsd *d, const char *subdomain, const char *const *values, s
 	struct dnsd_centry *e, *old;
 	struct dnsd_ctable *t, *nt;
 	size_t llen;
+	uint64_t h;
 
 	if (d == NULL || subdomain == NULL || !label_valid(subdomain, &llen) ||
 	    n > DNSD_MAX_TXT_VALUES || (n > 0 && values == NULL))
 		return -1;
 	if ((e = entry_new(d, subdomain, llen, values, n)) == NULL)
 		return -1;
+	h = dnsd_hash(d->seed, e->data, llen);
 
 	pthread_mutex_lock(&d->wlock);
 	t = atomic_load_explicit(&d->table, memory_order_relaxed);
@@ -271,21 +360,22 @@ dnsd_publish(struct dnsd *d, const char *subdomain, const char *const *values, s
 		/* Grow: copy the pointers into a table twice the size, then swap. */
 		if ((nt = table_alloc((t->mask + 1) * 2)) == NULL) {
 			pthread_mutex_unlock(&d->wlock);
-			free(e);
+			free(e->retire.base);
 			return -1;
 		}
 		for (size_t i = 0; i <= t->mask; i++) {
-			struct dnsd_centry *x = atomic_load_explicit(&t->slot[i],
+			struct dnsd_centry *x = atomic_load_explicit(&t->slot[i].e,
 			    memory_order_relaxed);
 
 			if (x != NULL)
-				table_put(nt, x);
+				table_put(nt, x, atomic_load_explicit(&t->slot[i].hash,
+				    memory_order_relaxed));
 		}
-		old = table_put(nt, e);
+		old = table_put(nt, e, h);
 		atomic_store(&d->table, nt);
 		retire(d, &t->retire);
 	} else
-		old = table_put(t, e);
+		old = table_put(t, e, h);
 	if (old != NULL)
 		retire(d, &old->retire);
 	reclaim(d);

@@ -13,6 +13,7 @@
 #include "dnsd.h"
 
 #define CMSG_ROOM 128	/* room for one IP_PKTINFO or IPV6_PKTINFO */
+#define UDP_HINT_AHEAD 2	/* prefetch the table entry this many queries ahead */
 
 /* Per-worker buffers, allocated once when the worker starts. */
 struct udp_bufs {
@@ -25,6 +26,7 @@ struct udp_bufs {
 	uint8_t cout[DNSD_UDP_BATCH][CMSG_ROOM];
 	uint8_t q[DNSD_UDP_BATCH][DNSD_UDP_RECV_SIZE];
 	uint8_t a[DNSD_UDP_BATCH][DNSD_MAX_UDP_PAYLOAD];
+	uint64_t hint[DNSD_UDP_BATCH];	/* table_hint() of each query */
 };
 
 struct dnsd_udp_worker {
@@ -129,9 +131,21 @@ udp_main(void *arg)
 			continue;
 		}
 		rcu_online(d, w->slot);
+		/*
+		 * Challenge names are spread over a large table: ask for every
+		 * query's table slot first, then for each entry two queries
+		 * ahead, so the batch waits for memory about once.
+		 */
+		for (int i = 0; i < n; i++)
+			b->hint[i] = table_hint(d, b->q[i], b->in[i].msg_len);
+		for (int i = 0; i < n && i < UDP_HINT_AHEAD; i++)
+			table_hint_entry(d, b->hint[i]);
 		for (int i = 0; i < n; i++) {
 			struct msghdr *in = &b->in[i].msg_hdr, *out = &b->out[nout].msg_hdr;
 			int len;
+
+			if (i + UDP_HINT_AHEAD < n)
+				table_hint_entry(d, b->hint[i + UDP_HINT_AHEAD]);
 
 			if (in->msg_flags & MSG_TRUNC)
 				continue;	/* larger than any query we serve: drop */

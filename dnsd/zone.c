@@ -327,6 +327,8 @@ zone_group(struct dnsd_zone *z, const size_t *owner, const char *path, char *err
 			    "a CNAME cannot have other data at its name (RFC 1034 §3.6.2)");
 			return -1;
 		}
+		if (i > 0 && n->namelen == z->apexlen + 1 + n->name[0])
+			z->child_lens |= 1ULL << n->name[0];
 		if (i > 0 && zone_rrset(n, DNSD_T_NS) != NULL) {
 			n->delegation = true;
 			z->has_delegation = true;
