@@ -114,42 +114,11 @@ finish() {
 	exit "$rc"
 }
 
-# write_config FILE DB DNS_PORT API_PORT: dns01d's config (acme-dns format plus our keys).
-write_config() {
-	local r recs=""
-	for r in "${RECORDS[@]}"; do recs+="    \"$r\","$'\n'; done
-	cat >"$1" <<CFG
-[general]
-listen = "127.0.0.1:$3"
-protocol = "both4"
-domain = "$DOMAIN"
-nsname = "$DOMAIN"
-nsadmin = "admin.example.org"
-records = [
-$recs]
-debug = false
-dns_threads = $DNS_THREADS
-
-[database]
-engine = "sqlite3"
-connection = "$2"
-
-[api]
-ip = "127.0.0.1"
-disable_registration = false
-port = "$4"
-tls = "none"
-corsorigins = [
-    "*"
-]
-use_header = false
-header_name = "X-Forwarded-For"
-
-[logconfig]
-loglevel = "info"
-logtype = "stdout"
-logformat = "text"
-CFG
+# bench_config FILE DB DNS_PORT API_PORT: dns01d's config, written by lib.sh's write_config
+# with the bench's zone (DOMAIN, RECORDS) and DNS_THREADS UDP workers.
+bench_config() {
+	DB=$2 DNS_PORT=$3 API_PORT=$4 PROTO=both4 LOGLEVEL=info \
+		write_config "$1" "dns_threads = $DNS_THREADS"
 }
 
 # start_daemon CONFIG LOG API_PORT: start dns01d, wait for /health 200 (at most 20 s).
@@ -221,7 +190,7 @@ done
 DNS_PORT=${PORTS[0]} API_PORT=${PORTS[1]} KNOT_PORT=${PORTS[2]}
 SDNS_PORT=${PORTS[3]} SAPI_PORT=${PORTS[4]}
 result accounts "$N"
-write_config "$T_DIR/dns01d.cfg" "$T_DIR/dns01d.db" "$DNS_PORT" "$API_PORT"
+bench_config "$T_DIR/dns01d.cfg" "$T_DIR/dns01d.db" "$DNS_PORT" "$API_PORT"
 note "dns01d: DNS 127.0.0.1:$DNS_PORT, API 127.0.0.1:$API_PORT, $DNS_THREADS UDP worker(s)"
 start_daemon "$T_DIR/dns01d.cfg" "$OUT/dns01d.log" "$API_PORT" || finish
 D_PID=$DAEMON_PID
@@ -318,7 +287,7 @@ python3 "$ROOT/bench/zonegen.py" hits "$DOMAIN" 3 <"$T_DIR/scale.tsv" >"$T_DIR/s
 # The reference runs query the N names from a file as long as the scale one, so dnsperf's
 # own work is the same in both and only the server's table size differs.
 python3 "$ROOT/bench/zonegen.py" hits "$DOMAIN" 4 "$SCALE_N" <"$T_DIR/accounts.tsv" >"$T_DIR/scale-ref-hits"
-write_config "$T_DIR/scale.cfg" "$T_DIR/scale.db" "$SDNS_PORT" "$SAPI_PORT"
+bench_config "$T_DIR/scale.cfg" "$T_DIR/scale.db" "$SDNS_PORT" "$SAPI_PORT"
 start_daemon "$T_DIR/scale.cfg" "$OUT/dns01d-scale.log" "$SAPI_PORT" || finish
 result scale.migrate_ms "$START_MS"
 note "scale: first start (acme-dns database opened in place) took $START_MS ms"

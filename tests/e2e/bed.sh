@@ -114,39 +114,8 @@ bed_start_dns01d() {
 	bed_port DNS_PORT API_PORT || return 1
 	DB=$T_DIR/dns01d.db
 	export API_URL=http://127.0.0.1:$API_PORT
-	cat >"$T_DIR/dns01d.cfg" <<CFG
-[general]
-listen = "127.0.0.1:$DNS_PORT"
-protocol = "both"
-domain = "$BED_AUTH"
-nsname = "$BED_AUTH"
-nsadmin = "admin.$BED_ZONE"
-records = [
-    "$BED_AUTH. A 127.0.0.1",
-    "$BED_AUTH. NS $BED_AUTH.",
-]
-debug = false
-
-[database]
-engine = "sqlite3"
-connection = "$DB"
-
-[api]
-ip = "127.0.0.1"
-disable_registration = false
-port = "$API_PORT"
-tls = "none"
-corsorigins = [
-    "*"
-]
-use_header = false
-header_name = "X-Forwarded-For"
-
-[logconfig]
-loglevel = "info"
-logtype = "stdout"
-logformat = "text"
-CFG
+	local -a RECORDS=("$BED_AUTH. A 127.0.0.1" "$BED_AUTH. NS $BED_AUTH.")
+	DOMAIN=$BED_AUTH NSADMIN=admin.$BED_ZONE LOGLEVEL=info write_config "$T_DIR/dns01d.cfg"
 	start_dns01d "$T_DIR/dns01d.cfg" "$T_DIR/dns01d.log"
 }
 

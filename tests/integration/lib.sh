@@ -84,26 +84,36 @@ PY
 
 # write_config FILE [EXTRA_GENERAL] [EXTRA_API]: a config with DNS_PORT, API_PORT, DB set.
 # Uses the globals DNS_PORT, API_PORT, DB, DNS_LISTEN (default 127.0.0.1), PROTO (default both),
-# and optionally API_IP (127.0.0.1), DISABLE_REG (false), USE_HEADER (false),
-# EXTRA_RECORDS (more lines inside records = [...], each quoted and ending in a comma),
-# LOGTYPE (stdout), LOGFILE, LOGFORMAT (text), LOGLEVEL (debug).
+# and optionally DOMAIN (auth.example.org), NSADMIN (admin.example.org), RECORDS (an array of
+# zone-file lines, TOML-escaped; default: the test zone below), API_IP (127.0.0.1),
+# DISABLE_REG (false), USE_HEADER (false), EXTRA_RECORDS (more lines inside records = [...],
+# each quoted and ending in a comma), LOGTYPE (stdout), LOGFILE, LOGFORMAT (text),
+# LOGLEVEL (debug). The test bed (tests/e2e) and the benchmark (bench/) use it too.
 write_config() {
-	local f=$1 extra_general=${2:-} extra_api=${3:-}
+	local f=$1 extra_general=${2:-} extra_api=${3:-} d=${DOMAIN:-auth.example.org} r recs=""
+	local -a lines
+	if [ -n "${RECORDS+set}" ]; then
+		lines=("${RECORDS[@]}")
+	else
+		lines=(
+			"$d. A 198.51.100.1"
+			"$d. AAAA 2001:db8::1"
+			"$d. NS $d."
+			"$d. CAA 0 issue \\\"letsencrypt.org\\\""
+			"www.$d. CNAME $d."
+			"dkim._domainkey.$d. TXT \\\"v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDMixedCase\\\""
+		)
+	fi
+	for r in "${lines[@]}"; do recs+="    \"$r\","$'\n'; done
 	cat >"$f" <<CFG
 [general]
 listen = "${DNS_LISTEN:-127.0.0.1}:$DNS_PORT"
 protocol = "${PROTO:-both}"
-domain = "auth.example.org"
-nsname = "auth.example.org"
-nsadmin = "admin.example.org"
+domain = "$d"
+nsname = "$d"
+nsadmin = "${NSADMIN:-admin.example.org}"
 records = [
-    "auth.example.org. A 198.51.100.1",
-    "auth.example.org. AAAA 2001:db8::1",
-    "auth.example.org. NS auth.example.org.",
-    "auth.example.org. CAA 0 issue \"letsencrypt.org\"",
-    "www.auth.example.org. CNAME auth.example.org.",
-    "dkim._domainkey.auth.example.org. TXT \"v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDMixedCase\"",
-${EXTRA_RECORDS:-}
+$recs${EXTRA_RECORDS:-}
 ]
 debug = false
 $extra_general
