@@ -164,7 +164,7 @@ run_dnsperf() {
 run_wrk() {
 	local label=$1 script=$2 secs=$3 url=$4
 	WRK_OUT=$OUT/wrk.$label.$RANDOM.txt
-	spawn env BENCH_ACCOUNTS="$T_DIR/accounts.tsv" timeout $((secs + 30)) \
+	spawn env BENCH_ACCOUNTS="$T_DIR/accounts.tsv" BENCH_LUA_DIR="$ROOT/bench" timeout $((secs + 30)) \
 		wrk -t1 -c4 -d"${secs}s" --latency -s "$ROOT/bench/$script" "$url" >"$WRK_OUT" 2>&1
 	WRK_PID=$LAST_PID
 }
