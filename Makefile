@@ -57,7 +57,7 @@ $(B)/tests/test_client: $(B)/tests/unit/test_client.o $(CLIENT_OBJ) $(COMMON_OBJ
 
 # Install the Debian 12 packages the build, the tests and the benchmarks need (as root).
 deps:
-	sh deploy/deps.sh
+	sh deploy/deps.sh --test
 
 # Run the server in the foreground on the default config (DNS 127.0.0.1:5353, API :8080).
 run: $(B)/dns01d
