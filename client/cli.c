@@ -14,7 +14,7 @@ enum {
 	OPT_API = 256, OPT_STORAGE, OPT_ALLOW_FROM, OPT_OUT, OPT_DAYS, OPT_FORCE, OPT_CERT,
 	OPT_REASON, OPT_DIRECTORY, OPT_STATE_DIR, OPT_CA_FILE, OPT_RESOLVER, OPT_EMAIL,
 	OPT_AGREE_TOS, OPT_KEY_TYPE, OPT_EAB_KID, OPT_EAB_HMAC_KEY, OPT_DEPLOY_HOOK, OPT_JSON,
-	OPT_PREFERRED_CHAIN, OPT_HELP, OPT_VERSION,
+	OPT_PREFERRED_CHAIN, OPT_INSECURE_HTTP, OPT_HELP, OPT_VERSION,
 };
 
 /* Each option, its DNS01_<OPTION> variable, and whether it takes a value. */
@@ -45,6 +45,7 @@ static const struct opt_def {
 	{ "deploy-hook", OPT_DEPLOY_HOOK, true, "DNS01_DEPLOY_HOOK" },
 	{ "preferred-chain", OPT_PREFERRED_CHAIN, true, "DNS01_PREFERRED_CHAIN" },
 	{ "json", OPT_JSON, false, "DNS01_JSON" },
+	{ "insecure-http", OPT_INSECURE_HTTP, false, "DNS01_INSECURE_HTTP" },
 	{ "verbose", 'v', false, "DNS01_VERBOSE" },
 	{ "help", OPT_HELP, false, NULL },
 	{ "version", OPT_VERSION, false, NULL },
@@ -65,7 +66,7 @@ client_usage(FILE *f)
 	    "                --resolver HOST:PORT --email ADDR --agree-tos\n"
 	    "                --key-type ec256|ec384|rsa2048|rsa3072|rsa4096\n"
 	    "                --eab-kid ID --eab-hmac-key B64URL --deploy-hook CMD\n"
-	    "                --preferred-chain ISSUER_CN --json -v\n"
+	    "                --preferred-chain ISSUER_CN --insecure-http --json -v\n"
 	    "Every option can be set as DNS01_<OPTION>, e.g. DNS01_DIRECTORY, DNS01_EAB_HMAC_KEY.\n"
 	    "Exit: 0 done, 1 renew found nothing due, 2 error. See dns01(1).\n");
 }
@@ -278,6 +279,11 @@ apply(struct client_opts *o, int id, const char *v, const char *from, struct cli
 			goto bad;
 		o->json = b;
 		return 0;
+	case OPT_INSECURE_HTTP:
+		if (parse_bool(v, &b) == -1)
+			goto bad;
+		o->insecure_http = b;
+		return 0;
 	case 'v':
 		if (parse_bool(v, &b) == -1)
 			goto bad;
@@ -350,6 +356,17 @@ parse_cmd(int argc, char **argv, int *used)
 static int
 check_required(const struct client_opts *o, struct client_err *err)
 {
+	/* The API key and the account's requests must not cross the network in clear. */
+	if (!o->insecure_http && client_url_plain_remote(o->api)) {
+		client_errf(err, "--api %.200s: plain http:// to a host that is not loopback would "
+		    "send the API key in clear text: use https:// (or --insecure-http)", o->api);
+		return -1;
+	}
+	if (!o->insecure_http && client_url_plain_remote(o->directory)) {
+		client_errf(err, "--directory %.200s: plain http:// to a host that is not loopback: "
+		    "use https:// (or --insecure-http)", o->directory);
+		return -1;
+	}
 	switch (o->cmd) {
 	case CLIENT_CMD_REGISTER:
 		if (o->api == NULL) {

@@ -84,6 +84,8 @@ char *client_domain_normalize(const char *s);
 const char *client_base_domain(const char *domain);
 /* True if s is a plausible http(s) URL without spaces or control characters. */
 bool client_url_valid(const char *s);
+/* True if url is http:// to a host other than 127.0.0.0/8, ::1 or localhost. */
+bool client_url_plain_remote(const char *url);
 
 /*
  * Read a whole file of at most max bytes into a new NUL-terminated buffer.
@@ -557,6 +559,7 @@ struct client_opts {
 	char *deploy_hook;		/* --deploy-hook */
 	char *preferred_chain;		/* --preferred-chain */
 	bool json;			/* --json */
+	bool insecure_http;		/* --insecure-http: allow http:// off loopback */
 	int verbose;			/* -v */
 };
 

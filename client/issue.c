@@ -73,6 +73,13 @@ account_for(struct run *r, const char *base, size_t *idx, struct client_err *err
 		    r->o->storage, base);
 		return -1;
 	}
+	if (!r->o->insecure_http && client_url_plain_remote(r->accts[r->naccts].server_url)) {
+		client_errf(err, "%s: server_url %.200s in %s is plain http:// to a host that is "
+		    "not loopback and would get the API key in clear text: use https:// (or "
+		    "--insecure-http)", base, r->accts[r->naccts].server_url, r->o->storage);
+		acmedns_account_free(&r->accts[r->naccts]);
+		return -1;
+	}
 	r->acct_base[r->naccts] = strdup(base);
 	if (r->acct_base[r->naccts] == NULL) {
 		acmedns_account_free(&r->accts[r->naccts]);

@@ -671,6 +671,8 @@ json_acmedns_account(const char *body, size_t len, const char *server_url,
 		return -1;
 	}
 	account_from(j, a);
+	/* The URL we asked wins over any server_url in the answer (issue 12: it leaked). */
+	free(a->server_url);
 	a->server_url = strdup(server_url);
 	if (!account_ok(a)) {
 		client_errf(err, "the API's /register answer lacks a valid username, password, "

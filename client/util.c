@@ -1,10 +1,12 @@
 /* client/util.c -- errors, HTTP and RFC 3339 dates, domain names, atomic files */
 /* SPDX-License-Identifier: ISC */
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,6 +274,50 @@ client_url_valid(const char *s)
 	for (; *p != '\0'; p++)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
 			return false;
+	return true;
+}
+
+/*
+ * True if url is plain http:// to a host that is not loopback (127.0.0.0/8,
+ * ::1, localhost): secrets sent there cross the network in clear text.
+ */
+bool
+client_url_plain_remote(const char *url)
+{
+	char host[CLIENT_MAX_NAME + 1];
+	const char *p, *end, *at;
+	struct in_addr a4;
+	struct in6_addr a6;
+	size_t n;
+
+	if (url == NULL || strncasecmp(url, "http://", 7) != 0)
+		return false;
+	p = url + 7;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at != NULL)		/* RFC 3986 §3.2.1 userinfo */
+		p = at + 1;
+	if (*p == '[') {	/* RFC 3986 §3.2.2 IP-literal */
+		p++;
+		end = memchr(p, ']', (size_t)(end - p));
+		if (end == NULL)
+			return true;
+	} else {
+		end = p + strcspn(p, ":/?#");
+	}
+	n = (size_t)(end - p);
+	if (n == 0 || n >= sizeof(host))
+		return true;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	if (host[n - 1] == '.')
+		host[n - 1] = '\0';
+	if (strcasecmp(host, "localhost") == 0)
+		return false;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) != 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return !IN6_IS_ADDR_LOOPBACK(&a6);
 	return true;
 }
 

@@ -475,6 +475,19 @@ test_acmedns_register_response(void)
 	const char *bad = "{\"username\":\"u\",\"password\":\"p\",\"fulldomain\":\"x.\\nevil\","
 	    "\"subdomain\":\"s\"}";
 	CHECK(json_acmedns_account(bad, strlen(bad), "http://h", &a, &err) == -1);
+	/*
+	 * Issue 12: an answer that carries its own server_url leaked that string
+	 * (caught by LeakSanitizer under make check); the URL asked wins.
+	 */
+	const char *with_url = "{\"username\":\"eabcdf6b-3b2a-4ad2-9b76-9a4cd8b4ca6c\","
+	    "\"password\":\"pbAXVjlIOE01xbut7YnAbkhMQIkcwoHO0ek2j4Q0\","
+	    "\"fulldomain\":\"d420c923-bbd7-4056-ab64-c3ca54c9b3cf.auth.example.org\","
+	    "\"subdomain\":\"d420c923-bbd7-4056-ab64-c3ca54c9b3cf\","
+	    "\"server_url\":\"https://other.example\"}";
+	CHECK(json_acmedns_account(with_url, strlen(with_url), "https://asked.example", &a,
+	    &err) == 0);
+	CHECK_STR(a.server_url, "https://asked.example");
+	acmedns_account_free(&a);
 	return 0;
 }
 
@@ -665,6 +678,125 @@ test_renewal_due(void)
 	CHECK(client_renewal_due(&c, now, -1, false, now - 2 * 86400, now - 86400, &why) == 1);
 	c.not_after = now - 1;
 	CHECK(client_renewal_due(&c, now, -1, false, now + 86400, now + 2 * 86400, &why) == 1);
+	return 0;
+}
+
+/*
+ * Issue 12 (mutation testing): the line is a third of the lifetime. With 90
+ * days, 31 left is not due, 30 (exactly a third) is not due, 29 is; a move of
+ * the line to 2/3 (60 days) would make 31 due. --days N: exactly N days left
+ * is not due ("fewer than N"), one second less is.
+ */
+static int
+test_renewal_threshold_line(void)
+{
+	struct crypto_cert c;
+	time_t now = 1800000000, day = 86400;
+	const char *why;
+
+	memset(&c, 0, sizeof(c));
+	c.not_before = now - 59 * day;
+	c.not_after = now + 31 * day;
+	CHECK(client_renewal_due(&c, now, -1, false, 0, 0, &why) == 0);
+	c.not_before = now - 60 * day;
+	c.not_after = now + 30 * day;
+	CHECK(client_renewal_due(&c, now, -1, false, 0, 0, &why) == 0);
+	c.not_before = now - 61 * day;
+	c.not_after = now + 29 * day;
+	CHECK(client_renewal_due(&c, now, -1, false, 0, 0, &why) == 1);
+	CHECK(strstr(why, "third") != NULL);
+	/* 59 days left of 90: not due (a 2/3 line would say due). */
+	c.not_before = now - 31 * day;
+	c.not_after = now + 59 * day;
+	CHECK(client_renewal_due(&c, now, -1, false, 0, 0, &why) == 0);
+	/* Exactly --days left. */
+	c.not_before = now - 60 * day;
+	c.not_after = now + 30 * day;
+	CHECK(client_renewal_due(&c, now, 30, false, 0, 0, &why) == 0);
+	CHECK(client_renewal_due(&c, now + 1, 30, false, 0, 0, &why) == 1);
+	CHECK(client_renewal_due(&c, now, 31, false, 0, 0, &why) == 1);
+	CHECK(client_renewal_due(&c, now, 29, false, 0, 0, &why) == 0);
+	return 0;
+}
+
+/* Issue 12: the account key that register/issue creates is mode 0600, whatever the umask. */
+static int
+test_account_key_mode(void)
+{
+	struct client_opts o;
+	struct session s;
+	struct client_err e = { .set = false };
+	struct stat st;
+	char path[128];
+	mode_t old;
+	int rc;
+
+	CHECK(mktmp() == 0);
+	memset(&o, 0, sizeof(o));
+	o.state_dir = tmpdir;
+	o.directory = "https://127.0.0.1:1/dir";	/* refused at once: no CA needed */
+	old = umask(0);
+	rc = session_open(&o, &s, true, &e);
+	umask(old);
+	snprintf(path, sizeof(path), "%s/account.key", tmpdir);
+	int st_rc = stat(path, &st);
+	rmtmp();
+	CHECK(rc == -1);	/* the directory could not be read */
+	CHECK(st_rc == 0);	/* but the key was created first */
+	CHECK((st.st_mode & 0777) == 0600);
+	return 0;
+}
+
+static int parse(struct client_opts *o, struct client_err *e, char **argv);
+
+/* Issue 12: no X-Api-Key over plain http:// off loopback without --insecure-http. */
+static int
+test_plain_http_refused(void)
+{
+	struct client_opts o;
+	struct client_err e = { .set = false };
+	char *remote_api[] = { "dns01", "register", "--api", "http://acme-dns.example",
+	    "--storage", "s", "a.test", NULL };
+	char *remote_ok[] = { "dns01", "register", "--api", "http://acme-dns.example",
+	    "--storage", "s", "--insecure-http", "a.test", NULL };
+	char *remote_dir[] = { "dns01", "account", "show", "--directory",
+	    "http://ca.example:14000/dir", NULL };
+	char *loop6[] = { "dns01", "register", "--api", "http://[::1]:8080", "--storage", "s",
+	    "a.test", NULL };
+	char *https[] = { "dns01", "register", "--api", "https://acme-dns.example",
+	    "--storage", "s", "a.test", NULL };
+
+	unsetenv("DNS01_INSECURE_HTTP");
+	setenv("DNS01_DIRECTORY", "https://ca.test/dir", 1);
+	CHECK(parse(&o, &e, remote_api) == -1);
+	CHECK(strstr(e.msg, "--api") != NULL && strstr(e.msg, "--insecure-http") != NULL);
+	CHECK(strchr(e.msg, '\n') == NULL);
+	CHECK(parse(&o, &e, remote_ok) == 0 && o.insecure_http);
+	client_opts_free(&o);
+	CHECK(parse(&o, &e, loop6) == 0);
+	client_opts_free(&o);
+	CHECK(parse(&o, &e, https) == 0);
+	client_opts_free(&o);
+	CHECK(parse(&o, &e, remote_dir) == -1 && strstr(e.msg, "--directory") != NULL);
+	unsetenv("DNS01_DIRECTORY");
+	/* Through main: exit 2. */
+	CHECK(client_main(7, remote_api) == CLIENT_EXIT_ERROR);
+
+	CHECK(!client_url_plain_remote("http://127.0.0.1:8080"));
+	CHECK(!client_url_plain_remote("http://127.9.8.7/"));
+	CHECK(!client_url_plain_remote("http://localhost:8080/x"));
+	CHECK(!client_url_plain_remote("http://LOCALHOST./"));
+	CHECK(!client_url_plain_remote("http://[::1]:80"));
+	CHECK(!client_url_plain_remote("http://user@127.0.0.1/"));
+	CHECK(!client_url_plain_remote("https://ca.example/"));
+	CHECK(!client_url_plain_remote(NULL));
+	CHECK(client_url_plain_remote("http://128.0.0.1/"));
+	CHECK(client_url_plain_remote("http://192.0.2.1:8080"));
+	CHECK(client_url_plain_remote("http://[2001:db8::1]/"));
+	CHECK(client_url_plain_remote("http://localhost.example/"));
+	CHECK(client_url_plain_remote("http://127.0.0.1.example/"));
+	CHECK(client_url_plain_remote("http://127.0.0.1@evil.example/"));
+	CHECK(client_url_plain_remote("HTTP://example/"));
 	return 0;
 }
 
@@ -897,6 +1029,7 @@ test_every_option_has_env(void)
 		{ "DNS01_PREFERRED_CHAIN", "Root X" }, { "DNS01_JSON", "yes" },
 		{ "DNS01_VERBOSE", "1" }, { "DNS01_API", "http://api.test" },
 		{ "DNS01_ALLOW_FROM", "192.0.2.0/24 2001:db8::/32" },
+		{ "DNS01_INSECURE_HTTP", "1" },
 	};
 	char *argv[] = { "dns01", "renew", NULL };
 	struct client_opts o;
@@ -926,7 +1059,7 @@ test_every_option_has_env(void)
 	CHECK_STR(o.preferred_chain, "Root X");
 	CHECK(o.json && o.verbose == 1);
 	CHECK_STR(o.api, "http://api.test");
-	CHECK(o.nallow == 2);
+	CHECK(o.nallow == 2 && o.insecure_http);
 	client_opts_free(&o);
 	return 0;
 }
@@ -952,6 +1085,9 @@ static const struct test_case tests[] = {
 	{ "link_alternate", test_link_alternate },
 	{ "domain_names", test_domain_names },
 	{ "renewal_due", test_renewal_due },
+	{ "renewal_threshold_line", test_renewal_threshold_line },
+	{ "account_key_mode", test_account_key_mode },
+	{ "plain_http_refused", test_plain_http_refused },
 	{ "options_and_env", test_options_and_env },
 	{ "exit_codes", test_exit_codes },
 	{ "atomic_write", test_atomic_write },
