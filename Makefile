@@ -17,11 +17,13 @@ CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) $(SAN) -pthread \
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(SAN) -pthread $(LDFLAGS)
 LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt
 
-# The daemon's modules; client/ is the ACME client, main.c files are entry points.
+# The daemon's modules; acme/ is the ACME protocol (both programs), client/ the dns01 CLI,
+# main.c files are entry points.
 COMMON_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard common/*.c))
 STORAGE_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard storage/*.c))
 DNSD_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard dnsd/*.c))
 API_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard api/*.c))
+ACME_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard acme/*.c))
 CLIENT_OBJ := $(patsubst %.c,$(B)/%.o,$(filter-out client/main.c,$(wildcard client/*.c)))
 LIB_OBJ := $(COMMON_OBJ) $(STORAGE_OBJ) $(DNSD_OBJ) $(API_OBJ)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -39,7 +41,7 @@ $(B)/%.o: %.c
 $(B)/dns01d: $(B)/daemon/main.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(B)/dns01: $(B)/client/main.o $(CLIENT_OBJ) $(COMMON_OBJ)
+$(B)/dns01: $(B)/client/main.o $(CLIENT_OBJ) $(ACME_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 # Each unit test links only the modules it tests (and what they use).
@@ -52,7 +54,7 @@ $(B)/tests/test_dnsd: $(B)/tests/unit/test_dnsd.o $(DNSD_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS_ALL) $(WRAP) -o $@ $^ $(LIBS)
 $(B)/tests/test_api $(B)/tests/test_json: $(B)/tests/%: $(B)/tests/unit/%.o $(LIB_OBJ)
 	$(TEST_LINK)
-$(B)/tests/test_client: $(B)/tests/unit/test_client.o $(CLIENT_OBJ) $(COMMON_OBJ)
+$(B)/tests/test_client: $(B)/tests/unit/test_client.o $(CLIENT_OBJ) $(ACME_OBJ) $(COMMON_OBJ)
 	$(TEST_LINK)
 
 # Install the Debian 12 packages the build, the tests and the benchmarks need (as root).
@@ -90,7 +92,7 @@ install: $(B)/dns01d $(B)/dns01
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-		--suppress=missingIncludeSystem -D_GNU_SOURCE common storage dnsd api client daemon
+		--suppress=missingIncludeSystem -D_GNU_SOURCE common storage dnsd api acme client daemon
 
 clean:
 	rm -rf build build-asan

@@ -37,7 +37,7 @@ body_excerpt(const struct http_response *r, char *buf, size_t len)
 /* POST /register: a new account (acme-dns answers 201 with the credentials). */
 int
 acmedns_register(struct http *h, const char *api, const char *const *allow_from,
-    size_t nallow, struct acmedns_account *a, struct client_err *err)
+    size_t nallow, struct acmedns_account *a, struct acme_err *err)
 {
 	struct http_request req;
 	struct http_response resp;
@@ -49,7 +49,7 @@ acmedns_register(struct http *h, const char *api, const char *const *allow_from,
 	url = api_url(api, "register");
 	body = json_acmedns_register(allow_from, nallow);
 	if (url == NULL || body == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	memset(&req, 0, sizeof(req));
@@ -63,10 +63,10 @@ acmedns_register(struct http *h, const char *api, const char *const *allow_from,
 	if (resp.status != 201 && resp.status != 200) {
 		body_excerpt(&resp, ex, sizeof(ex));
 		if (resp.status == 404)
-			client_errf(err, "%s answered 404: registration is disabled there (or --api "
+			acme_errf(err, "%s answered 404: registration is disabled there (or --api "
 			    "is wrong); register on the server or ask its operator", url);
 		else
-			client_errf(err, "%s answered %ld %s: check --api and --allow-from", url,
+			acme_errf(err, "%s answered %ld %s: check --api and --allow-from", url,
 			    resp.status, ex);
 		goto out;
 	}
@@ -83,7 +83,7 @@ out:
 /* POST /update with the account's credentials (the key is never logged). */
 int
 acmedns_update(struct http *h, const struct acmedns_account *a, const char *txt,
-    struct client_err *err)
+    struct acme_err *err)
 {
 	struct http_request req;
 	struct http_response resp;
@@ -94,7 +94,7 @@ acmedns_update(struct http *h, const struct acmedns_account *a, const char *txt,
 	url = api_url(a->server_url, "update");
 	body = json_acmedns_update(a->subdomain, txt);
 	if (url == NULL || body == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	memset(&req, 0, sizeof(req));
@@ -108,14 +108,14 @@ acmedns_update(struct http *h, const struct acmedns_account *a, const char *txt,
 	if (http_send(h, &req, &resp, err) == -1)
 		goto out;	/* the message names the URL and what to check */
 	if (resp.status == 401 || resp.status == 403) {
-		client_errf(err, "the acme-dns API at %s refused the account's credentials (HTTP %ld): "
+		acme_errf(err, "the acme-dns API at %s refused the account's credentials (HTTP %ld): "
 		    "check its username/password in --storage, or run dns01 register again",
 		    a->server_url, resp.status);
 		goto out;
 	}
 	if (resp.status != 200) {
 		body_excerpt(&resp, ex, sizeof(ex));
-		client_errf(err, "the acme-dns API at %s answered %ld to /update: %s", a->server_url,
+		acme_errf(err, "the acme-dns API at %s answered %ld to /update: %s", a->server_url,
 		    resp.status, ex);
 		goto out;
 	}
@@ -131,47 +131,47 @@ out:
 /* Look up the entry of domain (a wildcard uses its base domain's entry). */
 int
 acmedns_storage_lookup(const char *path, const char *domain, struct acmedns_account *a,
-    struct client_err *err)
+    struct acme_err *err)
 {
 	char *text = NULL;
 	size_t len;
 	int rc, r;
 
 	memset(a, 0, sizeof(*a));
-	r = client_file_read(path, CLIENT_MAX_FILE, &text, &len, err);
+	r = acme_file_read(path, ACME_MAX_FILE, &text, &len, err);
 	if (r == 1)
 		return 0;
 	if (r == -1)
 		return -1;
-	rc = json_storage_get(text, len, client_base_domain(domain), a, err);
+	rc = json_storage_get(text, len, acme_base_domain(domain), a, err);
 	if (rc == -1)
-		client_err_replace(err, "storage file %s: %s", path, err->msg);
-	client_free_secret(text);
+		acme_err_replace(err, "storage file %s: %s", path, err->msg);
+	acme_free_secret(text);
 	return rc;
 }
 
 /* Add or replace the entry of domain; the file holds passwords, so 0600. */
 int
 acmedns_storage_store(const char *path, const char *domain, const struct acmedns_account *a,
-    struct client_err *err)
+    struct acme_err *err)
 {
 	char *text = NULL, *out = NULL;
 	size_t len = 0;
 	int rc = -1, r;
 
-	r = client_file_read(path, CLIENT_MAX_FILE, &text, &len, err);
+	r = acme_file_read(path, ACME_MAX_FILE, &text, &len, err);
 	if (r == -1)
 		goto out;
-	out = json_storage_put(text, len, client_base_domain(domain), a, err);
+	out = json_storage_put(text, len, acme_base_domain(domain), a, err);
 	if (out == NULL) {
-		client_err_replace(err, "storage file %s: %s", path, err->msg);
+		acme_err_replace(err, "storage file %s: %s", path, err->msg);
 		goto out;
 	}
-	if (client_file_write(path, out, strlen(out), 0600, err) == -1)
+	if (acme_file_write(path, out, strlen(out), 0600, err) == -1)
 		goto out;
 	rc = 0;
 out:
-	client_free_secret(text);
-	client_free_secret(out);
+	acme_free_secret(text);
+	acme_free_secret(out);
 	return rc;
 }

@@ -95,7 +95,7 @@ client_opts_free(struct client_opts *o)
 	free(o->resolver);
 	free(o->email);
 	free(o->eab_kid);
-	client_free_secret(o->eab_hmac_key);
+	acme_free_secret(o->eab_hmac_key);
 	free(o->deploy_hook);
 	free(o->preferred_chain);
 	memset(o, 0, sizeof(*o));
@@ -165,15 +165,15 @@ add_str(char ***v, size_t *n, size_t max, const char *s)
 
 /* Add a domain after checking it; duplicates are dropped. */
 static int
-add_domain(struct client_opts *o, const char *s, struct client_err *err)
+add_domain(struct client_opts *o, const char *s, struct acme_err *err)
 {
 	char *d;
 	size_t i;
 	int rc = -1;
 
-	d = client_domain_normalize(s);
+	d = acme_domain_normalize(s);
 	if (d == NULL) {
-		client_errf(err, "'%.100s' is not a valid domain name (letters, digits, '-', at "
+		acme_errf(err, "'%.100s' is not a valid domain name (letters, digits, '-', at "
 		    "least two labels, optional leading '*.')", s);
 		return -1;
 	}
@@ -184,7 +184,7 @@ add_domain(struct client_opts *o, const char *s, struct client_err *err)
 		}
 	}
 	if (add_str(&o->domains, &o->ndomains, CLIENT_MAX_DOMAINS, d) == -1) {
-		client_errf(err, "at most %d domains", CLIENT_MAX_DOMAINS);
+		acme_errf(err, "at most %d domains", CLIENT_MAX_DOMAINS);
 		goto out;
 	}
 	rc = 0;
@@ -195,14 +195,14 @@ out:
 
 /* Apply one option value, from argv or the environment (from names the source). */
 static int
-apply(struct client_opts *o, int id, const char *v, const char *from, struct client_err *err)
+apply(struct client_opts *o, int id, const char *v, const char *from, struct acme_err *err)
 {
 	bool b;
 	long n;
 
 	switch (id) {
 	case OPT_API:
-		if (!client_url_valid(v))
+		if (!acme_url_valid(v))
 			goto bad;
 		return set_str(&o->api, v);
 	case OPT_STORAGE:
@@ -210,11 +210,11 @@ apply(struct client_opts *o, int id, const char *v, const char *from, struct cli
 	case OPT_ALLOW_FROM: {
 		struct cidr c;
 		if (cidr_parse(v, &c) == -1) {
-			client_errf(err, "%s: '%.100s' is not a CIDR (e.g. 192.0.2.0/24)", from, v);
+			acme_errf(err, "%s: '%.100s' is not a CIDR (e.g. 192.0.2.0/24)", from, v);
 			return -1;
 		}
 		if (add_str(&o->allow_from, &o->nallow, CLIENT_MAX_ALLOW_FROM, v) == -1) {
-			client_errf(err, "%s: at most %d entries", from, CLIENT_MAX_ALLOW_FROM);
+			acme_errf(err, "%s: at most %d entries", from, CLIENT_MAX_ALLOW_FROM);
 			return -1;
 		}
 		return 0;
@@ -242,7 +242,7 @@ apply(struct client_opts *o, int id, const char *v, const char *from, struct cli
 		o->reason = (int)n;
 		return 0;
 	case OPT_DIRECTORY:
-		if (!client_url_valid(v))
+		if (!acme_url_valid(v))
 			goto bad;
 		return set_str(&o->directory, v);
 	case OPT_STATE_DIR:
@@ -267,7 +267,7 @@ apply(struct client_opts *o, int id, const char *v, const char *from, struct cli
 	case OPT_EAB_KID:
 		return set_str(&o->eab_kid, v);
 	case OPT_EAB_HMAC_KEY:
-		client_free_secret(o->eab_hmac_key);
+		acme_free_secret(o->eab_hmac_key);
 		o->eab_hmac_key = strdup(v);
 		return o->eab_hmac_key == NULL ? -1 : 0;
 	case OPT_DEPLOY_HOOK:
@@ -295,16 +295,16 @@ apply(struct client_opts *o, int id, const char *v, const char *from, struct cli
 bad:
 	/* Never echo a secret value; the others help the user. */
 	if (id == OPT_EAB_HMAC_KEY)
-		client_errf(err, "%s: bad value", from);
+		acme_errf(err, "%s: bad value", from);
 	else
-		client_errf(err, "%s: bad value '%.100s'", from, v);
+		acme_errf(err, "%s: bad value '%.100s'", from, v);
 	return -1;
 }
 
 /* DNS01_DOMAIN and DNS01_ALLOW_FROM hold lists separated by commas or spaces. */
 static int
 apply_env_list(struct client_opts *o, int id, const char *v, const char *from,
-    struct client_err *err)
+    struct acme_err *err)
 {
 	char *copy, *tok, *save = NULL;
 	int rc = 0;
@@ -354,55 +354,55 @@ parse_cmd(int argc, char **argv, int *used)
 
 /* Which options make sense for the command, and which it needs. */
 static int
-check_required(const struct client_opts *o, struct client_err *err)
+check_required(const struct client_opts *o, struct acme_err *err)
 {
 	/* The API key and the account's requests must not cross the network in clear. */
-	if (!o->insecure_http && client_url_plain_remote(o->api)) {
-		client_errf(err, "--api %.200s: plain http:// to a host that is not loopback would "
+	if (!o->insecure_http && acme_url_plain_remote(o->api)) {
+		acme_errf(err, "--api %.200s: plain http:// to a host that is not loopback would "
 		    "send the API key in clear text: use https:// (or --insecure-http)", o->api);
 		return -1;
 	}
-	if (!o->insecure_http && client_url_plain_remote(o->directory)) {
-		client_errf(err, "--directory %.200s: plain http:// to a host that is not loopback: "
+	if (!o->insecure_http && acme_url_plain_remote(o->directory)) {
+		acme_errf(err, "--directory %.200s: plain http:// to a host that is not loopback: "
 		    "use https:// (or --insecure-http)", o->directory);
 		return -1;
 	}
 	switch (o->cmd) {
 	case CLIENT_CMD_REGISTER:
 		if (o->api == NULL) {
-			client_errf(err, "register needs --api URL (or DNS01_API): the acme-dns API");
+			acme_errf(err, "register needs --api URL (or DNS01_API): the acme-dns API");
 			return -1;
 		}
 		if (o->storage == NULL) {
-			client_errf(err, "register needs --storage FILE (or DNS01_STORAGE)");
+			acme_errf(err, "register needs --storage FILE (or DNS01_STORAGE)");
 			return -1;
 		}
 		if (o->ndomains == 0) {
-			client_errf(err, "register needs at least one DOMAIN");
+			acme_errf(err, "register needs at least one DOMAIN");
 			return -1;
 		}
 		return 0;
 	case CLIENT_CMD_ISSUE:
 	case CLIENT_CMD_RENEW:
 		if (o->ndomains == 0) {
-			client_errf(err, "%s needs -d DOMAIN (or DNS01_DOMAIN)",
+			acme_errf(err, "%s needs -d DOMAIN (or DNS01_DOMAIN)",
 			    o->cmd == CLIENT_CMD_ISSUE ? "issue" : "renew");
 			return -1;
 		}
 		if (o->out == NULL) {
-			client_errf(err, "%s needs --out DIR (or DNS01_OUT) for the certificate files",
+			acme_errf(err, "%s needs --out DIR (or DNS01_OUT) for the certificate files",
 			    o->cmd == CLIENT_CMD_ISSUE ? "issue" : "renew");
 			return -1;
 		}
 		if (o->storage == NULL) {
-			client_errf(err, "%s needs --storage FILE (or DNS01_STORAGE): the file "
+			acme_errf(err, "%s needs --storage FILE (or DNS01_STORAGE): the file "
 			    "dns01 register wrote", o->cmd == CLIENT_CMD_ISSUE ? "issue" : "renew");
 			return -1;
 		}
 		break;
 	case CLIENT_CMD_REVOKE:
 		if (o->cert == NULL) {
-			client_errf(err, "revoke needs --cert FILE (or DNS01_CERT)");
+			acme_errf(err, "revoke needs --cert FILE (or DNS01_CERT)");
 			return -1;
 		}
 		break;
@@ -410,7 +410,7 @@ check_required(const struct client_opts *o, struct client_err *err)
 		break;
 	}
 	if (o->directory == NULL) {
-		client_errf(err, "no ACME server: give --directory URL (or DNS01_DIRECTORY), e.g. "
+		acme_errf(err, "no ACME server: give --directory URL (or DNS01_DIRECTORY), e.g. "
 		    "https://acme-v02.api.letsencrypt.org/directory");
 		return -1;
 	}
@@ -429,7 +429,7 @@ hide_arg(char *s)
 
 /* See client.h: environment first, then argv; argv wins. */
 int
-client_opts_parse(int argc, char **argv, struct client_opts *o, struct client_err *err)
+client_opts_parse(int argc, char **argv, struct client_opts *o, struct acme_err *err)
 {
 	struct option longopts[NOPTS + 1];
 	char from[64];
@@ -445,7 +445,7 @@ client_opts_parse(int argc, char **argv, struct client_opts *o, struct client_er
 	if (o->cmd == CLIENT_CMD_HELP || o->cmd == CLIENT_CMD_VERSION)
 		return 0;
 	if (o->cmd == CLIENT_CMD_NONE) {
-		client_errf(err, "unknown command%s%s: use register, issue, renew, revoke or "
+		acme_errf(err, "unknown command%s%s: use register, issue, renew, revoke or "
 		    "account show|rollover|deactivate (dns01 --help)", argc > 1 ? " " : "",
 		    argc > 1 ? argv[1] : "");
 		goto out;
@@ -477,7 +477,7 @@ client_opts_parse(int argc, char **argv, struct client_opts *o, struct client_er
 		opterr = 0;
 		while ((c = getopt_long(sub_argc, sub_argv, "d:vh", longopts, &idx)) != -1) {
 			if (c == '?' || c == ':') {
-				client_errf(err, "bad option '%.100s' (dns01 --help lists them)",
+				acme_errf(err, "bad option '%.100s' (dns01 --help lists them)",
 				    sub_argv[optind - 1]);
 				goto out;
 			}
@@ -513,7 +513,7 @@ client_opts_parse(int argc, char **argv, struct client_opts *o, struct client_er
 		}
 		/* DOMAIN... operands: register only. */
 		if (optind < sub_argc && o->cmd != CLIENT_CMD_REGISTER) {
-			client_errf(err, "unexpected argument '%.100s' (use -d DOMAIN for names)",
+			acme_errf(err, "unexpected argument '%.100s' (use -d DOMAIN for names)",
 			    sub_argv[optind]);
 			goto out;
 		}

@@ -110,7 +110,7 @@ txt_value(const ldns_rr *rr, char *out, size_t outlen)
 /* Ask the resolver (RD set: it follows the CNAME, as the CA's resolver will). */
 int
 dnscheck_txt(const char *resolver, const char *name, const char *const *want, size_t nwant,
-    char **cname, int *answered, struct client_err *err)
+    char **cname, int *answered, struct acme_err *err)
 {
 	ldns_resolver *res = NULL;
 	ldns_rdf *qname = NULL, *ns = NULL;
@@ -129,7 +129,7 @@ dnscheck_txt(const char *resolver, const char *name, const char *const *want, si
 	*answered = 0;
 	if (resolver != NULL) {
 		if (split_hostport(resolver, host, sizeof(host), &port) == -1) {
-			client_errf(err, "bad --resolver '%s': use HOST:PORT, e.g. 127.0.0.1:53",
+			acme_errf(err, "bad --resolver '%s': use HOST:PORT, e.g. 127.0.0.1:53",
 			    resolver);
 			goto out;
 		}
@@ -137,13 +137,13 @@ dnscheck_txt(const char *resolver, const char *name, const char *const *want, si
 		ns = ns_rdf(host);
 		if (res == NULL || ns == NULL ||
 		    ldns_resolver_push_nameserver(res, ns) != LDNS_STATUS_OK) {
-			client_errf(err, "cannot use --resolver '%s': give an IP address and port",
+			acme_errf(err, "cannot use --resolver '%s': give an IP address and port",
 			    resolver);
 			goto out;
 		}
 		ldns_resolver_set_port(res, port);
 	} else if (ldns_resolver_new_frm_file(&res, NULL) != LDNS_STATUS_OK || res == NULL) {
-		client_errf(err, "cannot read /etc/resolv.conf: give --resolver HOST:PORT");
+		acme_errf(err, "cannot read /etc/resolv.conf: give --resolver HOST:PORT");
 		goto out;
 	}
 	ldns_resolver_set_recursive(res, true);
@@ -154,7 +154,7 @@ dnscheck_txt(const char *resolver, const char *name, const char *const *want, si
 	qname = ldns_dname_new_frm_str(name);
 	seen = calloc(nwant + 1, sizeof(*seen));
 	if (qname == NULL || seen == NULL) {
-		client_errf(err, "bad DNS name %s", name);
+		acme_errf(err, "bad DNS name %s", name);
 		goto out;
 	}
 	pkt = ldns_resolver_query(res, qname, LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, LDNS_RD);

@@ -27,7 +27,7 @@ struct pending {
 /* Everything one issue/renew run holds. */
 struct run {
 	const struct client_opts *o;
-	struct session s;
+	struct acme_session s;
 	bool session_open;
 	struct acmedns_account *accts;	/* one per distinct base domain, from --storage */
 	char **acct_base;
@@ -49,7 +49,7 @@ mono(void)
 
 /* The storage entry for base, loaded once. -1 if there is none. */
 static int
-account_for(struct run *r, const char *base, size_t *idx, struct client_err *err)
+account_for(struct run *r, const char *base, size_t *idx, struct acme_err *err)
 {
 	size_t i;
 	int found;
@@ -61,20 +61,20 @@ account_for(struct run *r, const char *base, size_t *idx, struct client_err *err
 		}
 	}
 	if (r->naccts >= CLIENT_MAX_DOMAINS) {
-		client_errf(err, "too many domains");
+		acme_errf(err, "too many domains");
 		return -1;
 	}
 	found = acmedns_storage_lookup(r->o->storage, base, &r->accts[r->naccts], err);
 	if (found == -1)
 		return -1;
 	if (found == 0) {
-		client_errf(err, "no acme-dns account for %s in %s: run dns01 register --api URL "
+		acme_errf(err, "no acme-dns account for %s in %s: run dns01 register --api URL "
 		    "--storage %s %s, then create the CNAME record it prints", base, r->o->storage,
 		    r->o->storage, base);
 		return -1;
 	}
-	if (!r->o->insecure_http && client_url_plain_remote(r->accts[r->naccts].server_url)) {
-		client_errf(err, "%s: server_url %.200s in %s is plain http:// to a host that is "
+	if (!r->o->insecure_http && acme_url_plain_remote(r->accts[r->naccts].server_url)) {
+		acme_errf(err, "%s: server_url %.200s in %s is plain http:// to a host that is "
 		    "not loopback and would get the API key in clear text: use https:// (or "
 		    "--insecure-http)", base, r->accts[r->naccts].server_url, r->o->storage);
 		acmedns_account_free(&r->accts[r->naccts]);
@@ -83,34 +83,16 @@ account_for(struct run *r, const char *base, size_t *idx, struct client_err *err
 	r->acct_base[r->naccts] = strdup(base);
 	if (r->acct_base[r->naccts] == NULL) {
 		acmedns_account_free(&r->accts[r->naccts]);
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		return -1;
 	}
 	*idx = r->naccts++;
 	return 0;
 }
 
-/* A challenge token is base64url (RFC 8555 §8.4); check it before using it. */
-static bool
-token_ok(const char *t)
-{
-	size_t i, n;
-
-	if (t == NULL)
-		return false;
-	n = strlen(t);
-	if (n < 16 || n > 256)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') ||
-		    (t[i] >= '0' && t[i] <= '9') || t[i] == '-' || t[i] == '_'))
-			return false;
-	return true;
-}
-
 /* Read one authorization; valid ones are skipped (§7.1.4, pre-validated CAs). */
 static int
-take_authz(struct run *r, const char *url, struct client_err *err)
+take_authz(struct run *r, const char *url, struct acme_err *err)
 {
 	struct acme_authz az;
 	struct pending *pd;
@@ -125,26 +107,26 @@ take_authz(struct run *r, const char *url, struct client_err *err)
 		goto out;
 	}
 	if (strcmp(az.status, "pending") != 0) {
-		client_errf(err, "the authorization for %s is %s: run dns01 again for a new order",
+		acme_errf(err, "the authorization for %s is %s: run dns01 again for a new order",
 		    az.identifier, az.status);
 		goto out;
 	}
-	if (az.chall_url == NULL || !token_ok(az.chall_token)) {
-		client_errf(err, "the CA offers no usable dns-01 challenge for %s", az.identifier);
+	if (az.chall_url == NULL || !acme_token_valid(az.chall_token)) {
+		acme_errf(err, "the CA offers no usable dns-01 challenge for %s", az.identifier);
 		goto out;
 	}
 	/* RFC 8555 §7.1.4: the identifier has no "*."; tolerate CAs that keep it. */
-	dn = client_domain_normalize(client_base_domain(az.identifier));
-	if (client_base_domain(az.identifier) != az.identifier)
+	dn = acme_domain_normalize(acme_base_domain(az.identifier));
+	if (acme_base_domain(az.identifier) != az.identifier)
 		az.wildcard = true;
 	if (dn == NULL || dn[0] == '*') {
 		free(dn);
-		client_errf(err, "the CA sent a bad identifier in an authorization");
+		acme_errf(err, "the CA sent a bad identifier in an authorization");
 		goto out;
 	}
-	if (r->np >= CLIENT_MAX_AUTHZ + CLIENT_MAX_DOMAINS) {
+	if (r->np >= ACME_MAX_AUTHZ + CLIENT_MAX_DOMAINS) {
 		free(dn);
-		client_errf(err, "the CA sent too many authorizations");
+		acme_errf(err, "the CA sent too many authorizations");
 		goto out;
 	}
 	pd = &r->p[r->np];
@@ -156,14 +138,14 @@ take_authz(struct run *r, const char *url, struct client_err *err)
 		pd->name = NULL;
 	r->np++;
 	if (pd->authz_url == NULL || pd->chall_url == NULL || pd->name == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	pd->respond = az.chall_status == NULL || strcmp(az.chall_status, "pending") == 0;
 	if (account_for(r, dn, &pd->acct, err) == -1)
 		goto out;
 	if (acme_dns01_txt(az.chall_token, r->s.acme.thumbprint, pd->txt) == -1) {
-		client_errf(err, "cannot compute the TXT value");
+		acme_errf(err, "cannot compute the TXT value");
 		goto out;
 	}
 	rc = 0;
@@ -174,7 +156,7 @@ out:
 
 /* newOrder; pre-authorize with newAuthz (§7.4.1) if the CA wants that and offers it. */
 static int
-order(struct run *r, const char *replaces, struct client_err *err)
+order(struct run *r, const char *replaces, struct acme_err *err)
 {
 	const struct client_opts *o = r->o;
 	struct acme *a = &r->s.acme;
@@ -188,7 +170,7 @@ order(struct run *r, const char *replaces, struct client_err *err)
 	    !acme_problem_is(a, "rateLimited")) {
 		/* RFC 9773 §5: a CA may refuse "replaces"; order without it. */
 		log_debug("order with replaces refused (%s); ordering without it", err->msg);
-		client_err_clear(err);
+		acme_err_clear(err);
 		rc = acme_new_order(a, (const char *const *)o->domains, o->ndomains, NULL,
 		    &r->order, &r->order_url, err);
 	}
@@ -196,7 +178,7 @@ order(struct run *r, const char *replaces, struct client_err *err)
 	    (acme_problem_is(a, "unauthorized") || acme_problem_is(a, "userActionRequired"))) {
 		/* The CA wants the names authorized first: pre-authorize the non-wildcards. */
 		log_info("pre-authorizing with newAuthz (%s)", err->msg);
-		client_err_clear(err);
+		acme_err_clear(err);
 		for (i = 0; i < o->ndomains; i++) {
 			if (o->domains[i][0] == '*')
 				continue;	/* §7.4.1: wildcards cannot be pre-authorized */
@@ -217,7 +199,7 @@ order(struct run *r, const char *replaces, struct client_err *err)
 
 /* Publish every TXT through acme-dns; wildcard and base share one account (2 values). */
 static int
-publish(struct run *r, struct client_err *err)
+publish(struct run *r, struct acme_err *err)
 {
 	size_t i, k, per;
 
@@ -231,7 +213,7 @@ publish(struct run *r, struct client_err *err)
 	}
 	for (k = 0; k < r->np; k++) {
 		if (acmedns_update(r->s.http, &r->accts[r->p[k].acct], r->p[k].txt, err) == -1) {
-			client_err_replace(err, "%s: %s", r->p[k].name, err->msg);
+			acme_err_replace(err, "%s: %s", r->p[k].name, err->msg);
 			return -1;
 		}
 		log_info("%s: TXT published via %s", r->p[k].name, r->accts[r->p[k].acct].server_url);
@@ -241,10 +223,10 @@ publish(struct run *r, struct client_err *err)
 
 /* Wait (bounded) until every base's TXT values resolve through the CNAME. */
 static int
-dns_wait(struct run *r, struct client_err *err)
+dns_wait(struct run *r, struct acme_err *err)
 {
-	const char *want[CLIENT_MAX_AUTHZ];
-	char name[CLIENT_MAX_NAME + 32], *cname = NULL;
+	const char *want[ACME_MAX_AUTHZ];
+	char name[ACME_MAX_NAME + 32], *cname = NULL;
 	size_t i, k, nw;
 	double start;
 	int answered;
@@ -254,7 +236,7 @@ dns_wait(struct run *r, struct client_err *err)
 	for (i = 0; i < r->naccts; i++) {
 		nw = 0;
 		for (k = 0; k < r->np; k++)
-			if (r->p[k].acct == i && nw < CLIENT_MAX_AUTHZ)
+			if (r->p[k].acct == i && nw < ACME_MAX_AUTHZ)
 				want[nw++] = r->p[k].txt;
 		if (nw == 0)
 			continue;
@@ -271,7 +253,7 @@ dns_wait(struct run *r, struct client_err *err)
 				break;
 			ever = ever || answered != 0;
 			if (mono() - start + CLIENT_DNS_INTERVAL > CLIENT_DNS_WAIT && !ever) {
-				client_errf(err, "the resolver %s did not answer for %d s: give a working "
+				acme_errf(err, "the resolver %s did not answer for %d s: give a working "
 				    "recursive resolver with --resolver HOST:PORT, then check that "
 				    "\"_acme-challenge.%s. CNAME %s.\" exists",
 				    r->o->resolver != NULL ? r->o->resolver : "from /etc/resolv.conf",
@@ -280,7 +262,7 @@ dns_wait(struct run *r, struct client_err *err)
 				return -1;
 			}
 			if (mono() - start + CLIENT_DNS_INTERVAL > CLIENT_DNS_WAIT) {
-				client_errf(err, "_acme-challenge.%s does not resolve to the published "
+				acme_errf(err, "_acme-challenge.%s does not resolve to the published "
 				    "TXT value via %s%s%s: create the record \"_acme-challenge.%s. "
 				    "CNAME %s.\" and run again", r->acct_base[i],
 				    r->o->resolver != NULL ? r->o->resolver : "the system resolver",
@@ -301,7 +283,7 @@ dns_wait(struct run *r, struct client_err *err)
 
 /* Ask the CA to validate, then wait for every authorization. */
 static int
-validate(struct run *r, struct client_err *err)
+validate(struct run *r, struct acme_err *err)
 {
 	size_t k;
 
@@ -310,7 +292,7 @@ validate(struct run *r, struct client_err *err)
 			return -1;
 	for (k = 0; k < r->np; k++) {
 		if (acme_poll_authz(&r->s.acme, r->p[k].authz_url, err) == -1) {
-			client_err_replace(err, "%s: check that \"_acme-challenge.%s. CNAME %s.\" "
+			acme_err_replace(err, "%s: check that \"_acme-challenge.%s. CNAME %s.\" "
 			    "exists in public DNS", err->msg, r->p[k].base,
 			    r->accts[r->p[k].acct].fulldomain);
 			return -1;
@@ -359,7 +341,7 @@ join_names(const struct client_opts *o)
 
 /* Run --deploy-hook via /bin/sh -c with DNS01_CERT_DIR etc.; secrets are not passed on. */
 static int
-deploy_hook(const struct client_opts *o, bool renewed, struct client_err *err)
+deploy_hook(const struct client_opts *o, bool renewed, struct acme_err *err)
 {
 	static const char *const secret_env[] = { "DNS01_EAB_HMAC_KEY", "DNS01_EAB_KID" };
 	char *names = NULL, path[4096];
@@ -370,13 +352,13 @@ deploy_hook(const struct client_opts *o, bool renewed, struct client_err *err)
 
 	names = join_names(o);
 	if (names == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		return -1;
 	}
 	fflush(stdout);
 	pid = fork();
 	if (pid == -1) {
-		client_errf(err, "cannot run --deploy-hook: %s", strerror(errno));
+		acme_errf(err, "cannot run --deploy-hook: %s", strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
@@ -404,13 +386,13 @@ deploy_hook(const struct client_opts *o, bool renewed, struct client_err *err)
 		if (w == pid)
 			break;
 		if (w == -1 && errno != EINTR) {
-			client_errf(err, "--deploy-hook: %s", strerror(errno));
+			acme_errf(err, "--deploy-hook: %s", strerror(errno));
 			goto out;
 		}
 		if (waited >= CLIENT_HOOK_TIMEOUT * 10) {
 			kill(pid, SIGKILL);
 			(void)waitpid(pid, &status, 0);
-			client_errf(err, "--deploy-hook ran longer than %d s and was killed; the "
+			acme_errf(err, "--deploy-hook ran longer than %d s and was killed; the "
 			    "certificate is in %s", CLIENT_HOOK_TIMEOUT, o->out);
 			goto out;
 		}
@@ -418,7 +400,7 @@ deploy_hook(const struct client_opts *o, bool renewed, struct client_err *err)
 		waited++;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		client_errf(err, "--deploy-hook failed (%s %d); the new certificate is in %s: fix "
+		acme_errf(err, "--deploy-hook failed (%s %d); the new certificate is in %s: fix "
 		    "the hook and run it by hand", WIFEXITED(status) ? "exit status" : "signal",
 		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), o->out);
 		goto out;
@@ -432,30 +414,30 @@ out:
 /* Write the four files, each atomically; the private key at 0600. */
 static int
 write_files(const struct client_opts *o, const struct crypto_chain *ch, const char *key_pem,
-    size_t key_len, struct client_err *err)
+    size_t key_len, struct acme_err *err)
 {
 	char path[4096];
 
-	if (client_mkdirs(o->out, 0755, err) == -1)
+	if (acme_mkdirs(o->out, 0755, err) == -1)
 		return -1;
 	snprintf(path, sizeof(path), "%s/privkey.pem", o->out);
-	if (client_file_write(path, key_pem, key_len, 0600, err) == -1)
+	if (acme_file_write(path, key_pem, key_len, 0600, err) == -1)
 		return -1;
 	snprintf(path, sizeof(path), "%s/chain.pem", o->out);
-	if (client_file_write(path, ch->chain_pem, strlen(ch->chain_pem), 0644, err) == -1)
+	if (acme_file_write(path, ch->chain_pem, strlen(ch->chain_pem), 0644, err) == -1)
 		return -1;
 	snprintf(path, sizeof(path), "%s/fullchain.pem", o->out);
-	if (client_file_write(path, ch->full_pem, strlen(ch->full_pem), 0644, err) == -1)
+	if (acme_file_write(path, ch->full_pem, strlen(ch->full_pem), 0644, err) == -1)
 		return -1;
 	snprintf(path, sizeof(path), "%s/cert.pem", o->out);
-	if (client_file_write(path, ch->leaf_pem, strlen(ch->leaf_pem), 0644, err) == -1)
+	if (acme_file_write(path, ch->leaf_pem, strlen(ch->leaf_pem), 0644, err) == -1)
 		return -1;
 	return 0;
 }
 
 /* renew: is the certificate in --out due? 1 due, 0 not, -1 error. *replaces gets the ARI id. */
 static int
-renew_check(struct run *r, char **replaces, const char **why, struct client_err *err)
+renew_check(struct run *r, char **replaces, const char **why, struct acme_err *err)
 {
 	const struct client_opts *o = r->o;
 	struct crypto_cert c;
@@ -466,7 +448,7 @@ renew_check(struct run *r, char **replaces, const char **why, struct client_err 
 
 	*replaces = NULL;
 	snprintf(path, sizeof(path), "%s/cert.pem", o->out);
-	rd = client_file_read(path, CLIENT_MAX_FILE, &pem, &len, err);
+	rd = acme_file_read(path, ACME_MAX_FILE, &pem, &len, err);
 	if (rd == -1)
 		return -1;
 	if (rd == 1) {
@@ -475,7 +457,7 @@ renew_check(struct run *r, char **replaces, const char **why, struct client_err 
 	}
 	if (crypto_cert_parse(pem, len, &c, err) == -1) {
 		free(pem);
-		client_err_clear(err);
+		acme_err_clear(err);
 		*why = "the certificate in --out is unreadable";
 		return 1;
 	}
@@ -489,11 +471,11 @@ renew_check(struct run *r, char **replaces, const char **why, struct client_err 
 	if (!o->force && o->days < 0 && r->s.acme.dir.renewal_info != NULL && c.ari_id != NULL) {
 		if (acme_renewal_info(&r->s.acme, c.ari_id, &s, &e, err) == -1) {
 			log_debug("renewalInfo: %s; using the lifetime rule", err->msg);
-			client_err_clear(err);
+			acme_err_clear(err);
 			s = e = 0;
 		}
 	}
-	due = client_renewal_due(&c, time(NULL), o->days, o->force, s, e, why);
+	due = acme_renewal_due(&c, time(NULL), o->days, o->force, s, e, why);
 	if (due && c.ari_id != NULL && r->s.acme.dir.renewal_info != NULL)
 		*replaces = strdup(c.ari_id);
 	crypto_cert_free(&c);
@@ -522,12 +504,12 @@ run_free(struct run *r)
 	acme_order_free(&r->order);
 	free(r->order_url);
 	if (r->session_open)
-		session_close(&r->s);
+		acme_session_close(&r->s);
 }
 
 /* issue and renew (see client.h and docs/client.md). */
 int
-cmd_issue(const struct client_opts *o, struct client_result *res, struct client_err *err)
+cmd_issue(const struct client_opts *o, struct client_result *res, struct acme_err *err)
 {
 	struct run r;
 	struct acme_account_info info;
@@ -549,9 +531,9 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct client_
 	r.o = o;
 	r.accts = calloc(CLIENT_MAX_DOMAINS, sizeof(*r.accts));
 	r.acct_base = calloc(CLIENT_MAX_DOMAINS, sizeof(*r.acct_base));
-	r.p = calloc(CLIENT_MAX_AUTHZ + CLIENT_MAX_DOMAINS, sizeof(*r.p));
+	r.p = calloc(ACME_MAX_AUTHZ + CLIENT_MAX_DOMAINS, sizeof(*r.p));
 	if (r.accts == NULL || r.acct_base == NULL || r.p == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	res->domains = (const char *const *)o->domains;
@@ -559,9 +541,9 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct client_
 	res->cert_dir = o->out;
 	/* Every name needs an acme-dns account before we bother the CA. */
 	for (i = 0; i < o->ndomains; i++)
-		if (account_for(&r, client_base_domain(o->domains[i]), &(size_t){ 0 }, err) == -1)
+		if (account_for(&r, acme_base_domain(o->domains[i]), &(size_t){ 0 }, err) == -1)
 			goto out;
-	if (session_open(o, &r.s, true, err) == -1)
+	if (client_session_open(o, &r.s, true, err) == -1)
 		goto out;
 	r.session_open = true;
 	if (renew) {
@@ -578,7 +560,7 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct client_
 		}
 		log_info("renewing: %s", why);
 	}
-	if (session_account(&r.s, o, true, &info, err) == -1)
+	if (client_session_account(&r.s, o, true, &info, err) == -1)
 		goto out;
 	if (order(&r, replaces, err) == -1)
 		goto out;
@@ -588,7 +570,7 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct client_
 			if (take_authz(&r, r.order.authz[i], err) == -1)
 				goto out;
 		if (r.order.nauthz == 0 && strcmp(r.order.status, "pending") == 0) {
-			client_errf(err, "the CA sent a pending order without authorizations");
+			acme_errf(err, "the CA sent a pending order without authorizations");
 			goto out;
 		}
 	}
@@ -628,14 +610,14 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct client_
 		goto out;
 	if (!crypto_cert_matches_key(ch.leaf_pem, strlen(ch.leaf_pem), ck) ||
 	    !has_names(&cert, o, false)) {
-		client_errf(err, "the CA sent a certificate for another key or other names: not "
+		acme_errf(err, "the CA sent a certificate for another key or other names: not "
 		    "writing it");
 		goto out;
 	}
 	if (crypto_key_pem(ck, &keypem, &keylen, err) == -1 ||
 	    write_files(o, &ch, keypem, keylen, err) == -1)
 		goto out;
-	client_time_str(cert.not_after, when, sizeof(when));
+	acme_time_str(cert.not_after, when, sizeof(when));
 	res->serial = strdup(cert.serial_hex);
 	res->not_after = strdup(when);
 	res->account = r.s.acme.kid != NULL ? strdup(r.s.acme.kid) : NULL;
@@ -655,7 +637,7 @@ out:
 	crypto_key_free(ck);
 	crypto_chain_free(&ch);
 	crypto_cert_free(&cert);
-	client_free_secret(keypem);
+	acme_free_secret(keypem);
 	free(csr);
 	free(pem);
 	free(replaces);

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../acme/internal.h"
 #include "../../client/client.h"
 #include "testhelp.h"
 
@@ -96,7 +97,7 @@ test_jws_rfc7515_a3_es256(void)
 	const char *sig64 =
 	    "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
 	struct crypto_key *k;
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	unsigned char *sig;
 	size_t siglen;
 	int ok, bad;
@@ -120,7 +121,7 @@ test_jws_rfc7515_a3_es256(void)
 static int
 sign_roundtrip(enum crypto_key_type t, const char *alg, size_t want_len)
 {
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	struct crypto_key *k, *pub;
 	struct jwk j;
 	unsigned char *sig = NULL;
@@ -160,7 +161,7 @@ test_jws_sign_verify_roundtrip(void)
 static int
 test_jws_headers_kid_and_jwk(void)
 {
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	struct crypto_key *k;
 	struct jwk j;
 	char *jwk_json, *jws, *prot64, *pl64, *prot, *sig64, *input, tp[44];
@@ -217,7 +218,7 @@ static int
 test_eab_jws_hs256(void)
 {
 	/* RFC 8555 §7.3.4: HS256 over the account JWK, kid = EAB kid, url = newAccount. */
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	const char *key64 = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
 	const char *jwk = "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"a\",\"y\":\"b\"}";
 	char *jws, *p64, *pl64, *s64, *prot, *payload, *input;
@@ -318,7 +319,7 @@ test_b64url(void)
 static int
 csr_check(enum crypto_key_type t, bool ec, int bits)
 {
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	const char *names[] = { "example.test", "*.example.test" };
 	struct crypto_csr_info info;
 	struct crypto_key *k;
@@ -364,7 +365,7 @@ test_csr_contents(void)
 static int
 test_key_pem_roundtrip(void)
 {
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	struct crypto_key *k, *k2;
 	char *pem;
 	size_t len;
@@ -378,7 +379,7 @@ test_key_pem_roundtrip(void)
 	CHECK(strstr(pem, "BEGIN PRIVATE KEY") != NULL);
 	k2 = crypto_key_load(pem, len, &err);
 	CHECK(k2 != NULL && crypto_key_kind(k2) == CRYPTO_KEY_EC256);
-	client_free_secret(pem);
+	acme_free_secret(pem);
 	crypto_key_free(k);
 	crypto_key_free(k2);
 	CHECK(crypto_key_load("garbage", 7, &err) == NULL && err.set);
@@ -388,7 +389,7 @@ test_key_pem_roundtrip(void)
 static int
 test_storage_file(void)
 {
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	struct acmedns_account a = {
 		.username = (char *)"2d7bd3f1-6a0b-4f3e-9b5f-0a1b2c3d4e5f",
 		.password = (char *)"aaaaaaaaaabbbbbbbbbbccccccccccdddddddd-_",
@@ -427,7 +428,7 @@ test_storage_file(void)
 	CHECK(acmedns_storage_lookup(path, "*.example.test", &got, &err) == 1);
 	acmedns_account_free(&got);
 	/* lego's lower-case member names, and the other entry kept as it was. */
-	CHECK(client_file_read(path, CLIENT_MAX_FILE, &text, &len, &err) == 0);
+	CHECK(acme_file_read(path, ACME_MAX_FILE, &text, &len, &err) == 0);
 	CHECK(strstr(text, "\"example.test\"") != NULL);
 	CHECK(strstr(text, "\"*.example.test\"") == NULL);
 	CHECK(strstr(text, "\"fulldomain\"") != NULL && strstr(text, "\"server_url\"") != NULL);
@@ -439,18 +440,18 @@ test_storage_file(void)
 	fprintf(f, "{\"example.test\": {\"fulldomain\": \"a b\"}}");
 	fclose(f);
 	CHECK(acmedns_storage_lookup(path, "example.test", &got, &err) == -1 && err.set);
-	client_err_clear(&err);
+	acme_err_clear(&err);
 	f = fopen(path, "w");
 	CHECK(f != NULL);
 	fprintf(f, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[");
 	fclose(f);
 	CHECK(acmedns_storage_lookup(path, "example.test", &got, &err) == -1);
 	CHECK(acmedns_storage_store(path, "example.test", &a, &err) == -1);
-	client_err_clear(&err);
+	acme_err_clear(&err);
 	/* A file over the cap is refused, not truncated. */
 	f = fopen(path, "w");
 	CHECK(f != NULL);
-	CHECK(fseek(f, CLIENT_MAX_FILE + 1, SEEK_SET) == 0 && fputc('}', f) != EOF);
+	CHECK(fseek(f, ACME_MAX_FILE + 1, SEEK_SET) == 0 && fputc('}', f) != EOF);
 	fclose(f);
 	CHECK(acmedns_storage_lookup(path, "example.test", &got, &err) == -1);
 	rmtmp();
@@ -460,7 +461,7 @@ test_storage_file(void)
 static int
 test_acmedns_register_response(void)
 {
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	struct acmedns_account a;
 	const char *ok = "{\"username\":\"eabcdf6b-3b2a-4ad2-9b76-9a4cd8b4ca6c\","
 	    "\"password\":\"pbAXVjlIOE01xbut7YnAbkhMQIkcwoHO0ek2j4Q0\","
@@ -498,23 +499,23 @@ test_retry_after_both_forms(void)
 	time_t t = 784111777;	/* Sun, 06 Nov 1994 08:49:37 GMT */
 	long s;
 
-	CHECK(client_retry_after("120", t, &s) == 0 && s == 120);
-	CHECK(client_retry_after(" 0 ", t, &s) == 0 && s == 0);
-	CHECK(client_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t - 30, &s) == 0 && s == 30);
-	CHECK(client_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", t - 5, &s) == 0 && s == 5);
-	CHECK(client_retry_after("Sun Nov  6 08:49:37 1994", t - 7, &s) == 0 && s == 7);
-	CHECK(client_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t + 100, &s) == 0 && s == 0);
-	CHECK(client_retry_after("soon", t, &s) == -1);
-	CHECK(client_retry_after("12abc", t, &s) == -1);
-	CHECK(client_retry_after("-5", t, &s) == -1);
-	CHECK(client_retry_after("", t, &s) == -1);
-	CHECK(client_retry_after("99999999999999999999999", t, &s) == 0 && s > 0);
+	CHECK(acme_retry_after("120", t, &s) == 0 && s == 120);
+	CHECK(acme_retry_after(" 0 ", t, &s) == 0 && s == 0);
+	CHECK(acme_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t - 30, &s) == 0 && s == 30);
+	CHECK(acme_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", t - 5, &s) == 0 && s == 5);
+	CHECK(acme_retry_after("Sun Nov  6 08:49:37 1994", t - 7, &s) == 0 && s == 7);
+	CHECK(acme_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t + 100, &s) == 0 && s == 0);
+	CHECK(acme_retry_after("soon", t, &s) == -1);
+	CHECK(acme_retry_after("12abc", t, &s) == -1);
+	CHECK(acme_retry_after("-5", t, &s) == -1);
+	CHECK(acme_retry_after("", t, &s) == -1);
+	CHECK(acme_retry_after("99999999999999999999999", t, &s) == 0 && s > 0);
 	/* Polling honours it, clamped; without it, bounded backoff. */
 	CHECK(acme_poll_delay("3", 0) == 3);
-	CHECK(acme_poll_delay("100000", 0) == CLIENT_POLL_MAX_DELAY);
+	CHECK(acme_poll_delay("100000", 0) == ACME_POLL_MAX_DELAY);
 	CHECK(acme_poll_delay(NULL, 0) == 1);
 	CHECK(acme_poll_delay(NULL, 3) == 4);
-	CHECK(acme_poll_delay(NULL, 30) == CLIENT_POLL_MAX_DELAY);
+	CHECK(acme_poll_delay(NULL, 30) == ACME_POLL_MAX_DELAY);
 	return 0;
 }
 
@@ -523,12 +524,12 @@ test_rfc3339(void)
 {
 	time_t t;
 
-	CHECK(client_rfc3339("1994-11-06T08:49:37Z", &t) == 0 && t == 784111777);
-	CHECK(client_rfc3339("1994-11-06T08:49:37.123456Z", &t) == 0 && t == 784111777);
-	CHECK(client_rfc3339("1994-11-06T10:49:37+02:00", &t) == 0 && t == 784111777);
-	CHECK(client_rfc3339("1994-11-06", &t) == -1);
-	CHECK(client_rfc3339("1994-13-06T08:49:37Z", &t) == -1);
-	CHECK(client_rfc3339("1994-11-06T08:49:37", &t) == -1);
+	CHECK(acme_rfc3339("1994-11-06T08:49:37Z", &t) == 0 && t == 784111777);
+	CHECK(acme_rfc3339("1994-11-06T08:49:37.123456Z", &t) == 0 && t == 784111777);
+	CHECK(acme_rfc3339("1994-11-06T10:49:37+02:00", &t) == 0 && t == 784111777);
+	CHECK(acme_rfc3339("1994-11-06", &t) == -1);
+	CHECK(acme_rfc3339("1994-13-06T08:49:37Z", &t) == -1);
+	CHECK(acme_rfc3339("1994-11-06T08:49:37", &t) == -1);
 	return 0;
 }
 
@@ -540,7 +541,7 @@ test_problem_format(void)
 	    "\"subproblems\":[{\"type\":\"urn:ietf:params:acme:error:rejectedIdentifier\","
 	    "\"detail\":\"not allowed\",\"identifier\":{\"type\":\"dns\",\"value\":\"x.test\"}}]}";
 	struct acme_problem p;
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	char line[512];
 
 	CHECK(json_problem_parse(doc, strlen(doc), &p) == 0);
@@ -550,16 +551,16 @@ test_problem_format(void)
 	acme_problem_format(&p, "3600", line, sizeof(line));
 	CHECK(strstr(line, "(retry after ") != NULL);
 	/* The error line is one line, whatever the CA sent. */
-	client_errf(&err, "the CA refused the order: %s", line);
+	acme_errf(&err, "the CA refused the order: %s", line);
 	CHECK(strchr(err.msg, '\n') == NULL);
 	CHECK(strstr(err.msg, "rateLimited: too many certificates for this name") != NULL);
 	acme_problem_free(&p);
 	CHECK(json_problem_parse("{\"detail\":\"no type\"}", 20, &p) == -1);
 	CHECK(json_problem_parse("<html>", 6, &p) == -1);
 	/* The first error wins; replace overrides on purpose. */
-	client_errf(&err, "second");
+	acme_errf(&err, "second");
 	CHECK(strstr(err.msg, "second") == NULL);
-	client_err_replace(&err, "outer: %s", "x");
+	acme_err_replace(&err, "outer: %s", "x");
 	CHECK_STR(err.msg, "outer: x");
 	return 0;
 }
@@ -567,7 +568,7 @@ test_problem_format(void)
 static int
 test_directory_parse(void)
 {
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	struct acme_directory d;
 	const char *ok = "{\"newNonce\":\"https://ca/nonce\",\"newAccount\":\"https://ca/acct\","
 	    "\"newOrder\":\"https://ca/order\",\"revokeCert\":\"https://ca/revoke\","
@@ -591,7 +592,7 @@ test_directory_parse(void)
 static int
 test_authz_and_order_parse(void)
 {
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	struct acme_authz a;
 	struct acme_order o;
 	const char *az = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"ex.test\"},"
@@ -637,22 +638,22 @@ test_domain_names(void)
 {
 	char *d;
 
-	d = client_domain_normalize("Example.TEST.");
+	d = acme_domain_normalize("Example.TEST.");
 	CHECK_STR(d, "example.test");
 	free(d);
-	d = client_domain_normalize("*.example.test");
+	d = acme_domain_normalize("*.example.test");
 	CHECK_STR(d, "*.example.test");
-	CHECK_STR(client_base_domain(d), "example.test");
+	CHECK_STR(acme_base_domain(d), "example.test");
 	free(d);
-	CHECK(client_domain_normalize("example") == NULL);
-	CHECK(client_domain_normalize("a.*.example.test") == NULL);
-	CHECK(client_domain_normalize("-a.test") == NULL);
-	CHECK(client_domain_normalize("a..test") == NULL);
-	CHECK(client_domain_normalize("a b.test") == NULL);
-	CHECK(client_url_valid("https://ca.example/dir"));
-	CHECK(!client_url_valid("ftp://ca.example/dir"));
-	CHECK(!client_url_valid("https://"));
-	CHECK(!client_url_valid("https://a b"));
+	CHECK(acme_domain_normalize("example") == NULL);
+	CHECK(acme_domain_normalize("a.*.example.test") == NULL);
+	CHECK(acme_domain_normalize("-a.test") == NULL);
+	CHECK(acme_domain_normalize("a..test") == NULL);
+	CHECK(acme_domain_normalize("a b.test") == NULL);
+	CHECK(acme_url_valid("https://ca.example/dir"));
+	CHECK(!acme_url_valid("ftp://ca.example/dir"));
+	CHECK(!acme_url_valid("https://"));
+	CHECK(!acme_url_valid("https://a b"));
 	return 0;
 }
 
@@ -666,18 +667,18 @@ test_renewal_due(void)
 	memset(&c, 0, sizeof(c));
 	c.not_before = now - 10 * 86400;
 	c.not_after = now + 80 * 86400;	/* 90 days, 80 left */
-	CHECK(client_renewal_due(&c, now, -1, false, 0, 0, &why) == 0);
-	CHECK(client_renewal_due(&c, now, -1, true, 0, 0, &why) == 1);
-	CHECK(client_renewal_due(&c, now, 81, false, 0, 0, &why) == 1);
-	CHECK(client_renewal_due(&c, now, 30, false, 0, 0, &why) == 0);
+	CHECK(acme_renewal_due(&c, now, -1, false, 0, 0, &why) == 0);
+	CHECK(acme_renewal_due(&c, now, -1, true, 0, 0, &why) == 1);
+	CHECK(acme_renewal_due(&c, now, 81, false, 0, 0, &why) == 1);
+	CHECK(acme_renewal_due(&c, now, 30, false, 0, 0, &why) == 0);
 	c.not_after = now + 29 * 86400;	/* less than a third of 39 days... */
 	c.not_before = now - 61 * 86400;	/* ... of 90 days */
-	CHECK(client_renewal_due(&c, now, -1, false, 0, 0, &why) == 1);
+	CHECK(acme_renewal_due(&c, now, -1, false, 0, 0, &why) == 1);
 	/* RFC 9773 §4.2: the CA's window decides when it is given. */
-	CHECK(client_renewal_due(&c, now, -1, false, now + 86400, now + 2 * 86400, &why) == 0);
-	CHECK(client_renewal_due(&c, now, -1, false, now - 2 * 86400, now - 86400, &why) == 1);
+	CHECK(acme_renewal_due(&c, now, -1, false, now + 86400, now + 2 * 86400, &why) == 0);
+	CHECK(acme_renewal_due(&c, now, -1, false, now - 2 * 86400, now - 86400, &why) == 1);
 	c.not_after = now - 1;
-	CHECK(client_renewal_due(&c, now, -1, false, now + 86400, now + 2 * 86400, &why) == 1);
+	CHECK(acme_renewal_due(&c, now, -1, false, now + 86400, now + 2 * 86400, &why) == 1);
 	return 0;
 }
 
@@ -697,25 +698,25 @@ test_renewal_threshold_line(void)
 	memset(&c, 0, sizeof(c));
 	c.not_before = now - 59 * day;
 	c.not_after = now + 31 * day;
-	CHECK(client_renewal_due(&c, now, -1, false, 0, 0, &why) == 0);
+	CHECK(acme_renewal_due(&c, now, -1, false, 0, 0, &why) == 0);
 	c.not_before = now - 60 * day;
 	c.not_after = now + 30 * day;
-	CHECK(client_renewal_due(&c, now, -1, false, 0, 0, &why) == 0);
+	CHECK(acme_renewal_due(&c, now, -1, false, 0, 0, &why) == 0);
 	c.not_before = now - 61 * day;
 	c.not_after = now + 29 * day;
-	CHECK(client_renewal_due(&c, now, -1, false, 0, 0, &why) == 1);
+	CHECK(acme_renewal_due(&c, now, -1, false, 0, 0, &why) == 1);
 	CHECK(strstr(why, "third") != NULL);
 	/* 59 days left of 90: not due (a 2/3 line would say due). */
 	c.not_before = now - 31 * day;
 	c.not_after = now + 59 * day;
-	CHECK(client_renewal_due(&c, now, -1, false, 0, 0, &why) == 0);
+	CHECK(acme_renewal_due(&c, now, -1, false, 0, 0, &why) == 0);
 	/* Exactly --days left. */
 	c.not_before = now - 60 * day;
 	c.not_after = now + 30 * day;
-	CHECK(client_renewal_due(&c, now, 30, false, 0, 0, &why) == 0);
-	CHECK(client_renewal_due(&c, now + 1, 30, false, 0, 0, &why) == 1);
-	CHECK(client_renewal_due(&c, now, 31, false, 0, 0, &why) == 1);
-	CHECK(client_renewal_due(&c, now, 29, false, 0, 0, &why) == 0);
+	CHECK(acme_renewal_due(&c, now, 30, false, 0, 0, &why) == 0);
+	CHECK(acme_renewal_due(&c, now + 1, 30, false, 0, 0, &why) == 1);
+	CHECK(acme_renewal_due(&c, now, 31, false, 0, 0, &why) == 1);
+	CHECK(acme_renewal_due(&c, now, 29, false, 0, 0, &why) == 0);
 	return 0;
 }
 
@@ -723,20 +724,21 @@ test_renewal_threshold_line(void)
 static int
 test_account_key_mode(void)
 {
-	struct client_opts o;
-	struct session s;
-	struct client_err e = { .set = false };
+	struct acme_session_params p;
+	struct acme_session s;
+	struct acme_err e = { .set = false };
 	struct stat st;
 	char path[128];
 	mode_t old;
 	int rc;
 
 	CHECK(mktmp() == 0);
-	memset(&o, 0, sizeof(o));
-	o.state_dir = tmpdir;
-	o.directory = "https://127.0.0.1:1/dir";	/* refused at once: no CA needed */
+	memset(&p, 0, sizeof(p));
+	p.state_dir = tmpdir;
+	p.directory_url = "https://127.0.0.1:1/dir";	/* refused at once: no CA needed */
+	p.create_key = true;
 	old = umask(0);
-	rc = session_open(&o, &s, true, &e);
+	rc = acme_session_open(&s, &p, &e);
 	umask(old);
 	snprintf(path, sizeof(path), "%s/account.key", tmpdir);
 	int st_rc = stat(path, &st);
@@ -747,14 +749,14 @@ test_account_key_mode(void)
 	return 0;
 }
 
-static int parse(struct client_opts *o, struct client_err *e, char **argv);
+static int parse(struct client_opts *o, struct acme_err *e, char **argv);
 
 /* Issue 12: no X-Api-Key over plain http:// off loopback without --insecure-http. */
 static int
 test_plain_http_refused(void)
 {
 	struct client_opts o;
-	struct client_err e = { .set = false };
+	struct acme_err e = { .set = false };
 	char *remote_api[] = { "dns01", "register", "--api", "http://acme-dns.example",
 	    "--storage", "s", "a.test", NULL };
 	char *remote_ok[] = { "dns01", "register", "--api", "http://acme-dns.example",
@@ -782,33 +784,33 @@ test_plain_http_refused(void)
 	/* Through main: exit 2. */
 	CHECK(client_main(7, remote_api) == CLIENT_EXIT_ERROR);
 
-	CHECK(!client_url_plain_remote("http://127.0.0.1:8080"));
-	CHECK(!client_url_plain_remote("http://127.9.8.7/"));
-	CHECK(!client_url_plain_remote("http://localhost:8080/x"));
-	CHECK(!client_url_plain_remote("http://LOCALHOST./"));
-	CHECK(!client_url_plain_remote("http://[::1]:80"));
-	CHECK(!client_url_plain_remote("http://user@127.0.0.1/"));
-	CHECK(!client_url_plain_remote("https://ca.example/"));
-	CHECK(!client_url_plain_remote(NULL));
-	CHECK(client_url_plain_remote("http://128.0.0.1/"));
-	CHECK(client_url_plain_remote("http://192.0.2.1:8080"));
-	CHECK(client_url_plain_remote("http://[2001:db8::1]/"));
-	CHECK(client_url_plain_remote("http://localhost.example/"));
-	CHECK(client_url_plain_remote("http://127.0.0.1.example/"));
-	CHECK(client_url_plain_remote("http://127.0.0.1@evil.example/"));
-	CHECK(client_url_plain_remote("HTTP://example/"));
+	CHECK(!acme_url_plain_remote("http://127.0.0.1:8080"));
+	CHECK(!acme_url_plain_remote("http://127.9.8.7/"));
+	CHECK(!acme_url_plain_remote("http://localhost:8080/x"));
+	CHECK(!acme_url_plain_remote("http://LOCALHOST./"));
+	CHECK(!acme_url_plain_remote("http://[::1]:80"));
+	CHECK(!acme_url_plain_remote("http://user@127.0.0.1/"));
+	CHECK(!acme_url_plain_remote("https://ca.example/"));
+	CHECK(!acme_url_plain_remote(NULL));
+	CHECK(acme_url_plain_remote("http://128.0.0.1/"));
+	CHECK(acme_url_plain_remote("http://192.0.2.1:8080"));
+	CHECK(acme_url_plain_remote("http://[2001:db8::1]/"));
+	CHECK(acme_url_plain_remote("http://localhost.example/"));
+	CHECK(acme_url_plain_remote("http://127.0.0.1.example/"));
+	CHECK(acme_url_plain_remote("http://127.0.0.1@evil.example/"));
+	CHECK(acme_url_plain_remote("HTTP://example/"));
 	return 0;
 }
 
 /* Run client_opts_parse on a NULL-terminated list. */
 static int
-parse(struct client_opts *o, struct client_err *e, char **argv)
+parse(struct client_opts *o, struct acme_err *e, char **argv)
 {
 	int argc = 0;
 
 	while (argv[argc] != NULL)
 		argc++;
-	client_err_clear(e);
+	acme_err_clear(e);
 	return client_opts_parse(argc, argv, o, e);
 }
 
@@ -816,7 +818,7 @@ static int
 test_options_and_env(void)
 {
 	struct client_opts o;
-	struct client_err e = { .set = false };
+	struct acme_err e = { .set = false };
 	char secret[] = "c2VjcmV0LWtleS12YWx1ZQ";
 	char *a1[] = { "dns01", "issue", "-d", "Example.test", "-d", "*.example.test", "-d",
 	    "example.test", "--out", "/tmp/x", "--storage", "s.json", "--key-type", "rsa3072",
@@ -929,28 +931,28 @@ test_exit_codes(void)
 static int
 test_atomic_write(void)
 {
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	char path[128], *buf;
 	size_t len;
 	struct stat st;
 
 	CHECK(mktmp() == 0);
 	snprintf(path, sizeof(path), "%s/d/e/key.pem", tmpdir);
-	CHECK(client_file_write(path, "x", 1, 0600, &err) == -1);	/* no such directory */
-	client_err_clear(&err);
+	CHECK(acme_file_write(path, "x", 1, 0600, &err) == -1);	/* no such directory */
+	acme_err_clear(&err);
 	snprintf(path, sizeof(path), "%s/d/e", tmpdir);
-	CHECK(client_mkdirs(path, 0700, &err) == 0);
+	CHECK(acme_mkdirs(path, 0700, &err) == 0);
 	snprintf(path, sizeof(path), "%s/d/e/key.pem", tmpdir);
-	CHECK(client_file_write(path, "secret1", 7, 0600, &err) == 0);
-	CHECK(client_file_write(path, "secret22", 8, 0600, &err) == 0);
+	CHECK(acme_file_write(path, "secret1", 7, 0600, &err) == 0);
+	CHECK(acme_file_write(path, "secret22", 8, 0600, &err) == 0);
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
-	CHECK(client_file_read(path, 100, &buf, &len, &err) == 0 && len == 8);
+	CHECK(acme_file_read(path, 100, &buf, &len, &err) == 0 && len == 8);
 	CHECK_STR(buf, "secret22");
 	free(buf);
-	CHECK(client_file_read(path, 4, &buf, &len, &err) == -1);	/* over the cap */
-	client_err_clear(&err);
+	CHECK(acme_file_read(path, 4, &buf, &len, &err) == -1);	/* over the cap */
+	acme_err_clear(&err);
 	snprintf(path, sizeof(path), "%s/none", tmpdir);
-	CHECK(client_file_read(path, 4, &buf, &len, &err) == 1 && !err.set);
+	CHECK(acme_file_read(path, 4, &buf, &len, &err) == 1 && !err.set);
 	rmtmp();
 	return 0;
 }
@@ -976,7 +978,7 @@ static const char ari_pem[] =
 static int
 test_cert_parse_and_ari_cert_id(void)
 {
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	struct crypto_cert c;
 	struct crypto_chain ch;
 	struct crypto_key *k;
@@ -1033,7 +1035,7 @@ test_every_option_has_env(void)
 	};
 	char *argv[] = { "dns01", "renew", NULL };
 	struct client_opts o;
-	struct client_err e = { .set = false };
+	struct acme_err e = { .set = false };
 	size_t i;
 
 	for (i = 0; i < sizeof(env) / sizeof(env[0]); i++)

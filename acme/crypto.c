@@ -1,4 +1,4 @@
-/* client/crypto.c -- keys, JWS signatures, CSRs and certificates on OpenSSL */
+/* acme/crypto.c -- keys, JWS signatures, CSRs and certificates on OpenSSL */
 /* SPDX-License-Identifier: ISC */
 
 #include <limits.h>
@@ -18,7 +18,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "client.h"
+#include "internal.h"
 
 struct crypto_key {
 	EVP_PKEY *pkey;
@@ -38,16 +38,16 @@ static const struct {
 
 /* Put OpenSSL's most recent error into err after our own words. */
 static void
-ossl_err(struct client_err *err, const char *what)
+ossl_err(struct acme_err *err, const char *what)
 {
 	unsigned long e = ERR_get_error();
 	char buf[256];
 
 	if (e != 0) {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		client_errf(err, "%s: %s", what, buf);
+		acme_errf(err, "%s: %s", what, buf);
 	} else {
-		client_errf(err, "%s", what);
+		acme_errf(err, "%s", what);
 	}
 	ERR_clear_error();
 }
@@ -111,7 +111,7 @@ classify(EVP_PKEY *pk, enum crypto_key_type *t)
 
 /* A fresh private key of type t. */
 struct crypto_key *
-crypto_key_generate(enum crypto_key_type t, struct client_err *err)
+crypto_key_generate(enum crypto_key_type t, struct acme_err *err)
 {
 	struct crypto_key *k;
 	EVP_PKEY *pk = NULL;
@@ -140,7 +140,7 @@ crypto_key_generate(enum crypto_key_type t, struct client_err *err)
 	k = calloc(1, sizeof(*k));
 	if (k == NULL) {
 		EVP_PKEY_free(pk);
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		return NULL;
 	}
 	k->pkey = pk;
@@ -150,7 +150,7 @@ crypto_key_generate(enum crypto_key_type t, struct client_err *err)
 
 /* Load a PEM private key, accepting only the kinds we can sign with. */
 struct crypto_key *
-crypto_key_load(const char *pem, size_t len, struct client_err *err)
+crypto_key_load(const char *pem, size_t len, struct acme_err *err)
 {
 	struct crypto_key *k = NULL;
 	EVP_PKEY *pk = NULL;
@@ -158,7 +158,7 @@ crypto_key_load(const char *pem, size_t len, struct client_err *err)
 	enum crypto_key_type t;
 
 	if (len > INT_MAX || (b = BIO_new_mem_buf(pem, (int)len)) == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	pk = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
@@ -167,12 +167,12 @@ crypto_key_load(const char *pem, size_t len, struct client_err *err)
 		goto out;
 	}
 	if (classify(pk, &t) == -1) {
-		client_errf(err, "unsupported key (use EC P-256, P-384 or RSA 2048-8192)");
+		acme_errf(err, "unsupported key (use EC P-256, P-384 or RSA 2048-8192)");
 		goto out;
 	}
 	k = calloc(1, sizeof(*k));
 	if (k == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	k->pkey = pk;
@@ -184,9 +184,9 @@ out:
 	return k;
 }
 
-/* PKCS#8 PEM of the private key (a secret: free with client_free_secret). */
+/* PKCS#8 PEM of the private key (a secret: free with acme_free_secret). */
 int
-crypto_key_pem(const struct crypto_key *k, char **pem, size_t *len, struct client_err *err)
+crypto_key_pem(const struct crypto_key *k, char **pem, size_t *len, struct acme_err *err)
 {
 	BIO *b = NULL;
 	char *data;
@@ -203,7 +203,7 @@ crypto_key_pem(const struct crypto_key *k, char **pem, size_t *len, struct clien
 	}
 	n = BIO_get_mem_data(b, &data);
 	if (n <= 0 || (*pem = malloc((size_t)n + 1)) == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	memcpy(*pem, data, (size_t)n);
@@ -233,7 +233,7 @@ out:
 
 /* A public key from JWK members: EC (RFC 7518 §6.2.1) or RSA (§6.3.1). */
 struct crypto_key *
-crypto_key_from_jwk(const struct jwk *j, struct client_err *err)
+crypto_key_from_jwk(const struct jwk *j, struct acme_err *err)
 {
 	struct crypto_key *k = NULL;
 	OSSL_PARAM_BLD *bld = NULL;
@@ -358,7 +358,7 @@ bn_b64(const BIGNUM *bn, int width)
 
 /* The public JWK members of k. */
 int
-crypto_key_jwk(const struct crypto_key *k, struct jwk *j, struct client_err *err)
+crypto_key_jwk(const struct crypto_key *k, struct jwk *j, struct acme_err *err)
 {
 	BIGNUM *a = NULL, *b = NULL;
 	int rc = -1, width;
@@ -422,7 +422,7 @@ key_md(const struct crypto_key *k)
 /* RFC 7518 §3.4: ECDSA signatures in a JWS are R || S, each padded to the curve size. */
 int
 crypto_sign(const struct crypto_key *k, const void *data, size_t len, unsigned char **sig,
-    size_t *siglen, struct client_err *err)
+    size_t *siglen, struct acme_err *err)
 {
 	EVP_MD_CTX *md = NULL;
 	unsigned char *der = NULL, *raw = NULL;
@@ -671,7 +671,7 @@ out:
 /* A DER CSR for names, signed by key. */
 int
 crypto_csr(const struct crypto_key *key, const char *const *names, size_t n,
-    unsigned char **der, size_t *len, struct client_err *err)
+    unsigned char **der, size_t *len, struct acme_err *err)
 {
 	X509_REQ *req = NULL;
 	X509_NAME *subj = NULL;
@@ -680,7 +680,7 @@ crypto_csr(const struct crypto_key *key, const char *const *names, size_t n,
 
 	*der = NULL;
 	if (n == 0) {
-		client_errf(err, "a CSR needs at least one name");
+		acme_errf(err, "a CSR needs at least one name");
 		return -1;
 	}
 	req = X509_REQ_new();
@@ -803,7 +803,7 @@ crypto_csr_info_free(struct crypto_csr_info *info)
 	memset(info, 0, sizeof(*info));
 }
 
-/* Read up to CLIENT_MAX_CHAIN certificates; -1 if there are none or garbage. */
+/* Read up to ACME_MAX_CHAIN certificates; -1 if there are none or garbage. */
 static STACK_OF(X509) *
 pem_certs(const char *pem, size_t len)
 {
@@ -817,7 +817,7 @@ pem_certs(const char *pem, size_t len)
 	if (sk == NULL)
 		goto bad;
 	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-		if (sk_X509_num(sk) >= CLIENT_MAX_CHAIN || sk_X509_push(sk, x) == 0) {
+		if (sk_X509_num(sk) >= ACME_MAX_CHAIN || sk_X509_push(sk, x) == 0) {
 			X509_free(x);
 			goto bad;
 		}
@@ -889,7 +889,7 @@ out:
 
 /* The parts of the first certificate dns01 decides on. */
 int
-crypto_cert_parse(const char *pem, size_t len, struct crypto_cert *c, struct client_err *err)
+crypto_cert_parse(const char *pem, size_t len, struct crypto_cert *c, struct acme_err *err)
 {
 	STACK_OF(X509) *sk;
 	X509 *x;
@@ -901,18 +901,18 @@ crypto_cert_parse(const char *pem, size_t len, struct crypto_cert *c, struct cli
 	memset(c, 0, sizeof(*c));
 	sk = pem_certs(pem, len);
 	if (sk == NULL) {
-		client_errf(err, "not a PEM certificate");
+		acme_errf(err, "not a PEM certificate");
 		return -1;
 	}
 	x = sk_X509_value(sk, 0);
 	if (asn1_time(X509_get0_notBefore(x), &c->not_before) == -1 ||
 	    asn1_time(X509_get0_notAfter(x), &c->not_after) == -1) {
-		client_errf(err, "certificate has unreadable validity dates");
+		acme_errf(err, "certificate has unreadable validity dates");
 		goto out;
 	}
 	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
 	if (bn == NULL || (hex = BN_bn2hex(bn)) == NULL || (c->serial_hex = strdup(hex)) == NULL) {
-		client_errf(err, "certificate has an unreadable serial");
+		acme_errf(err, "certificate has an unreadable serial");
 		goto out;
 	}
 	c->ari_id = ari_cert_id(x);
@@ -921,7 +921,7 @@ crypto_cert_parse(const char *pem, size_t len, struct crypto_cert *c, struct cli
 		c->issuer_cn = strdup(cn);
 	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	if (san_names(gens, &c->names, &c->nnames) == -1) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	rc = 0;
@@ -956,7 +956,7 @@ crypto_cert_free(struct crypto_cert *c)
 /* The DER of the first certificate. */
 int
 crypto_cert_der(const char *pem, size_t len, unsigned char **der, size_t *derlen,
-    struct client_err *err)
+    struct acme_err *err)
 {
 	STACK_OF(X509) *sk;
 	unsigned char *buf = NULL;
@@ -965,12 +965,12 @@ crypto_cert_der(const char *pem, size_t len, unsigned char **der, size_t *derlen
 	*der = NULL;
 	sk = pem_certs(pem, len);
 	if (sk == NULL) {
-		client_errf(err, "not a PEM certificate");
+		acme_errf(err, "not a PEM certificate");
 		return -1;
 	}
 	dl = i2d_X509(sk_X509_value(sk, 0), &buf);
 	if (dl <= 0 || (*der = malloc((size_t)dl)) == NULL) {
-		client_errf(err, "cannot encode the certificate");
+		acme_errf(err, "cannot encode the certificate");
 		goto out;
 	}
 	memcpy(*der, buf, (size_t)dl);
@@ -1009,7 +1009,7 @@ out:
 
 /* Split a chain into leaf, the rest, and all; re-encoded, so no stray text survives. */
 int
-crypto_chain_split(const char *pem, size_t len, struct crypto_chain *ch, struct client_err *err)
+crypto_chain_split(const char *pem, size_t len, struct crypto_chain *ch, struct acme_err *err)
 {
 	STACK_OF(X509) *sk;
 	int n, rc = -1;
@@ -1017,8 +1017,8 @@ crypto_chain_split(const char *pem, size_t len, struct crypto_chain *ch, struct 
 	memset(ch, 0, sizeof(*ch));
 	sk = pem_certs(pem, len);
 	if (sk == NULL) {
-		client_errf(err, "the CA sent no valid PEM certificate chain (1 to %d certificates)",
-		    CLIENT_MAX_CHAIN);
+		acme_errf(err, "the CA sent no valid PEM certificate chain (1 to %d certificates)",
+		    ACME_MAX_CHAIN);
 		return -1;
 	}
 	n = sk_X509_num(sk);
@@ -1027,7 +1027,7 @@ crypto_chain_split(const char *pem, size_t len, struct crypto_chain *ch, struct 
 	ch->full_pem = certs_pem(sk, 0, n);
 	ch->ncerts = (size_t)n;
 	if (ch->leaf_pem == NULL || ch->chain_pem == NULL || ch->full_pem == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		crypto_chain_free(ch);
 		goto out;
 	}

@@ -1,4 +1,4 @@
-/* client/util.c -- errors, HTTP and RFC 3339 dates, domain names, atomic files */
+/* acme/util.c -- errors, HTTP and RFC 3339 dates, domain names, atomic files */
 /* SPDX-License-Identifier: ISC */
 
 #include <arpa/inet.h>
@@ -16,11 +16,11 @@
 #include <unistd.h>
 
 
-#include "client.h"
+#include "internal.h"
 
 /* Format into e->msg and replace control characters, so the line stays one line. */
 static void
-err_vset(struct client_err *e, const char *fmt, va_list ap)
+err_vset(struct acme_err *e, const char *fmt, va_list ap)
 {
 	size_t i;
 
@@ -35,7 +35,7 @@ err_vset(struct client_err *e, const char *fmt, va_list ap)
 
 /* Set the error line unless one is already set (the innermost cause wins). */
 void
-client_errf(struct client_err *e, const char *fmt, ...)
+acme_errf(struct acme_err *e, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -48,10 +48,10 @@ client_errf(struct client_err *e, const char *fmt, ...)
 
 /* Set the error line even if one is set; for callers that know what to do. */
 void
-client_err_replace(struct client_err *e, const char *fmt, ...)
+acme_err_replace(struct acme_err *e, const char *fmt, ...)
 {
 	va_list ap;
-	char tmp[CLIENT_ERR_MAX];
+	char tmp[ACME_ERR_MAX];
 
 	if (e == NULL)
 		return;
@@ -60,12 +60,12 @@ client_err_replace(struct client_err *e, const char *fmt, ...)
 	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	e->set = false;
-	client_errf(e, "%s", tmp);
+	acme_errf(e, "%s", tmp);
 }
 
 /* Forget the error (after a handled failure). */
 void
-client_err_clear(struct client_err *e)
+acme_err_clear(struct acme_err *e)
 {
 	if (e == NULL)
 		return;
@@ -75,7 +75,7 @@ client_err_clear(struct client_err *e)
 
 /* RFC 9110 §10.2.3: Retry-After = HTTP-date / delay-seconds. */
 int
-client_retry_after(const char *value, time_t now, long *seconds)
+acme_retry_after(const char *value, time_t now, long *seconds)
 {
 	static const char *const formats[] = {
 		"%a, %d %b %Y %H:%M:%S GMT",	/* IMF-fixdate (§5.6.7) */
@@ -127,7 +127,7 @@ client_retry_after(const char *value, time_t now, long *seconds)
 
 /* RFC 3339 §5.6 date-time: full-date "T" full-time, with fractions and offsets. */
 int
-client_rfc3339(const char *s, time_t *out)
+acme_rfc3339(const char *s, time_t *out)
 {
 	struct tm tm;
 	int y, mo, d, h, mi, sec, n = 0, oh, om;
@@ -185,7 +185,7 @@ client_rfc3339(const char *s, time_t *out)
 
 /* Format t as "2026-11-24T13:00:00Z". */
 const char *
-client_time_str(time_t t, char *buf, size_t len)
+acme_time_str(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
 
@@ -200,7 +200,7 @@ label_valid(const char *s, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || n > CLIENT_MAX_LABEL || s[0] == '-' || s[n - 1] == '-')
+	if (n == 0 || n > ACME_MAX_LABEL || s[0] == '-' || s[n - 1] == '-')
 		return false;
 	for (i = 0; i < n; i++)
 		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
@@ -210,7 +210,7 @@ label_valid(const char *s, size_t n)
 
 /* Lower-case, strip one trailing dot, check every label; "*." only first. */
 char *
-client_domain_normalize(const char *s)
+acme_domain_normalize(const char *s)
 {
 	char *d = NULL;
 	size_t len, i, start, labels = 0;
@@ -220,7 +220,7 @@ client_domain_normalize(const char *s)
 	len = strlen(s);
 	if (len > 0 && s[len - 1] == '.')
 		len--;
-	if (len == 0 || len > CLIENT_MAX_NAME)
+	if (len == 0 || len > ACME_MAX_NAME)
 		return NULL;
 	d = strndup(s, len);
 	if (d == NULL)
@@ -248,7 +248,7 @@ bad:
 
 /* RFC 8555 §8.4: "*.example.com" is validated at _acme-challenge.example.com. */
 const char *
-client_base_domain(const char *domain)
+acme_base_domain(const char *domain)
 {
 	if (domain != NULL && domain[0] == '*' && domain[1] == '.')
 		return domain + 2;
@@ -257,7 +257,7 @@ client_base_domain(const char *domain)
 
 /* An http:// or https:// URL with a host and only printable, non-space characters. */
 bool
-client_url_valid(const char *s)
+acme_url_valid(const char *s)
 {
 	const char *p;
 
@@ -282,9 +282,9 @@ client_url_valid(const char *s)
  * ::1, localhost): secrets sent there cross the network in clear text.
  */
 bool
-client_url_plain_remote(const char *url)
+acme_url_plain_remote(const char *url)
 {
-	char host[CLIENT_MAX_NAME + 1];
+	char host[ACME_MAX_NAME + 1];
 	const char *p, *end, *at;
 	struct in_addr a4;
 	struct in6_addr a6;
@@ -323,7 +323,7 @@ client_url_plain_remote(const char *url)
 
 /* Read at most max bytes; a bigger file is refused, not truncated. */
 int
-client_file_read(const char *path, size_t max, char **buf, size_t *len, struct client_err *err)
+acme_file_read(const char *path, size_t max, char **buf, size_t *len, struct acme_err *err)
 {
 	int fd = -1, rc = -1;
 	struct stat st;
@@ -339,20 +339,20 @@ client_file_read(const char *path, size_t max, char **buf, size_t *len, struct c
 			rc = 1;
 			goto out;
 		}
-		client_errf(err, "cannot open %s: %s", path, strerror(errno));
+		acme_errf(err, "cannot open %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		client_errf(err, "%s is not a regular file", path);
+		acme_errf(err, "%s is not a regular file", path);
 		goto out;
 	}
 	if ((size_t)st.st_size > max) {
-		client_errf(err, "%s is larger than %zu bytes", path, max);
+		acme_errf(err, "%s is larger than %zu bytes", path, max);
 		goto out;
 	}
 	b = malloc(max + 1);
 	if (b == NULL) {
-		client_errf(err, "out of memory reading %s", path);
+		acme_errf(err, "out of memory reading %s", path);
 		goto out;
 	}
 	for (;;) {
@@ -360,14 +360,14 @@ client_file_read(const char *path, size_t max, char **buf, size_t *len, struct c
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
-			client_errf(err, "cannot read %s: %s", path, strerror(errno));
+			acme_errf(err, "cannot read %s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 		if (n > max) {
-			client_errf(err, "%s is larger than %zu bytes", path, max);
+			acme_errf(err, "%s is larger than %zu bytes", path, max);
 			goto out;
 		}
 	}
@@ -388,8 +388,8 @@ out:
 
 /* Temp file + fchmod + write + fsync + rename + fsync(dir): readers see old or new. */
 int
-client_file_write(const char *path, const void *data, size_t len, unsigned mode,
-    struct client_err *err)
+acme_file_write(const char *path, const void *data, size_t len, unsigned mode,
+    struct acme_err *err)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	const char *slash, *p = data;
@@ -398,16 +398,16 @@ client_file_write(const char *path, const void *data, size_t len, unsigned mode,
 	ssize_t w;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp)) {
-		client_errf(err, "%s: path too long", path);
+		acme_errf(err, "%s: path too long", path);
 		return -1;
 	}
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd == -1) {
-		client_errf(err, "cannot create a file next to %s: %s", path, strerror(errno));
+		acme_errf(err, "cannot create a file next to %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fchmod(fd, (mode_t)mode) == -1) {
-		client_errf(err, "cannot set the mode of %s: %s", tmp, strerror(errno));
+		acme_errf(err, "cannot set the mode of %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	while (off < len) {
@@ -415,23 +415,23 @@ client_file_write(const char *path, const void *data, size_t len, unsigned mode,
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w == -1) {
-			client_errf(err, "cannot write %s: %s", tmp, strerror(errno));
+			acme_errf(err, "cannot write %s: %s", tmp, strerror(errno));
 			goto out;
 		}
 		off += (size_t)w;
 	}
 	if (fsync(fd) == -1) {
-		client_errf(err, "cannot sync %s: %s", tmp, strerror(errno));
+		acme_errf(err, "cannot sync %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (close(fd) == -1) {
 		fd = -1;
-		client_errf(err, "cannot close %s: %s", tmp, strerror(errno));
+		acme_errf(err, "cannot close %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) == -1) {
-		client_errf(err, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		acme_errf(err, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		goto out;
 	}
 	tmp[0] = '\0';
@@ -458,7 +458,7 @@ out:
 
 /* mkdir -p, creating missing parents with mode. */
 int
-client_mkdirs(const char *path, unsigned mode, struct client_err *err)
+acme_mkdirs(const char *path, unsigned mode, struct acme_err *err)
 {
 	char buf[PATH_MAX];
 	size_t i, len;
@@ -466,7 +466,7 @@ client_mkdirs(const char *path, unsigned mode, struct client_err *err)
 
 	len = strlen(path);
 	if (len == 0 || len >= sizeof(buf)) {
-		client_errf(err, "bad directory name '%s'", path);
+		acme_errf(err, "bad directory name '%s'", path);
 		return -1;
 	}
 	memcpy(buf, path, len + 1);
@@ -475,13 +475,13 @@ client_mkdirs(const char *path, unsigned mode, struct client_err *err)
 			continue;
 		buf[i] = '\0';
 		if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST) {
-			client_errf(err, "cannot create directory %s: %s", buf, strerror(errno));
+			acme_errf(err, "cannot create directory %s: %s", buf, strerror(errno));
 			return -1;
 		}
 		buf[i] = i == len ? '\0' : '/';
 	}
 	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		client_errf(err, "%s is not a directory", path);
+		acme_errf(err, "%s is not a directory", path);
 		return -1;
 	}
 	return 0;
@@ -489,7 +489,7 @@ client_mkdirs(const char *path, unsigned mode, struct client_err *err)
 
 /* Wipe then free a NUL-terminated secret. */
 void
-client_free_secret(char *p)
+acme_free_secret(char *p)
 {
 	if (p == NULL)
 		return;

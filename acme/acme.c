@@ -1,4 +1,4 @@
-/* client/acme.c -- one session with one CA: directory, nonces, JWS, accounts, polling */
+/* acme/acme.c -- one session with one CA: directory, nonces, JWS, accounts, polling */
 /* SPDX-License-Identifier: ISC */
 
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "../common/common.h"
-#include "client.h"
+#include "internal.h"
 
 #define ACME_ERR_PREFIX "urn:ietf:params:acme:error:"
 #define ACME_JOSE "application/jose+json"
@@ -73,7 +73,7 @@ out:
 /* RFC 8555 §6.2: protected header, payload, signature; POST-as-GET has payload "". */
 char *
 acme_jws(const struct crypto_key *key, const char *nonce, const char *url, const char *kid,
-    const char *jwk_json, const char *payload, struct client_err *err)
+    const char *jwk_json, const char *payload, struct acme_err *err)
 {
 	char *prot = NULL, *p64 = NULL, *pl64 = NULL, *input = NULL, *s64 = NULL, *out = NULL;
 	unsigned char *sig = NULL;
@@ -95,7 +95,7 @@ acme_jws(const struct crypto_key *key, const char *nonce, const char *url, const
 		goto oom;
 	goto out;
 oom:
-	client_errf(err, "out of memory building a JWS");
+	acme_errf(err, "out of memory building a JWS");
 out:
 	free(prot);
 	free(p64);
@@ -109,14 +109,14 @@ out:
 /* RFC 8555 §7.3.4: {"alg":"HS256","kid":eab_kid,"url":newAccount} over the account JWK. */
 char *
 acme_eab_jws(const char *eab_kid, const char *hmac_key_b64, const char *url,
-    const char *jwk_json, struct client_err *err)
+    const char *jwk_json, struct acme_err *err)
 {
 	char *prot = NULL, *p64 = NULL, *pl64 = NULL, *input = NULL, *s64 = NULL, *out = NULL;
 	unsigned char *key = NULL, mac[32];
 	size_t keylen = 0;
 
 	if (b64url_decode(hmac_key_b64, &key, &keylen) == -1 || keylen == 0) {
-		client_errf(err, "the EAB HMAC key is not base64url: check --eab-hmac-key "
+		acme_errf(err, "the EAB HMAC key is not base64url: check --eab-hmac-key "
 		    "(DNS01_EAB_HMAC_KEY)");
 		goto out;
 	}
@@ -125,17 +125,17 @@ acme_eab_jws(const char *eab_kid, const char *hmac_key_b64, const char *url,
 	    (pl64 = b64url_encode(jwk_json, strlen(jwk_json))) == NULL ||
 	    asprintf(&input, "%s.%s", p64, pl64) == -1) {
 		input = NULL;
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	if (crypto_hmac_sha256(key, keylen, input, strlen(input), mac) == -1 ||
 	    (s64 = b64url_encode(mac, sizeof(mac))) == NULL) {
-		client_errf(err, "cannot compute the EAB HMAC");
+		acme_errf(err, "cannot compute the EAB HMAC");
 		goto out;
 	}
 	out = json_jws(p64, pl64, s64);
 	if (out == NULL)
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 out:
 	if (key != NULL) {
 		explicit_bzero(key, keylen);
@@ -167,9 +167,9 @@ acme_problem_format(const struct acme_problem *p, const char *retry_after, char 
 		n += (size_t)snprintf(buf + n, len - n, "%s%s", i == 0 ? " (" : "; ", p->sub[i]);
 	if (p->nsub > 0 && n < len)
 		n += (size_t)snprintf(buf + n, len - n, ")");
-	if (retry_after != NULL && n < len && client_retry_after(retry_after, time(NULL), &secs) == 0)
+	if (retry_after != NULL && n < len && acme_retry_after(retry_after, time(NULL), &secs) == 0)
 		snprintf(buf + n, len - n, " (retry after %s)",
-		    client_time_str(time(NULL) + secs, when, sizeof(when)));
+		    acme_time_str(time(NULL) + secs, when, sizeof(when)));
 }
 
 /* True if the last problem has this ACME error name. */
@@ -203,7 +203,7 @@ take_nonce(struct acme *a, struct http_response *r)
 
 /* HEAD newNonce (§7.2). */
 static int
-new_nonce(struct acme *a, struct client_err *err)
+new_nonce(struct acme *a, struct acme_err *err)
 {
 	struct http_request req;
 	struct http_response resp;
@@ -216,7 +216,7 @@ new_nonce(struct acme *a, struct client_err *err)
 		goto out;
 	take_nonce(a, &resp);
 	if (a->nonce == NULL) {
-		client_errf(err, "the CA sent no Replay-Nonce from %s (HTTP %ld)", req.url,
+		acme_errf(err, "the CA sent no Replay-Nonce from %s (HTTP %ld)", req.url,
 		    resp.status);
 		goto out;
 	}
@@ -229,7 +229,7 @@ out:
 /* Read the directory; it alone names the CA's endpoints (§7.1.1). */
 int
 acme_open(struct acme *a, struct http *h, const char *directory_url, struct crypto_key *key,
-    struct client_err *err)
+    struct acme_err *err)
 {
 	struct http_request req;
 	struct http_response resp;
@@ -240,7 +240,7 @@ acme_open(struct acme *a, struct http *h, const char *directory_url, struct cryp
 	a->http = h;
 	a->directory_url = strdup(directory_url);
 	if (a->directory_url == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	memset(&req, 0, sizeof(req));
@@ -250,12 +250,12 @@ acme_open(struct acme *a, struct http *h, const char *directory_url, struct cryp
 	if (http_send(h, &req, &resp, err) == -1)
 		goto out;	/* the message names the URL and what to check */
 	if (resp.status != 200) {
-		client_errf(err, "the ACME directory %s answered HTTP %ld: check --directory",
+		acme_errf(err, "the ACME directory %s answered HTTP %ld: check --directory",
 		    directory_url, resp.status);
 		goto out;
 	}
 	if (json_directory_parse(resp.body, resp.len, &a->dir, err) == -1) {
-		client_err_replace(err, "%s is not a valid ACME directory (%s): check --directory",
+		acme_err_replace(err, "%s is not a valid ACME directory (%s): check --directory",
 		    directory_url, err->msg);
 		goto out;
 	}
@@ -272,7 +272,7 @@ out:
 
 /* Use key as the account key from now on (the thumbprint changes with it). */
 int
-acme_set_key(struct acme *a, struct crypto_key *key, struct client_err *err)
+acme_set_key(struct acme *a, struct crypto_key *key, struct acme_err *err)
 {
 	struct jwk j;
 	char *json = NULL;
@@ -283,7 +283,7 @@ acme_set_key(struct acme *a, struct crypto_key *key, struct client_err *err)
 	if (json == NULL || acme_thumbprint(&j, a->thumbprint) == -1) {
 		jwk_free(&j);
 		free(json);
-		client_errf(err, "cannot compute the JWK thumbprint");
+		acme_errf(err, "cannot compute the JWK thumbprint");
 		return -1;
 	}
 	jwk_free(&j);
@@ -312,10 +312,10 @@ acme_close(struct acme *a)
 /* The signed POST, with an Accept header for certificate downloads. */
 static int
 post(struct acme *a, const char *url, const char *payload, bool use_jwk, const char *accept,
-    struct http_response *resp, struct client_err *err)
+    struct http_response *resp, struct acme_err *err)
 {
 	struct http_request req;
-	char *jws = NULL, line[CLIENT_ERR_MAX];
+	char *jws = NULL, line[ACME_ERR_MAX];
 	unsigned attempt;
 	int rc = -1;
 
@@ -327,7 +327,7 @@ post(struct acme *a, const char *url, const char *payload, bool use_jwk, const c
 		if (a->nonce == NULL && new_nonce(a, err) == -1)
 			goto out;
 		if (!use_jwk && a->kid == NULL) {
-			client_errf(err, "no account URL yet");
+			acme_errf(err, "no account URL yet");
 			goto out;
 		}
 		free(jws);
@@ -353,20 +353,20 @@ post(struct acme *a, const char *url, const char *payload, bool use_jwk, const c
 			goto out;
 		}
 		if (json_problem_parse(resp->body, resp->len, &a->problem) == -1) {
-			client_errf(err, "the CA answered HTTP %ld to %s without a problem document",
+			acme_errf(err, "the CA answered HTTP %ld to %s without a problem document",
 			    resp->status, url);
 			goto out;
 		}
 		if (resp->retry_after != NULL)
 			a->retry_after = strdup(resp->retry_after);
 		/* §6.5: on badNonce, retry with the nonce that came with the error. */
-		if (acme_problem_is(a, "badNonce") && attempt < CLIENT_MAX_BADNONCE) {
+		if (acme_problem_is(a, "badNonce") && attempt < ACME_MAX_BADNONCE) {
 			a->badnonce_retries++;
 			log_debug("acme: badNonce from %s, retrying with the fresh nonce", url);
 			continue;
 		}
 		acme_problem_format(&a->problem, a->retry_after, line, sizeof(line));
-		client_errf(err, "%s", line);
+		acme_errf(err, "%s", line);
 		goto out;
 	}
 out:
@@ -377,14 +377,14 @@ out:
 /* The signed POST of §6.2 (see client.h). */
 int
 acme_post(struct acme *a, const char *url, const char *payload, bool use_jwk,
-    struct http_response *resp, struct client_err *err)
+    struct http_response *resp, struct acme_err *err)
 {
 	return post(a, url, payload, use_jwk, NULL, resp, err);
 }
 
 /* newAccount (§7.3), with onlyReturnExisting (§7.3.1) or EAB (§7.3.4). */
 int
-acme_account(struct acme *a, const struct acme_account_opts *o, struct client_err *err)
+acme_account(struct acme *a, const struct acme_account_opts *o, struct acme_err *err)
 {
 	struct http_response resp;
 	char *eab = NULL, *payload = NULL;
@@ -397,45 +397,45 @@ acme_account(struct acme *a, const struct acme_account_opts *o, struct client_er
 		if (eab == NULL)
 			goto out;
 	} else if (!o->only_existing && (o->eab_kid != NULL || o->eab_hmac_key != NULL)) {
-		client_errf(err, "External Account Binding needs both --eab-kid and --eab-hmac-key");
+		acme_errf(err, "External Account Binding needs both --eab-kid and --eab-hmac-key");
 		goto out;
 	}
 	payload = json_new_account(o->email, o->agree_tos, o->only_existing, eab);
 	if (payload == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	if (acme_post(a, a->dir.new_account, payload, true, &resp, err) == -1) {
 		if (acme_problem_is(a, "externalAccountRequired") ||
 		    (a->dir.eab_required && eab == NULL && !o->only_existing))
-			client_err_replace(err, "the CA requires External Account Binding (%s): give "
+			acme_err_replace(err, "the CA requires External Account Binding (%s): give "
 			    "--eab-kid and --eab-hmac-key (or DNS01_EAB_KID and DNS01_EAB_HMAC_KEY)",
 			    err->msg);
 		else if (eab != NULL && a->problem.detail != NULL &&
 		    strcasestr(a->problem.detail, "external account") != NULL)
-			client_err_replace(err, "the CA refused the External Account Binding (%s): check "
+			acme_err_replace(err, "the CA refused the External Account Binding (%s): check "
 			    "--eab-kid and --eab-hmac-key against the values the CA gave you", err->msg);
 		else if (acme_problem_is(a, "accountDoesNotExist"))
-			client_err_replace(err, "the CA has no account for the key in --state-dir: "
+			acme_err_replace(err, "the CA has no account for the key in --state-dir: "
 			    "run dns01 issue (with --agree-tos) first");
 		else if (!o->agree_tos && (acme_problem_is(a, "userActionRequired") ||
 		    acme_problem_is(a, "agreementRequired") || (a->problem.detail != NULL &&
 		    strcasestr(a->problem.detail, "terms of service") != NULL)))
-			client_err_replace(err, "the CA wants its terms of service accepted (%s): "
+			acme_err_replace(err, "the CA wants its terms of service accepted (%s): "
 			    "read %s and add --agree-tos", err->msg,
 			    a->dir.terms_of_service != NULL ? a->dir.terms_of_service : "them");
 		else
-			client_err_replace(err, "the CA refused the account: %s", err->msg);
+			acme_err_replace(err, "the CA refused the account: %s", err->msg);
 		goto out;
 	}
 	if (resp.location == NULL) {
-		client_errf(err, "the CA sent no account URL (Location) from newAccount");
+		acme_errf(err, "the CA sent no account URL (Location) from newAccount");
 		goto out;
 	}
 	free(a->kid);
 	a->kid = strdup(resp.location);
 	if (a->kid == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	log_debug("acme: account %s (%s)", a->kid, resp.status == 201 ? "created" : "existing");
@@ -449,7 +449,7 @@ out:
 
 /* POST-as-GET the account (§7.3.3 with an empty payload). */
 int
-acme_account_get(struct acme *a, struct acme_account_info *info, struct client_err *err)
+acme_account_get(struct acme *a, struct acme_account_info *info, struct acme_err *err)
 {
 	struct http_response resp;
 	int rc = -1;
@@ -458,7 +458,7 @@ acme_account_get(struct acme *a, struct acme_account_info *info, struct client_e
 	if (acme_post(a, a->kid, NULL, false, &resp, err) == -1)
 		goto out;
 	if (json_account_parse(resp.body, resp.len, info) == -1) {
-		client_errf(err, "the CA sent an account object without a status");
+		acme_errf(err, "the CA sent an account object without a status");
 		goto out;
 	}
 	rc = 0;
@@ -469,7 +469,7 @@ out:
 
 /* §7.3.5: inner JWS by the new key (jwk, no nonce), outer by the old key (kid). */
 int
-acme_key_change(struct acme *a, struct crypto_key *new_key, struct client_err *err)
+acme_key_change(struct acme *a, struct crypto_key *new_key, struct acme_err *err)
 {
 	struct http_response resp;
 	struct jwk j;
@@ -478,7 +478,7 @@ acme_key_change(struct acme *a, struct crypto_key *new_key, struct client_err *e
 
 	memset(&resp, 0, sizeof(resp));
 	if (a->dir.key_change == NULL) {
-		client_errf(err, "the CA's directory has no keyChange: it cannot roll keys over");
+		acme_errf(err, "the CA's directory has no keyChange: it cannot roll keys over");
 		return -1;
 	}
 	if (crypto_key_jwk(new_key, &j, err) == -1)
@@ -487,14 +487,14 @@ acme_key_change(struct acme *a, struct crypto_key *new_key, struct client_err *e
 	jwk_free(&j);
 	inner_payload = new_jwk != NULL ? json_key_change(a->kid, a->jwk_json) : NULL;
 	if (inner_payload == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	inner = acme_jws(new_key, NULL, a->dir.key_change, NULL, new_jwk, inner_payload, err);
 	if (inner == NULL)
 		goto out;
 	if (acme_post(a, a->dir.key_change, inner, false, &resp, err) == -1) {
-		client_err_replace(err, "the CA refused the key change: %s", err->msg);
+		acme_err_replace(err, "the CA refused the key change: %s", err->msg);
 		goto out;
 	}
 	if (acme_set_key(a, new_key, err) == -1)
@@ -510,7 +510,7 @@ out:
 
 /* §7.3.6: {"status":"deactivated"} to the account URL. */
 int
-acme_deactivate(struct acme *a, struct client_err *err)
+acme_deactivate(struct acme *a, struct acme_err *err)
 {
 	struct http_response resp;
 	char *payload;
@@ -518,11 +518,11 @@ acme_deactivate(struct acme *a, struct client_err *err)
 
 	payload = json_deactivate();
 	if (payload == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		return -1;
 	}
 	if (acme_post(a, a->kid, payload, false, &resp, err) == -1) {
-		client_err_replace(err, "the CA refused to deactivate the account: %s", err->msg);
+		acme_err_replace(err, "the CA refused to deactivate the account: %s", err->msg);
 		goto out;
 	}
 	rc = 0;
@@ -535,7 +535,7 @@ out:
 /* §7.6 revokeCert, signed with the account key (kid). */
 int
 acme_revoke(struct acme *a, const unsigned char *der, size_t len, int reason,
-    struct client_err *err)
+    struct acme_err *err)
 {
 	struct http_response resp;
 	char *c64 = NULL, *payload = NULL;
@@ -543,23 +543,23 @@ acme_revoke(struct acme *a, const unsigned char *der, size_t len, int reason,
 
 	memset(&resp, 0, sizeof(resp));
 	if (a->dir.revoke_cert == NULL) {
-		client_errf(err, "the CA's directory has no revokeCert");
+		acme_errf(err, "the CA's directory has no revokeCert");
 		return -1;
 	}
 	c64 = b64url_encode(der, len);
 	payload = c64 != NULL ? json_revoke(c64, reason) : NULL;
 	if (payload == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	if (acme_post(a, a->dir.revoke_cert, payload, false, &resp, err) == -1) {
 		if (acme_problem_is(a, "alreadyRevoked"))
-			client_err_replace(err, "the certificate is already revoked");
+			acme_err_replace(err, "the certificate is already revoked");
 		else if (acme_problem_is(a, "unauthorized"))
-			client_err_replace(err, "the CA refused: %s (revoke with the account that "
+			acme_err_replace(err, "the CA refused: %s (revoke with the account that "
 			    "issued the certificate: check --state-dir)", err->msg);
 		else
-			client_err_replace(err, "the CA refused to revoke: %s", err->msg);
+			acme_err_replace(err, "the CA refused to revoke: %s", err->msg);
 		goto out;
 	}
 	rc = 0;
@@ -573,7 +573,7 @@ out:
 /* §7.4 newOrder; the order URL is the Location. */
 int
 acme_new_order(struct acme *a, const char *const *names, size_t n, const char *replaces,
-    struct acme_order *o, char **order_url, struct client_err *err)
+    struct acme_order *o, char **order_url, struct acme_err *err)
 {
 	struct http_response resp;
 	char *payload;
@@ -583,22 +583,22 @@ acme_new_order(struct acme *a, const char *const *names, size_t n, const char *r
 	*order_url = NULL;
 	payload = json_new_order(names, n, replaces);
 	if (payload == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		return -1;
 	}
 	if (acme_post(a, a->dir.new_order, payload, false, &resp, err) == -1) {
-		client_err_replace(err, "the CA refused the order: %s", err->msg);
+		acme_err_replace(err, "the CA refused the order: %s", err->msg);
 		goto out;
 	}
 	if (resp.location == NULL) {
-		client_errf(err, "the CA sent no order URL (Location) from newOrder");
+		acme_errf(err, "the CA sent no order URL (Location) from newOrder");
 		goto out;
 	}
 	if (json_order_parse(resp.body, resp.len, o, err) == -1)
 		goto out;
 	*order_url = strdup(resp.location);
 	if (*order_url == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		acme_order_free(o);
 		goto out;
 	}
@@ -611,7 +611,7 @@ out:
 
 /* §7.4.1 pre-authorization. */
 int
-acme_new_authz(struct acme *a, const char *name, char **authz_url, struct client_err *err)
+acme_new_authz(struct acme *a, const char *name, char **authz_url, struct acme_err *err)
 {
 	struct http_response resp;
 	char *payload;
@@ -619,20 +619,20 @@ acme_new_authz(struct acme *a, const char *name, char **authz_url, struct client
 
 	*authz_url = NULL;
 	if (a->dir.new_authz == NULL) {
-		client_errf(err, "the CA offers no newAuthz");
+		acme_errf(err, "the CA offers no newAuthz");
 		return -1;
 	}
 	payload = json_new_authz(name);
 	if (payload == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		return -1;
 	}
 	if (acme_post(a, a->dir.new_authz, payload, false, &resp, err) == -1) {
-		client_err_replace(err, "the CA refused to pre-authorize %s: %s", name, err->msg);
+		acme_err_replace(err, "the CA refused to pre-authorize %s: %s", name, err->msg);
 		goto out;
 	}
 	if (resp.location == NULL || (*authz_url = strdup(resp.location)) == NULL) {
-		client_errf(err, "the CA sent no authorization URL from newAuthz");
+		acme_errf(err, "the CA sent no authorization URL from newAuthz");
 		goto out;
 	}
 	rc = 0;
@@ -644,7 +644,7 @@ out:
 
 /* POST-as-GET an authorization (§7.5). */
 int
-acme_get_authz(struct acme *a, const char *url, struct acme_authz *az, struct client_err *err)
+acme_get_authz(struct acme *a, const char *url, struct acme_authz *az, struct acme_err *err)
 {
 	struct http_response resp;
 	int rc = -1;
@@ -664,44 +664,44 @@ out:
 
 /* §7.5.1: an empty JSON object says "validate now". */
 int
-acme_respond(struct acme *a, const char *chall_url, struct client_err *err)
+acme_respond(struct acme *a, const char *chall_url, struct acme_err *err)
 {
 	struct http_response resp;
 	int rc;
 
 	rc = acme_post(a, chall_url, "{}", false, &resp, err);
 	if (rc == -1)
-		client_err_replace(err, "the CA refused the challenge response: %s", err->msg);
+		acme_err_replace(err, "the CA refused the challenge response: %s", err->msg);
 	http_response_free(&resp);
 	return rc;
 }
 
-/* Retry-After if it parses (clamped), else 1, 1, 2, 4 ... CLIENT_POLL_MAX_DELAY. */
+/* Retry-After if it parses (clamped), else 1, 1, 2, 4 ... ACME_POLL_MAX_DELAY. */
 long
 acme_poll_delay(const char *retry_after, unsigned attempt)
 {
 	long s, d;
 
-	if (retry_after != NULL && client_retry_after(retry_after, time(NULL), &s) == 0) {
+	if (retry_after != NULL && acme_retry_after(retry_after, time(NULL), &s) == 0) {
 		if (s < 1)
 			s = 1;
-		return s > CLIENT_POLL_MAX_DELAY ? CLIENT_POLL_MAX_DELAY : s;
+		return s > ACME_POLL_MAX_DELAY ? ACME_POLL_MAX_DELAY : s;
 	}
 	d = attempt < 2 ? 1 : 1L << (attempt - 1 > 5 ? 5 : attempt - 1);
-	return d > CLIENT_POLL_MAX_DELAY ? CLIENT_POLL_MAX_DELAY : d;
+	return d > ACME_POLL_MAX_DELAY ? ACME_POLL_MAX_DELAY : d;
 }
 
 /* §7.5.1: poll the authorization until it leaves "pending" (bounded). */
 int
-acme_poll_authz(struct acme *a, const char *url, struct client_err *err)
+acme_poll_authz(struct acme *a, const char *url, struct acme_err *err)
 {
 	struct acme_authz az;
 	double start = now_mono();
 	unsigned attempt;
-	char line[CLIENT_ERR_MAX];
+	char line[ACME_ERR_MAX];
 	long d;
 
-	for (attempt = 0; attempt < CLIENT_POLL_MAX; attempt++) {
+	for (attempt = 0; attempt < ACME_POLL_MAX; attempt++) {
 		if (acme_get_authz(a, url, &az, err) == -1)
 			return -1;
 		if (strcmp(az.status, "valid") == 0) {
@@ -711,10 +711,10 @@ acme_poll_authz(struct acme *a, const char *url, struct client_err *err)
 		if (strcmp(az.status, "pending") != 0) {
 			if (az.error.type != NULL) {
 				acme_problem_format(&az.error, NULL, line, sizeof(line));
-				client_errf(err, "the CA could not validate %s%s: %s",
+				acme_errf(err, "the CA could not validate %s%s: %s",
 				    az.wildcard ? "*." : "", az.identifier, line);
 			} else {
-				client_errf(err, "the authorization for %s is %s", az.identifier,
+				acme_errf(err, "the authorization for %s is %s", az.identifier,
 				    az.status);
 			}
 			acme_authz_free(&az);
@@ -722,41 +722,41 @@ acme_poll_authz(struct acme *a, const char *url, struct client_err *err)
 		}
 		acme_authz_free(&az);
 		d = acme_poll_delay(a->retry_after, attempt);
-		if (now_mono() - start + (double)d > CLIENT_POLL_TIMEOUT)
+		if (now_mono() - start + (double)d > ACME_POLL_TIMEOUT)
 			break;
 		log_debug("acme: authorization pending, next poll in %ld s", d);
 		sleep((unsigned)d);
 	}
-	client_errf(err, "the CA did not finish validating %s within %d s: try again later", url,
-	    CLIENT_POLL_TIMEOUT);
+	acme_errf(err, "the CA did not finish validating %s within %d s: try again later", url,
+	    ACME_POLL_TIMEOUT);
 	return -1;
 }
 
 /* POST-as-GET the order until its status is one of want (or a final one). */
 static int
 poll_order(struct acme *a, const char *url, struct acme_order *o, const char *want,
-    struct client_err *err)
+    struct acme_err *err)
 {
 	struct http_response resp;
 	double start = now_mono();
 	unsigned attempt;
-	char line[CLIENT_ERR_MAX];
+	char line[ACME_ERR_MAX];
 	long d;
 
-	for (attempt = 0; attempt < CLIENT_POLL_MAX; attempt++) {
+	for (attempt = 0; attempt < ACME_POLL_MAX; attempt++) {
 		if (strcmp(o->status, want) == 0 || strcmp(o->status, "valid") == 0)
 			return 0;
 		if (strcmp(o->status, "invalid") == 0) {
 			if (o->error.type != NULL) {
 				acme_problem_format(&o->error, NULL, line, sizeof(line));
-				client_errf(err, "the order became invalid: %s", line);
+				acme_errf(err, "the order became invalid: %s", line);
 			} else {
-				client_errf(err, "the order became invalid");
+				acme_errf(err, "the order became invalid");
 			}
 			return -1;
 		}
 		d = acme_poll_delay(a->retry_after, attempt);
-		if (now_mono() - start + (double)d > CLIENT_POLL_TIMEOUT)
+		if (now_mono() - start + (double)d > ACME_POLL_TIMEOUT)
 			break;
 		log_debug("acme: order %s, next poll in %ld s", o->status, d);
 		sleep((unsigned)d);
@@ -773,15 +773,15 @@ poll_order(struct acme *a, const char *url, struct acme_order *o, const char *wa
 		}
 		http_response_free(&resp);
 	}
-	client_errf(err, "the order is still %s after %d s: try again later", o->status,
-	    CLIENT_POLL_TIMEOUT);
+	acme_errf(err, "the order is still %s after %d s: try again later", o->status,
+	    ACME_POLL_TIMEOUT);
 	return -1;
 }
 
 /* §7.4: wait for "ready", send the CSR, wait for "valid". */
 int
 acme_finalize(struct acme *a, const char *order_url, struct acme_order *o,
-    const unsigned char *csr, size_t csrlen, struct client_err *err)
+    const unsigned char *csr, size_t csrlen, struct acme_err *err)
 {
 	struct http_response resp;
 	char *c64 = NULL, *payload = NULL;
@@ -794,17 +794,17 @@ acme_finalize(struct acme *a, const char *order_url, struct acme_order *o,
 		goto out;
 	if (strcmp(o->status, "ready") == 0) {
 		if (o->finalize == NULL) {
-			client_errf(err, "the CA's order has no finalize URL");
+			acme_errf(err, "the CA's order has no finalize URL");
 			goto out;
 		}
 		c64 = b64url_encode(csr, csrlen);
 		payload = c64 != NULL ? json_finalize(c64) : NULL;
 		if (payload == NULL) {
-			client_errf(err, "out of memory");
+			acme_errf(err, "out of memory");
 			goto out;
 		}
 		if (acme_post(a, o->finalize, payload, false, &resp, err) == -1) {
-			client_err_replace(err, "the CA refused to finalize: %s", err->msg);
+			acme_err_replace(err, "the CA refused to finalize: %s", err->msg);
 			goto out;
 		}
 		acme_order_free(o);
@@ -816,7 +816,7 @@ acme_finalize(struct acme *a, const char *order_url, struct acme_order *o,
 	if (poll_order(a, order_url, o, "valid", err) == -1)
 		goto out;
 	if (o->certificate == NULL) {
-		client_errf(err, "the CA's valid order has no certificate URL");
+		acme_errf(err, "the CA's valid order has no certificate URL");
 		goto out;
 	}
 	rc = 0;
@@ -830,17 +830,17 @@ out:
 /* §7.4.2: the chain; with --preferred-chain also the rel="alternate" ones. */
 int
 acme_download(struct acme *a, const char *cert_url, const char *preferred, char **pem,
-    size_t *pemlen, struct client_err *err)
+    size_t *pemlen, struct acme_err *err)
 {
 	struct http_response resp, alt;
-	char *urls[CLIENT_MAX_LINKS];
+	char *urls[ACME_MAX_LINKS];
 	size_t nurls = 0, i;
 	int best, score, rc = -1;
 
 	*pem = NULL;
 	memset(&alt, 0, sizeof(alt));
 	if (post(a, cert_url, NULL, false, ACME_PEM_CHAIN, &resp, err) == -1) {
-		client_err_replace(err, "cannot download the certificate: %s", err->msg);
+		acme_err_replace(err, "cannot download the certificate: %s", err->msg);
 		goto out;
 	}
 	*pem = resp.body;
@@ -854,7 +854,7 @@ acme_download(struct acme *a, const char *cert_url, const char *preferred, char 
 	for (i = 0; i < nurls && best < 2; i++) {
 		if (post(a, urls[i], NULL, false, ACME_PEM_CHAIN, &alt, err) == -1) {
 			log_warnx("%s: cannot fetch this alternate chain: %s", urls[i], err->msg);
-			client_err_clear(err);
+			acme_err_clear(err);
 			http_response_free(&alt);
 			continue;
 		}
@@ -881,7 +881,7 @@ out:
 /* RFC 9773 §4.1: GET <renewalInfo>/<certID>, no JWS. */
 int
 acme_renewal_info(struct acme *a, const char *cert_id, time_t *start, time_t *end,
-    struct client_err *err)
+    struct acme_err *err)
 {
 	struct http_request req;
 	struct http_response resp;
@@ -896,7 +896,7 @@ acme_renewal_info(struct acme *a, const char *cert_id, time_t *start, time_t *en
 	if (asprintf(&url, "%s%s%s", a->dir.renewal_info,
 	    n > 0 && a->dir.renewal_info[n - 1] == '/' ? "" : "/", cert_id) == -1) {
 		url = NULL;
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		goto out;
 	}
 	memset(&req, 0, sizeof(req));
@@ -906,7 +906,7 @@ acme_renewal_info(struct acme *a, const char *cert_id, time_t *start, time_t *en
 	if (http_send(a->http, &req, &resp, err) == -1)
 		goto out;
 	if (resp.status != 200 || json_renewal_info_parse(resp.body, resp.len, start, end) == -1) {
-		client_errf(err, "renewalInfo answered HTTP %ld without a valid suggestedWindow",
+		acme_errf(err, "renewalInfo answered HTTP %ld without a valid suggestedWindow",
 		    resp.status);
 		goto out;
 	}

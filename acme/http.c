@@ -1,4 +1,4 @@
-/* client/http.c -- HTTP(S) requests on libcurl, with capped bodies and the ACME headers */
+/* acme/http.c -- HTTP(S) requests on libcurl, with capped bodies and the ACME headers */
 /* SPDX-License-Identifier: ISC */
 
 #include <ctype.h>
@@ -9,7 +9,7 @@
 #include <curl/curl.h>
 
 #include "../common/common.h"
-#include "client.h"
+#include "internal.h"
 
 struct http {
 	CURL *curl;
@@ -39,7 +39,7 @@ url_resolve(const char *base, const char *ref)
 		goto out;
 	if (curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
 		goto out;
-	if (client_url_valid(s))
+	if (acme_url_valid(s))
 		out = strdup(s);
 out:
 	curl_free(s);
@@ -100,7 +100,7 @@ http_parse_link(const char *base_url, const char *value, struct http_response *r
 						v++;
 				}
 			}
-			if (alt && resp->nalternate < CLIENT_MAX_LINKS) {
+			if (alt && resp->nalternate < ACME_MAX_LINKS) {
 				ref = strndup(lt + 1, (size_t)(gt - lt - 1));
 				abs = ref != NULL ? url_resolve(base_url, ref) : NULL;
 				free(ref);
@@ -150,7 +150,7 @@ on_header(char *buf, size_t size, size_t nitems, void *arg)
 	size_t vn;
 	char *s;
 
-	if (n > CLIENT_MAX_HEADER)
+	if (n > ACME_MAX_HEADER)
 		return n;	/* ignore absurd lines rather than fail */
 	/* A new status line (e.g. after 100 Continue) starts a fresh header set. */
 	if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
@@ -194,7 +194,7 @@ on_header(char *buf, size_t size, size_t nitems, void *arg)
 	return n;
 }
 
-/* libcurl write callback: append, refusing more than CLIENT_MAX_RESPONSE bytes. */
+/* libcurl write callback: append, refusing more than ACME_MAX_RESPONSE bytes. */
 static size_t
 on_body(char *buf, size_t size, size_t nmemb, void *arg)
 {
@@ -203,7 +203,7 @@ on_body(char *buf, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb;
 	char *nb;
 
-	if (n > CLIENT_MAX_RESPONSE - r->len) {
+	if (n > ACME_MAX_RESPONSE - r->len) {
 		x->too_big = true;
 		return 0;	/* aborts the transfer with CURLE_WRITE_ERROR */
 	}
@@ -219,22 +219,22 @@ on_body(char *buf, size_t size, size_t nmemb, void *arg)
 
 /* One handle for the whole run, so TLS sessions and connections are reused. */
 struct http *
-http_new(const char *ca_file, struct client_err *err)
+http_new(const char *ca_file, struct acme_err *err)
 {
 	struct http *h;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		client_errf(err, "cannot initialise libcurl");
+		acme_errf(err, "cannot initialise libcurl");
 		return NULL;
 	}
 	h = calloc(1, sizeof(*h));
 	if (h == NULL) {
-		client_errf(err, "out of memory");
+		acme_errf(err, "out of memory");
 		return NULL;
 	}
 	h->curl = curl_easy_init();
 	if (h->curl == NULL || (ca_file != NULL && (h->ca_file = strdup(ca_file)) == NULL)) {
-		client_errf(err, "cannot initialise libcurl");
+		acme_errf(err, "cannot initialise libcurl");
 		http_free(h);
 		return NULL;
 	}
@@ -274,7 +274,7 @@ http_response_free(struct http_response *r)
 /* Turn a libcurl failure into a line that says what to do. */
 static void
 xfer_error(const char *url, CURLcode rc, const char *detail, const struct http_xfer *x,
-    struct client_err *err)
+    struct acme_err *err)
 {
 	const char *d = detail[0] != '\0' ? detail : curl_easy_strerror(rc);
 
@@ -285,30 +285,30 @@ xfer_error(const char *url, CURLcode rc, const char *detail, const struct http_x
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
 	case CURLE_GOT_NOTHING:
-		client_errf(err, "cannot reach %s (%s): check the URL and that the server is up", url, d);
+		acme_errf(err, "cannot reach %s (%s): check the URL and that the server is up", url, d);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CONNECT_ERROR:
-		client_errf(err, "TLS to %s failed (%s): give the server's CA bundle with --ca-file",
+		acme_errf(err, "TLS to %s failed (%s): give the server's CA bundle with --ca-file",
 		    url, d);
 		break;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
-		client_errf(err, "bad URL %s (%s): use an http:// or https:// URL", url, d);
+		acme_errf(err, "bad URL %s (%s): use an http:// or https:// URL", url, d);
 		break;
 	case CURLE_FILESIZE_EXCEEDED:
-		client_errf(err, "%s sent more than %d bytes: refusing it", url, CLIENT_MAX_RESPONSE);
+		acme_errf(err, "%s sent more than %d bytes: refusing it", url, ACME_MAX_RESPONSE);
 		break;
 	case CURLE_WRITE_ERROR:
 		if (x->too_big) {
-			client_errf(err, "%s sent more than %d bytes: refusing it", url,
-			    CLIENT_MAX_RESPONSE);
+			acme_errf(err, "%s sent more than %d bytes: refusing it", url,
+			    ACME_MAX_RESPONSE);
 			break;
 		}
 		/* FALLTHROUGH */
 	default:
-		client_errf(err, "request to %s failed: %s", url, d);
+		acme_errf(err, "request to %s failed: %s", url, d);
 		break;
 	}
 }
@@ -316,11 +316,11 @@ xfer_error(const char *url, CURLcode rc, const char *detail, const struct http_x
 /* Send one request; any HTTP status is a response, -1 only when there is none. */
 int
 http_send(struct http *h, const struct http_request *req, struct http_response *resp,
-    struct client_err *err)
+    struct acme_err *err)
 {
 	struct curl_slist *hdrs = NULL, *tmp;
 	struct http_xfer x;
-	char line[CLIENT_MAX_HEADER], cerr[CURL_ERROR_SIZE];
+	char line[ACME_MAX_HEADER], cerr[CURL_ERROR_SIZE];
 	CURL *c = h->curl;
 	CURLcode rc;
 	int ret = -1;
@@ -330,15 +330,15 @@ http_send(struct http *h, const struct http_request *req, struct http_response *
 	x.resp = resp;
 	x.url = req->url;
 	cerr[0] = '\0';
-	if (!client_url_valid(req->url)) {
-		client_errf(err, "refusing URL '%.200s': not an http(s) URL", req->url);
+	if (!acme_url_valid(req->url)) {
+		acme_errf(err, "refusing URL '%.200s': not an http(s) URL", req->url);
 		return -1;
 	}
 	curl_easy_reset(c);
 #define HDR(...) do { \
 	snprintf(line, sizeof(line), __VA_ARGS__); \
 	tmp = curl_slist_append(hdrs, line); \
-	if (tmp == NULL) { client_errf(err, "out of memory"); goto out; } \
+	if (tmp == NULL) { acme_errf(err, "out of memory"); goto out; } \
 	hdrs = tmp; \
 } while (0)
 	if (req->content_type != NULL)
@@ -354,12 +354,12 @@ http_send(struct http *h, const struct http_request *req, struct http_response *
 	if (curl_easy_setopt(c, CURLOPT_URL, req->url) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_USERAGENT, CLIENT_USER_AGENT) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_USERAGENT, ACME_USER_AGENT) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)CLIENT_HTTP_CONNECT_TIMEOUT) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)CLIENT_HTTP_TIMEOUT) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)CLIENT_MAX_RESPONSE) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)ACME_HTTP_CONNECT_TIMEOUT) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)ACME_HTTP_TIMEOUT) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)ACME_MAX_RESPONSE) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_HEADERDATA, &x) != CURLE_OK ||
@@ -367,11 +367,11 @@ http_send(struct http *h, const struct http_request *req, struct http_response *
 	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &x) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK) {
-		client_errf(err, "cannot set up the request to %s", req->url);
+		acme_errf(err, "cannot set up the request to %s", req->url);
 		goto out;
 	}
 	if (h->ca_file != NULL && curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file) != CURLE_OK) {
-		client_errf(err, "cannot use --ca-file %s", h->ca_file);
+		acme_errf(err, "cannot use --ca-file %s", h->ca_file);
 		goto out;
 	}
 	if (strcmp(req->method, "HEAD") == 0) {
@@ -386,7 +386,7 @@ http_send(struct http *h, const struct http_request *req, struct http_response *
 		rc = curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	}
 	if (rc != CURLE_OK) {
-		client_errf(err, "cannot set up the request to %s", req->url);
+		acme_errf(err, "cannot set up the request to %s", req->url);
 		goto out;
 	}
 	log_debug("http: %s %s", req->method, req->url);
@@ -396,13 +396,13 @@ http_send(struct http *h, const struct http_request *req, struct http_response *
 		goto out;
 	}
 	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status) != CURLE_OK) {
-		client_errf(err, "no HTTP status from %s", req->url);
+		acme_errf(err, "no HTTP status from %s", req->url);
 		goto out;
 	}
 	if (resp->body == NULL) {
 		resp->body = calloc(1, 1);
 		if (resp->body == NULL) {
-			client_errf(err, "out of memory");
+			acme_errf(err, "out of memory");
 			goto out;
 		}
 	}
