@@ -23,6 +23,10 @@
 #define API_MAX_FORWARDED 64		/* entries of header_name examined, right to left */
 #define API_MAX_TLS_FILE (1024 * 1024)	/* the most bytes read from a PEM file */
 #define API_LOG_PATH_MAX 128		/* bytes of the request path kept for the access log */
+#define API_LOG_USER_MAX 48		/* bytes of the user field of the access log: a UUID, or
+					 * "bad:" and a sanitized, cut X-Api-User */
+#define API_DEFAULT_PER_IP 64		/* concurrent connections from one address (max_conns_per_ip) */
+#define API_DEFAULT_REQUEST_TIMEOUT 10	/* seconds a request's headers and body may take */
 #define API_MAX_DRAIN (256 * 1024)	/* bytes of an oversize body read and discarded so the
 					 * 413 reaches the client (closing on unread data
 					 * sends a TCP RST that can destroy the reply); past
@@ -61,7 +65,10 @@ enum api_err {
 	API_ERR_METHOD,		/* 405 method_not_allowed */
 	API_ERR_TOO_LARGE,	/* 413 payload_too_large */
 	API_ERR_INTERNAL,	/* 500 internal_error: out of memory and the like */
+	API_ERR_TOO_MANY,	/* 429 too_many_requests (with Retry-After) */
 };
+
+struct api_limiter;
 
 /* What routes.c needs from the daemon: borrowed, read-only after api_start. */
 struct api_ctx {
@@ -70,6 +77,9 @@ struct api_ctx {
 	struct dnsd *d;
 	struct cidr *trusted;		/* cfg->trusted_proxies, parsed */
 	size_t ntrusted;
+	struct api_limiter *auth_addr;	/* failed logins per client address; NULL = no limit */
+	struct api_limiter *auth_user;	/* failed logins per username; NULL = no limit */
+	struct api_limiter *reg_addr;	/* /register per client address; NULL = no limit */
 };
 
 /* One request, as server.c hands it over. Everything is borrowed. */
@@ -83,6 +93,7 @@ struct api_request {
 	size_t body_len;
 	const char *origin;		/* Origin header (CORS), or NULL */
 	const char *acr_method;		/* Access-Control-Request-Method (CORS preflight), or NULL */
+	const char *authorization;	/* Authorization header, or NULL (a secret: never logged) */
 };
 
 /* The reply routes.c decides on. */
@@ -95,7 +106,10 @@ struct api_response {
 	const char *allow;		/* Allow header value for 405 and OPTIONS (static), or NULL */
 	const char *cors_origin;	/* Access-Control-Allow-Origin (static or req->origin), or NULL */
 	bool preflight;			/* a CORS preflight: also send the Allow-Methods/Headers */
-	char user[STORAGE_ID_LEN + 1];	/* the authenticated user, for the access log */
+	char user[API_LOG_USER_MAX];	/* the user, or the one a failed login tried, for the access log */
+	unsigned retry_after;		/* seconds, sent as Retry-After when non-zero (429) */
+	char location[API_LOG_PATH_MAX];	/* Location header of a redirect, or "" */
+	const char *content_type;	/* Content-Type other than JSON (a redirect's text/html), or NULL */
 };
 
 #define API_CORS_METHODS "GET, POST"	/* Access-Control-Allow-Methods in a preflight reply */

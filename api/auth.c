@@ -2,11 +2,12 @@
 /* SPDX-License-Identifier: ISC */
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
 
-#include "api.h"
+#include "internal.h"
 
 static int
 hexval(unsigned char c)
@@ -266,4 +267,57 @@ api_cors_origin(const struct config_strv *origins, const char *origin)
 			return origin;
 	}
 	return NULL;
+}
+
+/*
+ * RFC 6750 §2.1: "Authorization: Bearer <token>", the scheme in any case
+ * (RFC 9110 §11.1). The comparison takes time that depends on the sent
+ * token's length only, never on the configured one or where they differ.
+ */
+bool
+api_bearer_ok(const char *authorization, const char *token)
+{
+	const char *p = authorization;
+	size_t n, tlen, i;
+	unsigned diff;
+
+	if (p == NULL || token == NULL || (tlen = strlen(token)) == 0)
+		return false;
+	if (strncasecmp(p, "Bearer", 6) != 0 || (p[6] != ' ' && p[6] != '\t'))
+		return false;
+	for (p += 6; *p == ' ' || *p == '\t'; p++)
+		;
+	for (n = strlen(p); n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'); n--)
+		;
+	diff = n != tlen;
+	for (i = 0; i < n; i++)
+		diff |= (unsigned)((unsigned char)p[i] ^ (unsigned char)token[i % tlen]);
+	return diff == 0;
+}
+
+/* The user field of a failed login's access-log line (see internal.h). */
+void
+api_log_user(const char *api_user, char *out, size_t outlen)
+{
+	char uuid[STORAGE_ID_LEN + 1];
+	size_t i, o;
+
+	if (outlen == 0)
+		return;
+	if (api_user == NULL || api_user[0] == '\0') {
+		snprintf(out, outlen, "-");
+		return;
+	}
+	if (api_user_normalize(api_user, uuid) == 0) {
+		snprintf(out, outlen, "%s", uuid);
+		return;
+	}
+	o = (size_t)snprintf(out, outlen, "bad:");
+	for (i = 0; api_user[i] != '\0' && o + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)api_user[i];
+
+		out[o++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("._:{}-", c) != NULL ? (char)c : '?';
+	}
+	out[o < outlen ? o : outlen - 1] = '\0';
 }

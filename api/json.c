@@ -26,6 +26,7 @@ static const struct {
 	[API_ERR_METHOD] = { 405, "{\"error\":\"method_not_allowed\"}" },
 	[API_ERR_TOO_LARGE] = { 413, "{\"error\":\"payload_too_large\"}" },
 	[API_ERR_INTERNAL] = { 500, "{\"error\":\"internal_error\"}" },
+	[API_ERR_TOO_MANY] = { 429, "{\"error\":\"too_many_requests\"}" },
 };
 
 /* The HTTP status of e (500 for a value outside the enum). */

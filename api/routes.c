@@ -1,11 +1,13 @@
 /* api/routes.c -- /register, /update, /health and CORS: request in, reply out, no HTTP library */
 /* SPDX-License-Identifier: ISC */
 
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "api.h"
+#include "internal.h"
 
 /* The Allow header of each path (RFC 9110 §10.2.1), for 405 and plain OPTIONS. */
 #define ALLOW_POST "POST, OPTIONS"
@@ -30,6 +32,14 @@ api_response_clear(struct api_response *resp)
 	resp->owned = NULL;
 	resp->body = NULL;
 	resp->body_len = 0;
+}
+
+/* 429 too_many_requests with Retry-After (routes.c's and storage callers' one way to say it). */
+void
+api_response_too_many(struct api_response *resp, unsigned retry_after)
+{
+	api_response_error(resp, API_ERR_TOO_MANY);
+	resp->retry_after = retry_after > 0 ? retry_after : 1;
 }
 
 /* Hand a malloc'd JSON body to resp with status; NULL (out of memory) is a 500. */
@@ -61,6 +71,37 @@ reply_empty(struct api_response *resp, unsigned status)
 }
 
 /*
+ * The gates of /register, cheapest first: register_allowfrom, then the
+ * per-address rate (so a token cannot be guessed faster than accounts can
+ * be made), then the bearer token. Returns true to go on; otherwise resp
+ * holds the refusal.
+ */
+static bool
+register_permitted(const struct api_ctx *ctx, const struct api_request *req,
+    struct api_response *resp)
+{
+	const struct config *cfg = ctx->cfg;
+	uint8_t key[API_LIMIT_KEY];
+	unsigned wait;
+
+	if (cfg->nregister_allowfrom > 0 && (req->client == NULL ||
+	    !cidr_match_any(cfg->register_allowfrom, cfg->nregister_allowfrom, req->client))) {
+		api_response_error(resp, API_ERR_FORBIDDEN);
+		return false;
+	}
+	api_limit_addr_key(req->client, key);
+	if ((wait = api_limiter_take(ctx->reg_addr, key, api_now_ns())) != 0) {
+		api_response_too_many(resp, wait);
+		return false;
+	}
+	if (cfg->register_token != NULL && !api_bearer_ok(req->authorization, cfg->register_token)) {
+		api_response_error(resp, API_ERR_FORBIDDEN);
+		return false;
+	}
+	return true;
+}
+
+/*
  * POST /register: parse the optional body, create the account (fsync'd by
  * storage), make its name exist in DNS at once (NODATA rather than NXDOMAIN),
  * then answer 201 with the credentials. The key is wiped from our stack.
@@ -76,6 +117,8 @@ route_register(const struct api_ctx *ctx, const struct api_request *req,
 	enum api_err e;
 	size_t i;
 
+	if (!register_permitted(ctx, req, resp))
+		return;
 	if ((e = api_json_register_parse(req->body, req->body_len, &rr)) != API_ERR_NONE) {
 		api_response_error(resp, e);
 		return;
@@ -86,12 +129,49 @@ route_register(const struct api_ctx *ctx, const struct api_request *req,
 		api_response_error(resp, API_ERR_DB);
 		return;
 	}
-	memcpy(resp->user, acct.username, sizeof(resp->user));
+	snprintf(resp->user, sizeof(resp->user), "%s", acct.username);
 	/* The account is durable; a DNS memory failure only delays the name until /update. */
 	if (dnsd_publish(ctx->d, acct.subdomain, NULL, 0) == -1)
 		log_warnx("%s: registered, but not yet in DNS memory", acct.subdomain);
 	reply_owned(resp, 201, api_json_register_reply(&acct, key, ctx->cfg->domain));
 	explicit_bzero(key, sizeof(key));
+}
+
+/*
+ * A failed login: 401 as always, with the user tried in the access log, and
+ * one event charged to the address. user (the normalized UUID, or NULL when
+ * the key was not checked against an account) is charged too. Once a user
+ * is over the rate, each further failure against it empties the failing
+ * address's bucket, so guessing spread over many addresses gets one try per
+ * address per refill. The per-user limit never refuses a check: the owner,
+ * whose key is right and whose address is under its own limit, is always
+ * let in (see docs/api.md, "Rate limits").
+ */
+static void
+auth_failed(const struct api_ctx *ctx, const struct api_request *req,
+    struct api_response *resp, const uint8_t akey[API_LIMIT_KEY], const char *user,
+    uint64_t now)
+{
+	char ip[INET6_ADDRSTRLEN + 1] = "-";
+	uint8_t ukey[API_LIMIT_KEY];
+	unsigned wait;
+
+	api_response_error(resp, API_ERR_FORBIDDEN);
+	api_log_user(req->api_user, resp->user, sizeof(resp->user));
+	if (ctx->auth_addr == NULL)
+		return;
+	api_limiter_charge(ctx->auth_addr, akey, now);
+	if (user != NULL && ctx->auth_user != NULL) {
+		api_limit_user_key(user, ukey);
+		if (api_limiter_take(ctx->auth_user, ukey, now) != 0)
+			api_limiter_drain(ctx->auth_addr, akey, now);
+	}
+	if ((wait = api_limiter_wait(ctx->auth_addr, akey, now)) != 0) {
+		if (req->client != NULL)
+			cidr_addr_str(req->client, ip, sizeof(ip));
+		log_warnx("api: %s: too many failed logins (last for user %s): refused for %u s",
+		    ip, resp->user, wait);
+	}
 }
 
 /*
@@ -108,26 +188,36 @@ route_update(const struct api_ctx *ctx, const struct api_request *req,
 	const char *values[STORAGE_MAX_TXT];
 	char user[STORAGE_ID_LEN + 1];
 	char txt[STORAGE_TXT_LEN + 1];
+	uint8_t akey[API_LIMIT_KEY];
+	uint64_t t = api_now_ns();
+	unsigned wait;
 	enum api_err e;
 	size_t i;
 
+	/* An address over its failed-login rate is not even checked. */
+	api_limit_addr_key(req->client, akey);
+	if ((wait = api_limiter_wait(ctx->auth_addr, akey, t)) != 0) {
+		api_log_user(req->api_user, resp->user, sizeof(resp->user));
+		api_response_too_many(resp, wait);
+		return;
+	}
 	if (api_user_normalize(req->api_user, user) == -1 || !api_key_valid(req->api_key)) {
-		api_response_error(resp, API_ERR_FORBIDDEN);
+		auth_failed(ctx, req, resp, akey, NULL, t);
 		return;
 	}
 	switch (storage_auth(ctx->st, user, req->api_key, &acct)) {
 	case STORAGE_AUTH_OK:
 		break;
 	case STORAGE_AUTH_DENIED:
-		api_response_error(resp, API_ERR_FORBIDDEN);
+		auth_failed(ctx, req, resp, akey, user, t);
 		return;
 	default:
 		api_response_error(resp, API_ERR_DB);
 		return;
 	}
-	memcpy(resp->user, acct.username, sizeof(resp->user));
+	snprintf(resp->user, sizeof(resp->user), "%s", acct.username);
 	if (!api_allowfrom_ok(&acct, req->client)) {
-		api_response_error(resp, API_ERR_FORBIDDEN);
+		auth_failed(ctx, req, resp, akey, NULL, t);
 		return;
 	}
 	e = api_json_update_parse(req->body, req->body_len, acct.subdomain, txt);
@@ -157,6 +247,111 @@ route_health(const struct api_ctx *ctx, struct api_response *resp)
 	bool ok = storage_healthy(ctx->st) && dnsd_healthy(ctx->d);
 
 	reply_empty(resp, ok ? 200 : 503);
+}
+
+/* Longest request path worth cleaning for a redirect: longer never names a route here. */
+#define REDIRECT_PATH_MAX 256
+
+/*
+ * httprouter's CleanPath, enough to compare with our routes: doubled
+ * slashes folded, "." dropped, ".." removing the segment before it (never
+ * above the root), and the trailing slash dropped (RedirectTrailingSlash
+ * then fixes it). Writes into out; returns false if it does not fit.
+ */
+static bool
+clean_path(const char *p, char *out, size_t outlen)
+{
+	size_t o = 0, n;
+
+	while (*p != '\0') {
+		while (*p == '/')
+			p++;
+		for (n = 0; p[n] != '\0' && p[n] != '/'; n++)
+			;
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			p += n;
+			continue;
+		}
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;	/* the slash before the dropped segment */
+			p += n;
+			continue;
+		}
+		if (o + 1 + n >= outlen)
+			return false;
+		out[o++] = '/';
+		memcpy(out + o, p, n);
+		o += n;
+		p += n;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return true;
+}
+
+/*
+ * The redirect of acme-dns's router (see internal.h). Only methods with
+ * routes redirect (its router keeps one tree per method: GET /health, POST
+ * /register and /update; HEAD /health is dns01d's own), never "/". GET gets
+ * 301 and everything else 307 (httprouter v1.3.0, as acme-dns pins it),
+ * and Go's http.Redirect writes the body: an HTML link for GET, a
+ * Content-Type but no body for HEAD, nothing for the rest. Unlike Go, the
+ * query string is not carried over (MHD does not keep it raw).
+ */
+bool
+api_route_redirect(const struct api_ctx *ctx, const char *method, const char *path,
+    struct api_response *resp)
+{
+	static const char *const post[] = { "/update", "/register" };
+	static const char *const get[] = { "/health" };
+	const char *const *routes;
+	char clean[REDIRECT_PATH_MAX];
+	const char *to = NULL;
+	size_t n, i;
+	int len;
+
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+		routes = get;
+		n = 1;
+	} else if (strcmp(method, "POST") == 0) {
+		routes = post;
+		n = ctx->cfg->disable_registration ? 1 : 2;
+	} else {
+		return false;
+	}
+	if (strcmp(path, "/") == 0 || strlen(path) >= REDIRECT_PATH_MAX ||
+	    !clean_path(path, clean, sizeof(clean)))
+		return false;
+	for (i = 0; i < n; i++)
+		if (strcasecmp(clean, routes[i]) == 0 && strcmp(path, routes[i]) != 0)
+			to = routes[i];
+	if (to == NULL)
+		return false;
+	api_response_clear(resp);
+	snprintf(resp->location, sizeof(resp->location), "%s", to);
+	resp->json = false;
+	resp->body = "";
+	resp->body_len = 0;
+	if (strcmp(method, "GET") == 0) {
+		resp->status = 301;
+		len = snprintf(NULL, 0, "<a href=\"%s\">Moved Permanently</a>.\n\n", to);
+		if (len > 0 && (resp->owned = malloc((size_t)len + 1)) != NULL) {
+			snprintf(resp->owned, (size_t)len + 1,
+			    "<a href=\"%s\">Moved Permanently</a>.\n\n", to);
+			resp->body = resp->owned;
+			resp->body_len = (size_t)len;
+		}
+		resp->content_type = "text/html; charset=utf-8";
+	} else {
+		resp->status = 307;
+		if (strcmp(method, "HEAD") == 0)
+			resp->content_type = "text/html; charset=utf-8";
+	}
+	return true;
 }
 
 /* True for the methods CORS is configured for (rs/cors as used by acme-dns: GET, POST). */
@@ -202,7 +397,8 @@ api_route(const struct api_ctx *ctx, const struct api_request *req,
 	else if (strcmp(p, "/health") == 0)
 		route = ROUTE_HEALTH;
 	else {
-		api_response_error(resp, API_ERR_NOT_FOUND);
+		if (!api_route_redirect(ctx, m, p, resp))
+			api_response_error(resp, API_ERR_NOT_FOUND);
 		return;
 	}
 	allow = route == ROUTE_HEALTH ? ALLOW_HEALTH : ALLOW_POST;

@@ -1,6 +1,7 @@
 /* api/server.c -- libmicrohttpd setup: listen, read bounded bodies, hand requests to routes.c */
 /* SPDX-License-Identifier: ISC */
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -20,11 +21,12 @@
 
 #include <microhttpd.h>
 
-#include "api.h"
+#include "internal.h"
 
 #define API_DEFAULT_THREADS 2		/* MHD worker threads when api_threads is 0 */
 #define API_LOG_METHOD_MAX 16		/* bytes of the request method kept for the access log */
 #define API_FORWARDED_MAX API_CONN_MEMORY	/* bytes of all header_name lines joined */
+#define API_FD_SPARE 128		/* descriptors beyond the connection limits: database, logs, listeners */
 
 struct api {
 	struct MHD_Daemon *mhd;
@@ -34,6 +36,7 @@ struct api {
 	char *tls_key;			/* PEM, wiped on stop */
 	size_t tls_key_len;
 	char *tls_cert;
+	struct api_deadline *deadline;	/* closes requests that take too long to arrive */
 };
 
 /*
@@ -48,6 +51,7 @@ struct conn {
 	bool too_large;			/* body over max_body: 413 */
 	bool answered;			/* a reply was queued before the body ended */
 	size_t drained;			/* bytes discarded after too_large */
+	struct api_deadline_node dl;	/* this connection's request deadline */
 	char inline_body[API_BODY_INITIAL];
 };
 
@@ -68,23 +72,31 @@ mhd_logger(void *cls, const char *fmt, va_list ap)
 	log_debug("api: %s", buf);
 }
 
-/* Allocate the per-socket state at accept, free it at close. */
+/*
+ * Allocate the per-socket state at accept, and start the request deadline;
+ * free it at close (MHD tells us before it closes the socket).
+ */
 static void
 notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
 {
+	struct api *a = cls;
+	const union MHD_ConnectionInfo *ci;
 	struct conn *cs;
 
-	(void)cls;
-	(void)c;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		if ((cs = calloc(1, sizeof(*cs))) != NULL) {
 			cs->body = cs->inline_body;
 			cs->cap = sizeof(cs->inline_body);
+			ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+			if (ci != NULL)
+				api_deadline_arm(a->deadline, &cs->dl, ci->connect_fd);
 		}
 		*socket_context = cs;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		cs = *socket_context;
+		if (cs != NULL)
+			api_deadline_disarm(a->deadline, &cs->dl);
 		if (cs != NULL && cs->body != cs->inline_body)
 			free(cs->body);
 		free(cs);
@@ -92,18 +104,23 @@ notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	}
 }
 
-/* Release a body that outgrew the inline buffer when its request ends. */
+/*
+ * Release a body that outgrew the inline buffer when its request ends, and
+ * start the deadline of the next request on a kept-alive connection.
+ */
 static void
 request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct api *a = cls;
 	struct conn *cs = *req_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (cs == NULL)
 		return;
+	if (cs->dl.fd >= 0 && cs->dl.due != 0)
+		api_deadline_arm(a->deadline, &cs->dl, cs->dl.fd);
 	if (cs->body != cs->inline_body) {
 		free(cs->body);
 		cs->body = cs->inline_body;
@@ -216,6 +233,16 @@ queue(struct MHD_Connection *c, struct api_response *resp)
 	}
 	if (resp->json)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	else if (resp->content_type != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	if (resp->location[0] != '\0')
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
+	if (resp->retry_after > 0) {
+		char ra[16];
+
+		snprintf(ra, sizeof(ra), "%u", resp->retry_after);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
 	if (resp->allow != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
 	if (resp->cors_origin != NULL) {
@@ -236,7 +263,7 @@ queue(struct MHD_Connection *c, struct api_response *resp)
 
 /* Reply 413 before the body is complete; MHD then closes the connection. */
 static enum MHD_Result
-reply_too_large(struct conn *cs, struct MHD_Connection *c, const char *method,
+reply_too_large(struct api *a, struct conn *cs, struct MHD_Connection *c, const char *method,
     const char *url)
 {
 	const union MHD_ConnectionInfo *ci;
@@ -245,6 +272,7 @@ reply_too_large(struct conn *cs, struct MHD_Connection *c, const char *method,
 	const struct sockaddr *peer = NULL;
 	enum MHD_Result ret;
 
+	api_deadline_disarm(a->deadline, &cs->dl);	/* answered: MHD closes after the reply */
 	memset(&resp, 0, sizeof(resp));
 	api_response_error(&resp, API_ERR_TOO_LARGE);
 	if ((ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) != NULL)
@@ -305,6 +333,7 @@ answer(struct api *a, struct conn *cs, struct MHD_Connection *c, const char *met
 	enum MHD_Result ret;
 	int crc = -1;
 
+	api_deadline_disarm(a->deadline, &cs->dl);	/* the whole request is in */
 	memset(&req, 0, sizeof(req));
 	if ((ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) != NULL)
 		peer = ci->client_addr;
@@ -334,6 +363,8 @@ answer(struct api *a, struct conn *cs, struct MHD_Connection *c, const char *met
 	req.origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
 	req.acr_method = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_ACCESS_CONTROL_REQUEST_METHOD);
+	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
 
 	if (cs->too_large) {
 		memset(&resp, 0, sizeof(resp));
@@ -398,7 +429,7 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 			cs->too_large = true;
 			if (cl > API_MAX_DRAIN || MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 			    MHD_HTTP_HEADER_EXPECT) != NULL)
-				return reply_too_large(cs, c, method, url);
+				return reply_too_large(a, cs, c, method, url);
 		}
 		return MHD_YES;
 	}
@@ -412,7 +443,7 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 			return MHD_NO;
 		/* Oversize: discard up to API_MAX_DRAIN, then answer and close. */
 		if (cs->too_large && (cs->drained += n) > API_MAX_DRAIN)
-			return reply_too_large(cs, c, method, url);
+			return reply_too_large(a, cs, c, method, url);
 		return MHD_YES;
 	}
 	if (cs->answered)
@@ -525,6 +556,26 @@ listen_socket(const char *ip, unsigned port, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * Every API connection and every DNS TCP client is a descriptor: raise the
+ * soft RLIMIT_NOFILE towards the hard one when it is below what the limits
+ * allow (systemd's default soft limit is 1024), and say so if it stays short.
+ */
+static void
+fd_limit_fit(const struct config *cfg)
+{
+	rlim_t want = API_MAX_CONNECTIONS + (rlim_t)cfg->tcp_max_clients + API_FD_SPARE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
+		log_warnx("api: open file limit %llu is below the %llu the connection limits "
+		    "need: raise LimitNOFILE", (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)want);
+}
+
 /* Start the API: parse trusted proxies, load TLS material, listen, start MHD. */
 struct api *
 api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
@@ -591,6 +642,14 @@ api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
 		goto fail;
 	}
 
+	if (api_limits_start(&a->ctx, err, errlen) == -1)
+		goto fail;
+	if ((a->deadline = api_deadline_start(cfg->request_timeout != 0 ? cfg->request_timeout :
+	    API_DEFAULT_REQUEST_TIMEOUT)) == NULL) {
+		snprintf(err, errlen, "cannot start the request deadline thread");
+		goto fail;
+	}
+	fd_limit_fit(cfg);
 	if ((fd = listen_socket(cfg->api_ip, cfg->api_port, err, errlen)) == -1)
 		goto fail;
 	threads = cfg->api_threads != 0 ? cfg->api_threads : API_DEFAULT_THREADS;
@@ -602,10 +661,11 @@ api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
 		    MHD_OPTION_LISTEN_SOCKET, fd,
 		    MHD_OPTION_THREAD_POOL_SIZE, threads,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip,
 		    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
-		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
-		    MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, a,
+		    MHD_OPTION_NOTIFY_COMPLETED, request_completed, a,
 		    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key,
 		    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert,
 		    MHD_OPTION_END);
@@ -615,10 +675,11 @@ api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
 		    MHD_OPTION_LISTEN_SOCKET, fd,
 		    MHD_OPTION_THREAD_POOL_SIZE, threads,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip,
 		    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
-		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
-		    MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, a,
+		    MHD_OPTION_NOTIFY_COMPLETED, request_completed, a,
 		    MHD_OPTION_END);
 	}
 	if (a->mhd == NULL) {
@@ -665,6 +726,8 @@ api_stop(struct api *a)
 		return;
 	if (a->mhd != NULL)
 		MHD_stop_daemon(a->mhd);
+	api_deadline_stop(a->deadline);	/* after MHD: its close callbacks use the list */
+	api_limits_free(&a->ctx);
 	free(a->ctx.trusted);
 	if (a->tls_key != NULL) {
 		explicit_bzero(a->tls_key, a->tls_key_len);

@@ -69,6 +69,10 @@ void log_event(enum log_level level, const char *msg, ...) __attribute__((sentin
 #define CONFIG_MIN_BODY 256		/* max_body floor: an /update body fits */
 #define CONFIG_MAX_BODY (1024 * 1024)	/* max_body ceiling */
 #define CONFIG_MAX_HEADER_NAME 64	/* bytes in header_name */
+#define CONFIG_MAX_RATE 1000000		/* the most events per period a rate may allow */
+#define CONFIG_MAX_CONNS_PER_IP 65536	/* max_conns_per_ip ceiling */
+#define CONFIG_MIN_TOKEN 16		/* register_token: fewest characters */
+#define CONFIG_MAX_TOKEN 256		/* register_token: most characters */
 
 /* general.protocol: which transports and families dnsd serves. */
 #define CONFIG_PROTO_UDP 0x1
@@ -80,6 +84,15 @@ struct config_strv {
 	char **v;		/* n strings, each owned */
 	unsigned *line;		/* the config line each entry came from */
 	size_t n;
+};
+
+/*
+ * A rate such as "10/minute": count events per period seconds, in bursts
+ * of up to count. count 0 means no limit.
+ */
+struct config_rate {
+	unsigned count;
+	unsigned period;		/* 1, 60 or 3600 seconds */
 };
 
 struct config {
@@ -122,6 +135,16 @@ struct config {
 	unsigned max_body;		/* request body cap in bytes (default 4096) */
 	unsigned api_threads;		/* HTTP worker threads (default 2) */
 	unsigned connection_timeout;	/* seconds an idle HTTP connection is kept (default 10) */
+	unsigned request_timeout;	/* seconds a request's headers and body may take to
+					 * arrive, however they trickle (default 10) */
+	unsigned max_conns_per_ip;	/* concurrent HTTP connections per address (default 64; 0 = off) */
+	struct config_rate auth_fail_rate;	/* failed /update logins per address and per
+						 * user (default 10/minute; count 0 = off) */
+	struct config_rate register_rate;	/* /register per address (default 10/minute) */
+	struct cidr *register_allowfrom;	/* who may /register, parsed; none = anyone */
+	size_t nregister_allowfrom;
+	char *register_token;		/* a secret: /register needs "Authorization: Bearer
+					 * <token>" when set; never logged; wiped on free */
 
 	/* [logconfig] */
 	enum log_level loglevel;	/* debug|info|warning|error (default info) */

@@ -39,6 +39,9 @@ enum key_kind {
 	K_LOGLEVEL,
 	K_LOGTYPE,
 	K_LOGFORMAT,
+	K_RATE,		/* "N/second", "N/minute", "N/hour", or 0 (off) */
+	K_CIDRLIST,	/* array of CIDRs, parsed into a struct cidr array */
+	K_TOKEN,	/* a secret bearer token: checked, never echoed, wiped on free */
 };
 
 struct key_desc {
@@ -86,6 +89,12 @@ static const struct key_desc keys[] = {
 	{ "api", "max_body", K_UINT, F(max_body), CONFIG_MIN_BODY, CONFIG_MAX_BODY, false },
 	{ "api", "api_threads", K_UINT, F(api_threads), 1, CONFIG_MAX_THREADS, false },
 	{ "api", "connection_timeout", K_UINT, F(connection_timeout), 1, CONFIG_MAX_TIMEOUT, false },
+	{ "api", "request_timeout", K_UINT, F(request_timeout), 1, CONFIG_MAX_TIMEOUT, false },
+	{ "api", "max_conns_per_ip", K_UINT, F(max_conns_per_ip), 0, CONFIG_MAX_CONNS_PER_IP, false },
+	{ "api", "auth_fail_rate", K_RATE, F(auth_fail_rate), 0, 0, false },
+	{ "api", "register_rate", K_RATE, F(register_rate), 0, 0, false },
+	{ "api", "register_allowfrom", K_CIDRLIST, F(register_allowfrom), 0, 0, false },
+	{ "api", "register_token", K_TOKEN, F(register_token), 0, 0, false },
 
 	{ "logconfig", "loglevel", K_LOGLEVEL, F(loglevel), 0, 0, false },
 	{ "logconfig", "logtype", K_LOGTYPE, F(logtype), 0, 0, false },
@@ -345,6 +354,128 @@ out:
 	return rc;
 }
 
+/*
+ * Parse a rate: "N/second", "N/minute" or "N/hour" (unit in any case, N in
+ * 1..CONFIG_MAX_RATE), or "0" / 0 for no limit. Returns 0 or -1.
+ */
+static int
+set_rate(struct cctx *c, const struct toml_kv *kv, struct config_rate *out)
+{
+	static const struct { const char *name; unsigned secs; } units[] = {
+		{ "second", 1 }, { "minute", 60 }, { "hour", 3600 },
+	};
+	const char *s = kv->str, *slash;
+	unsigned long long n = 0;
+	size_t i;
+
+	if (kv->type == TOML_INTEGER && kv->integer == 0) {
+		out->count = 0;
+		out->period = 60;
+		return 0;
+	}
+	if (kv->type != TOML_STRING)
+		goto bad;
+	if (strcmp(s, "0") == 0) {
+		out->count = 0;
+		out->period = 60;
+		return 0;
+	}
+	if ((slash = strchr(s, '/')) == NULL || slash == s || slash - s > 7)
+		goto bad;
+	for (i = 0; s + i < slash; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			goto bad;
+		n = n * 10 + (unsigned)(s[i] - '0');
+	}
+	if (n == 0 || n > CONFIG_MAX_RATE)
+		goto bad;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(slash + 1, units[i].name) == 0) {
+			out->count = (unsigned)n;
+			out->period = units[i].secs;
+			return 0;
+		}
+	}
+bad:
+	if (kv->type == TOML_STRING && no_controls(s))
+		cerr(c, kv->line, "[%s] %s: \"%s\" is not \"N/second\", \"N/minute\", "
+		    "\"N/hour\" (N in 1..%d) or 0", kv->table, kv->key, s, CONFIG_MAX_RATE);
+	else
+		cerr(c, kv->line, "[%s] %s: expected \"N/second\", \"N/minute\", \"N/hour\" "
+		    "(N in 1..%d) or 0", kv->table, kv->key, CONFIG_MAX_RATE);
+	return -1;
+}
+
+/* Parse an array of CIDRs into cfg->register_allowfrom (the only K_CIDRLIST key). */
+static int
+set_cidrlist(struct cctx *c, const struct toml_kv *kv, struct config *cfg)
+{
+	struct cidr *v = NULL;
+	size_t i;
+
+	if (want_type(c, kv, TOML_ARRAY, "an array of strings") == -1)
+		return -1;
+	if (kv->array.n > 0 && (v = calloc(kv->array.n, sizeof(*v))) == NULL) {
+		cerr(c, kv->line, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < kv->array.n; i++) {
+		if (!no_controls(kv->array.v[i])) {
+			cerr(c, kv->array.line[i], "[%s] %s: control character in string",
+			    kv->table, kv->key);
+			free(v);
+			return -1;
+		}
+		if (cidr_parse(kv->array.v[i], &v[i]) == -1) {
+			cerr(c, kv->array.line[i], "[%s] %s: \"%s\" is not an IP address or CIDR",
+			    kv->table, kv->key, kv->array.v[i]);
+			free(v);
+			return -1;
+		}
+	}
+	free(cfg->register_allowfrom);
+	cfg->register_allowfrom = v;
+	cfg->nregister_allowfrom = kv->array.n;
+	return 0;
+}
+
+/*
+ * A bearer token (RFC 6750 §2.1 b64token): CONFIG_MIN_TOKEN..CONFIG_MAX_TOKEN
+ * characters of A-Z a-z 0-9 - . _ ~ + / with optional trailing '='. It is a
+ * secret, so an error never quotes it.
+ */
+static int
+set_token(struct cctx *c, const struct toml_kv *kv, char **dst)
+{
+	const char *s = kv->str;
+	size_t n, eq = 0;
+
+	if (want_type(c, kv, TOML_STRING, "a string") == -1)
+		return -1;
+	for (n = 0; s[n] != '\0'; n++) {
+		unsigned char ch = (unsigned char)s[n];
+
+		if (ch == '=' && n > 0) {
+			eq++;
+			continue;
+		}
+		if (eq > 0 || !(isalnum(ch) || strchr("-._~+/", ch) != NULL))
+			break;
+	}
+	if (s[n] != '\0' || n < CONFIG_MIN_TOKEN || n > CONFIG_MAX_TOKEN) {
+		cerr(c, kv->line, "[%s] %s: must be %d to %d characters of A-Z a-z 0-9 - . _ ~ + / "
+		    "(the value is not shown: it is a secret)", kv->table, kv->key,
+		    CONFIG_MIN_TOKEN, CONFIG_MAX_TOKEN);
+		return -1;
+	}
+	if (*dst != NULL) {
+		explicit_bzero(*dst, strlen(*dst));
+		free(*dst);
+		*dst = NULL;
+	}
+	return set_str(c, kv->line, dst, s);
+}
+
 /* Store one known key's value into cfg. */
 static int
 apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct config *cfg)
@@ -389,6 +520,12 @@ apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct
 	case K_STRV:
 	case K_CIDRS:
 		return set_strv(c, kv, field, d->kind == K_CIDRS);
+	case K_RATE:
+		return set_rate(c, kv, field);
+	case K_CIDRLIST:
+		return set_cidrlist(c, kv, cfg);
+	case K_TOKEN:
+		return set_token(c, kv, field);
 	default:
 		break;
 	}
@@ -550,6 +687,12 @@ defaults(struct cctx *c, struct config *cfg)
 	cfg->max_body = 4096;
 	cfg->api_threads = 2;
 	cfg->connection_timeout = 10;
+	cfg->request_timeout = 10;
+	cfg->max_conns_per_ip = 64;
+	cfg->auth_fail_rate.count = 10;
+	cfg->auth_fail_rate.period = 60;
+	cfg->register_rate.count = 100;
+	cfg->register_rate.period = 3600;
 	cfg->loglevel = LOG_LEVEL_INFO;
 	cfg->logformat = LOG_FORMAT_TEXT;
 	if (set_str(c, 0, &cfg->db_engine, "sqlite3") == -1 ||
@@ -767,6 +910,16 @@ config_free(struct config *cfg)
 		case K_PROTOCOL:
 		case K_LOGLEVEL:
 		case K_LOGFORMAT:
+		case K_RATE:
+			break;
+		case K_CIDRLIST:
+			free(cfg->register_allowfrom);
+			break;
+		case K_TOKEN:
+			if (*str_field(cfg, keys[i].off) != NULL)
+				explicit_bzero(*str_field(cfg, keys[i].off),
+				    strlen(*str_field(cfg, keys[i].off)));
+			free(*str_field(cfg, keys[i].off));
 			break;
 		case K_STRV:
 		case K_CIDRS:

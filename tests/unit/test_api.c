@@ -16,7 +16,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "../../api/api.h"
+#include "../../api/internal.h"
 #include "testhelp.h"
 
 #define DOMAIN "auth.example.org"
@@ -336,7 +336,7 @@ test_update_forbidden(void)
 	route(&f, "POST", "/update", NULL, NULL, "127.0.0.1",
 	    update_body(a.sub, TXT_A, body, sizeof(body)), &resp);
 	CHECK(resp.status == 401 && body_is(&resp, "{\"error\":\"forbidden\"}") && resp.json);
-	CHECK(resp.user[0] == '\0');
+	CHECK_STR(resp.user, "-");	/* no X-Api-User: nothing to name */
 	api_response_clear(&resp);
 
 	/* Authenticated, then the body: undecodable is 401, bad txt is 400. */
@@ -418,7 +418,7 @@ test_routing(void)
 	CHECK(resp.status == 404 && body_is(&resp, "{\"error\":\"not_found\"}") && resp.json);
 	api_response_clear(&resp);
 	route(&f, "POST", "/update/", NULL, NULL, "127.0.0.1", NULL, &resp);
-	CHECK(resp.status == 404);
+	CHECK(resp.status == 307 && strcmp(resp.location, "/update") == 0);
 	api_response_clear(&resp);
 	route(&f, "GET", "/update", NULL, NULL, "127.0.0.1", NULL, &resp);
 	CHECK(resp.status == 405 && body_is(&resp, "{\"error\":\"method_not_allowed\"}"));
@@ -1080,6 +1080,316 @@ test_access_log(void)
 	return 0;
 }
 
+
+#define SEC 1000000000ULL
+
+/* The token bucket: a burst of count, then one per interval; wait takes nothing. */
+static int
+test_limiter_bucket(void)
+{
+	struct api_limiter *l;
+	uint8_t k1[API_LIMIT_KEY], k2[API_LIMIT_KEY];
+	uint64_t t = 1000 * SEC;
+	bool oom;
+	int i;
+
+	CHECK(api_limiter_new(0, 60, &oom) == NULL && !oom);	/* 0: no limit */
+	CHECK(api_limiter_take(NULL, k1, t) == 0 && api_limiter_wait(NULL, k1, t) == 0);
+	CHECK((l = api_limiter_new(5, 60, &oom)) != NULL);	/* one per 12 s, bursts of 5 */
+	memset(k1, 1, sizeof(k1));
+	memset(k2, 2, sizeof(k2));
+	for (i = 0; i < 5; i++) {
+		CHECK(api_limiter_wait(l, k1, t) == 0);
+		CHECK(api_limiter_take(l, k1, t) == 0);
+	}
+	CHECK(api_limiter_take(l, k1, t) == 12);
+	CHECK(api_limiter_wait(l, k1, t) == 12);
+	CHECK(api_limiter_take(l, k2, t) == 0);		/* another key is unaffected */
+	CHECK(api_limiter_wait(l, k1, t + 11 * SEC) == 1);
+	CHECK(api_limiter_take(l, k1, t + 12 * SEC) == 0);	/* one token back */
+	CHECK(api_limiter_take(l, k1, t + 12 * SEC) == 12);
+	/* Charging an empty bucket builds no debt beyond one burst. */
+	for (i = 0; i < 100; i++)
+		api_limiter_charge(l, k1, t + 12 * SEC);
+	CHECK(api_limiter_wait(l, k1, t + 12 * SEC) == 12);
+	CHECK(api_limiter_wait(l, k1, t + 72 * SEC) == 0);
+	/* A full minute refills the whole burst. */
+	for (i = 0; i < 5; i++)
+		CHECK(api_limiter_take(l, k1, t + 72 * SEC) == 0);
+	CHECK(api_limiter_take(l, k1, t + 72 * SEC) != 0);
+	/* Drain empties at once. */
+	CHECK(api_limiter_wait(l, k2, t + 100 * SEC) == 0);
+	api_limiter_drain(l, k2, t + 100 * SEC);
+	CHECK(api_limiter_wait(l, k2, t + 100 * SEC) == 12);
+	api_limiter_free(l);
+
+	/* "2/second": waits round up to whole seconds, never 0 while refused. */
+	CHECK((l = api_limiter_new(2, 1, &oom)) != NULL);
+	CHECK(api_limiter_take(l, k1, t) == 0 && api_limiter_take(l, k1, t) == 0);
+	CHECK(api_limiter_take(l, k1, t) == 1);
+	CHECK(api_limiter_take(l, k1, t + SEC / 2) == 0);
+	api_limiter_free(l);
+	return 0;
+}
+
+/* The table never grows: a flood of distinct keys evicts, and the newest state is kept. */
+static int
+test_limiter_bounded(void)
+{
+	struct api_limiter *l;
+	uint8_t k[API_LIMIT_KEY], last[API_LIMIT_KEY];
+	uint64_t t = 1000 * SEC;
+	uint32_t i;
+	bool oom;
+
+	CHECK((l = api_limiter_new(1, 3600, &oom)) != NULL);
+	memset(k, 0, sizeof(k));
+	for (i = 0; i < 200000; i++) {
+		memcpy(k, &i, sizeof(i));
+		api_limiter_drain(l, k, t);
+	}
+	memcpy(last, k, sizeof(k));
+	CHECK(api_limiter_wait(l, last, t) == 3600);	/* the latest is still limited */
+	memset(k, 0xee, sizeof(k));
+	CHECK(api_limiter_take(l, k, t) == 0);		/* a new key still gets in */
+	api_limiter_free(l);
+	return 0;
+}
+
+/* Bucket keys: IPv4 per address, IPv6 per /64, unknown clients together. */
+static int
+test_limit_keys(void)
+{
+	struct sockaddr_storage a, b;
+	uint8_t ka[API_LIMIT_KEY], kb[API_LIMIT_KEY];
+
+	CHECK(cidr_addr_parse("192.0.2.1", &a) == 0 && cidr_addr_parse("192.0.2.2", &b) == 0);
+	api_limit_addr_key((struct sockaddr *)&a, ka);
+	api_limit_addr_key((struct sockaddr *)&b, kb);
+	CHECK(memcmp(ka, kb, sizeof(ka)) != 0);
+	CHECK(cidr_addr_parse("2001:db8:1:2::1", &a) == 0);
+	CHECK(cidr_addr_parse("2001:db8:1:2:ffff:ffff:ffff:fffe", &b) == 0);
+	api_limit_addr_key((struct sockaddr *)&a, ka);
+	api_limit_addr_key((struct sockaddr *)&b, kb);
+	CHECK(memcmp(ka, kb, sizeof(ka)) == 0);		/* the same /64 */
+	CHECK(cidr_addr_parse("2001:db8:1:3::1", &b) == 0);
+	api_limit_addr_key((struct sockaddr *)&b, kb);
+	CHECK(memcmp(ka, kb, sizeof(ka)) != 0);		/* the next /64 */
+	api_limit_addr_key(NULL, ka);
+	memset(kb, 0xff, sizeof(kb));
+	CHECK(memcmp(ka, kb, sizeof(ka)) == 0);
+	api_limit_user_key("0f3c9a2e-7a61-4c58-9d0b-3f1d2a6b8c41", ka);
+	CHECK(ka[0] == 0x0f && ka[1] == 0x3c && ka[15] == 0x41);
+	return 0;
+}
+
+/* Route with an Authorization header. */
+static void
+route_auth(struct fx *f, const char *path, const char *authorization, const char *client,
+    struct api_response *resp)
+{
+	struct api_request req;
+	struct sockaddr_storage ss;
+
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.path = path;
+	req.authorization = authorization;
+	if (client != NULL && cidr_addr_parse(client, &ss) == 0)
+		req.client = (const struct sockaddr *)&ss;
+	api_route(&f->ctx, &req, resp);
+}
+
+/* RFC 6750 bearer tokens, and the user field of a failed login. */
+static int
+test_bearer_and_log_user(void)
+{
+	char out[API_LOG_USER_MAX];
+
+	CHECK(api_bearer_ok("Bearer abcdefghijklmnop", "abcdefghijklmnop"));
+	CHECK(api_bearer_ok("bearer   abcdefghijklmnop  ", "abcdefghijklmnop"));
+	CHECK(!api_bearer_ok("Bearer abcdefghijklmno", "abcdefghijklmnop"));
+	CHECK(!api_bearer_ok("Bearer abcdefghijklmnopq", "abcdefghijklmnop"));
+	CHECK(!api_bearer_ok("Bearer Abcdefghijklmnop", "abcdefghijklmnop"));
+	CHECK(!api_bearer_ok("Basic abcdefghijklmnop", "abcdefghijklmnop"));
+	CHECK(!api_bearer_ok("Bearerabcdefghijklmnop", "abcdefghijklmnop"));
+	CHECK(!api_bearer_ok("Bearer ", "abcdefghijklmnop"));
+	CHECK(!api_bearer_ok(NULL, "abcdefghijklmnop"));
+
+	api_log_user(NULL, out, sizeof(out));
+	CHECK_STR(out, "-");
+	api_log_user("{0F3C9A2E-7A61-4C58-9D0B-3F1D2A6B8C41}", out, sizeof(out));
+	CHECK_STR(out, "0f3c9a2e-7a61-4c58-9d0b-3f1d2a6b8c41");
+	api_log_user("admin\" x=1\n\x1b[31m", out, sizeof(out));
+	CHECK_STR(out, "bad:admin??x?1???31m");
+	api_log_user("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", out,
+	    sizeof(out));
+	CHECK(strlen(out) == sizeof(out) - 1 && strncmp(out, "bad:aaaa", 8) == 0);
+	return 0;
+}
+
+/* Trailing, doubled and dotted slashes and letter case: httprouter's redirects. */
+static int
+test_redirects(void)
+{
+	static const struct { const char *method, *path; unsigned status; const char *loc; } c[] = {
+		{ "POST", "/update/", 307, "/update" },
+		{ "POST", "//update", 307, "/update" },
+		{ "POST", "//update//", 307, "/update" },
+		{ "POST", "/UPDATE", 307, "/update" },
+		{ "POST", "/x/../update", 307, "/update" },
+		{ "POST", "/./register/", 307, "/register" },
+		{ "GET", "/health/", 301, "/health" },
+		{ "GET", "//Health", 301, "/health" },
+		{ "HEAD", "/health/", 307, "/health" },
+		{ "GET", "/update/", 404, "" },		/* no GET route there: 404, as acme-dns */
+		{ "PUT", "/update/", 404, "" },
+		{ "OPTIONS", "/update/", 404, "" },
+		{ "POST", "/", 404, "" },
+		{ "POST", "/updatex", 404, "" },
+		{ "POST", "/update/x", 404, "" },
+	};
+	struct fx f;
+	struct api_response resp;
+	size_t i;
+
+	CHECK(fx_open(&f, "") == 0);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		route(&f, c[i].method, c[i].path, NULL, NULL, "127.0.0.1", NULL, &resp);
+		if (resp.status != c[i].status || strcmp(resp.location, c[i].loc) != 0) {
+			fprintf(stderr, "    %s %s: %u [%s]\n", c[i].method, c[i].path, resp.status,
+			    resp.location);
+			return 1;
+		}
+		if (c[i].status == 307)
+			CHECK(resp.body_len == 0 && !resp.json);
+		api_response_clear(&resp);
+	}
+	route(&f, "GET", "/health/", NULL, NULL, "127.0.0.1", NULL, &resp);
+	CHECK(body_is(&resp, "<a href=\"/health\">Moved Permanently</a>.\n\n"));
+	CHECK_STR(resp.content_type, "text/html; charset=utf-8");
+	api_response_clear(&resp);
+	route(&f, "POST", "/update/", NULL, NULL, "127.0.0.1", NULL, &resp);
+	CHECK(resp.content_type == NULL);
+	api_response_clear(&resp);
+	fx_close(&f);
+	/* No /register route when registration is disabled: nothing to redirect to. */
+	CHECK(fx_open(&f, "disable_registration = true") == 0);
+	route(&f, "POST", "/register/", NULL, NULL, "127.0.0.1", NULL, &resp);
+	CHECK(resp.status == 404 && resp.location[0] == '\0');
+	api_response_clear(&resp);
+	fx_close(&f);
+	return 0;
+}
+
+/*
+ * Failed logins: per address, 429 after the count; another address and the
+ * right key unaffected; a user under attack costs each failing address its
+ * whole bucket, yet the owner with the right key still gets in.
+ */
+static int
+test_auth_rate(void)
+{
+	struct fx f;
+	struct acct a, wrong;
+	struct api_response resp;
+	char err[128], body[256], ip[32];
+	int i;
+
+	CHECK(fx_open(&f, "auth_fail_rate = \"3/minute\"") == 0);
+	CHECK(api_limits_start(&f.ctx, err, sizeof(err)) == 0);
+	CHECK(do_register(&f, "", &a, NULL, 0) == 0);
+	wrong = a;
+	wrong.key[0] = wrong.key[0] == 'A' ? 'B' : 'A';
+	for (i = 0; i < 3; i++)
+		CHECK(do_update(&f, &wrong, "192.0.2.1", TXT_A) == 401);
+	route(&f, "POST", "/update", wrong.user, wrong.key, "192.0.2.1",
+	    update_body(a.sub, TXT_A, body, sizeof(body)), &resp);
+	CHECK(resp.status == 429 && body_is(&resp, "{\"error\":\"too_many_requests\"}"));
+	CHECK(resp.retry_after >= 1 && resp.retry_after <= 20);
+	CHECK_STR(resp.user, a.user);		/* the log names the account tried */
+	api_response_clear(&resp);
+	CHECK(do_update(&f, &a, "192.0.2.1", TXT_A) == 429);	/* that address is out */
+	CHECK(do_update(&f, &a, "192.0.2.2", TXT_A) == 200);	/* the owner elsewhere is not */
+	/* The user is now over its rate: each failure empties its address at once. */
+	CHECK(do_update(&f, &wrong, "198.51.100.1", TXT_A) == 401);
+	CHECK(do_update(&f, &wrong, "198.51.100.1", TXT_A) == 429);
+	CHECK(do_update(&f, &a, "198.51.100.1", TXT_A) == 429);
+	for (i = 0; i < 20; i++) {
+		snprintf(ip, sizeof(ip), "203.0.113.%d", i + 1);
+		CHECK(do_update(&f, &wrong, ip, TXT_A) == 401);
+		CHECK(do_update(&f, &wrong, ip, TXT_A) == 429);
+	}
+	/* ...and the owner, from an address under its own limit, is always checked. */
+	CHECK(do_update(&f, &a, "192.0.2.3", TXT_B) == 200);
+	CHECK(do_update(&f, &a, "192.0.2.2", TXT_C) == 200);
+	/* Malformed credentials count against the address too. */
+	strcpy(wrong.user, "not-a-uuid");
+	for (i = 0; i < 3; i++)
+		CHECK(do_update(&f, &wrong, "192.0.2.9", TXT_A) == 401);
+	CHECK(do_update(&f, &wrong, "192.0.2.9", TXT_A) == 429);
+	api_limits_free(&f.ctx);
+	fx_close(&f);
+	return 0;
+}
+
+/* /register: the per-address rate, register_allowfrom, register_token. */
+static int
+test_register_control(void)
+{
+	struct fx f;
+	struct api_response resp;
+	char err[128];
+
+	CHECK(fx_open(&f, "register_rate = \"2/hour\"") == 0);
+	CHECK(api_limits_start(&f.ctx, err, sizeof(err)) == 0);
+	route_auth(&f, "/register", NULL, "192.0.2.1", &resp);
+	CHECK(resp.status == 201);
+	api_response_clear(&resp);
+	route_auth(&f, "/register", NULL, "192.0.2.1", &resp);
+	CHECK(resp.status == 201);
+	api_response_clear(&resp);
+	route_auth(&f, "/register", NULL, "192.0.2.1", &resp);
+	CHECK(resp.status == 429 && body_is(&resp, "{\"error\":\"too_many_requests\"}"));
+	CHECK(resp.retry_after == 1800);
+	api_response_clear(&resp);
+	route_auth(&f, "/register", NULL, "192.0.2.2", &resp);
+	CHECK(resp.status == 201);
+	api_response_clear(&resp);
+	api_limits_free(&f.ctx);
+	fx_close(&f);
+
+	CHECK(fx_open(&f, "register_token = \"0123456789abcdef-token\"\n"
+	    "register_allowfrom = [\"192.0.2.0/24\", \"2001:db8::/32\"]") == 0);
+	route_auth(&f, "/register", NULL, "192.0.2.1", &resp);
+	CHECK(resp.status == 401 && body_is(&resp, "{\"error\":\"forbidden\"}"));
+	api_response_clear(&resp);
+	route_auth(&f, "/register", "Bearer 0123456789abcdef-tokex", "192.0.2.1", &resp);
+	CHECK(resp.status == 401 && body_is(&resp, "{\"error\":\"forbidden\"}"));
+	api_response_clear(&resp);
+	route_auth(&f, "/register", "Bearer 0123456789abcdef-token", "192.0.2.1", &resp);
+	CHECK(resp.status == 201);
+	api_response_clear(&resp);
+	route_auth(&f, "/register", "Bearer 0123456789abcdef-token", "2001:db8::5", &resp);
+	CHECK(resp.status == 201);
+	api_response_clear(&resp);
+	route_auth(&f, "/register", "Bearer 0123456789abcdef-token", "198.51.100.1", &resp);
+	CHECK(resp.status == 401 && body_is(&resp, "{\"error\":\"forbidden\"}"));
+	api_response_clear(&resp);
+	route_auth(&f, "/register", "Bearer 0123456789abcdef-token", NULL, &resp);
+	CHECK(resp.status == 401);
+	api_response_clear(&resp);
+	fx_close(&f);
+
+	CHECK(fx_open(&f, "disable_registration = true\n"
+	    "register_token = \"0123456789abcdef-token\"") == 0);
+	route_auth(&f, "/register", "Bearer 0123456789abcdef-token", "192.0.2.1", &resp);
+	CHECK(resp.status == 404 && body_is(&resp, "{\"error\":\"not_found\"}"));
+	api_response_clear(&resp);
+	fx_close(&f);
+	return 0;
+}
+
 static const struct test_case tests[] = {
 	{ "register_update_dns", test_register_update_dns },
 	{ "update_forbidden", test_update_forbidden },
@@ -1098,6 +1408,13 @@ static const struct test_case tests[] = {
 	{ "server_forwarded", test_server_forwarded },
 	{ "server_timeout", test_server_timeout },
 	{ "access_log", test_access_log },
+	{ "limiter_bucket", test_limiter_bucket },
+	{ "limiter_bounded", test_limiter_bounded },
+	{ "limit_keys", test_limit_keys },
+	{ "bearer_and_log_user", test_bearer_and_log_user },
+	{ "redirects", test_redirects },
+	{ "auth_rate", test_auth_rate },
+	{ "register_control", test_register_control },
 };
 
 TEST_MAIN(tests)

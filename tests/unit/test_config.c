@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "../../common/common.h"
 #include "testhelp.h"
@@ -265,6 +266,12 @@ test_defaults(void)
 	CHECK(cfg.max_body == 4096);
 	CHECK(cfg.api_threads == 2);
 	CHECK(cfg.connection_timeout == 10);
+	CHECK(cfg.request_timeout == 10);
+	CHECK(cfg.max_conns_per_ip == 64);
+	CHECK(cfg.auth_fail_rate.count == 10 && cfg.auth_fail_rate.period == 60);
+	CHECK(cfg.register_rate.count == 100 && cfg.register_rate.period == 3600);
+	CHECK(cfg.register_allowfrom == NULL && cfg.nregister_allowfrom == 0);
+	CHECK(cfg.register_token == NULL);
 	CHECK(cfg.loglevel == LOG_LEVEL_INFO);
 	CHECK_STR(cfg.logtype, "stdout");
 	CHECK(cfg.logformat == LOG_FORMAT_TEXT);
@@ -656,6 +663,44 @@ static const struct err_case err_cases[] = {
 	  "nsname = \"a.example\"\nnsadmin = \"h.a.example\"\n[database]\nconnection = \"x\"\n"
 	  "[api]\nport = 1\n",
 	  "t.cfg: [general] protocol does not serve the IPv6 address in listen \"[::]:53\"" },
+	/* rates, registration control, HTTP limits (MINIMAL is 9 lines) */
+	{ MINIMAL "auth_fail_rate = \"10/fortnight\"\n",
+	  "t.cfg:10: [api] auth_fail_rate: \"10/fortnight\" is not \"N/second\", \"N/minute\", "
+	  "\"N/hour\" (N in 1..1000000) or 0" },
+	{ MINIMAL "register_rate = \"0/minute\"\n",
+	  "t.cfg:10: [api] register_rate: \"0/minute\" is not \"N/second\", \"N/minute\", "
+	  "\"N/hour\" (N in 1..1000000) or 0" },
+	{ MINIMAL "register_rate = \"1000001/hour\"\n",
+	  "t.cfg:10: [api] register_rate: \"1000001/hour\" is not \"N/second\", \"N/minute\", "
+	  "\"N/hour\" (N in 1..1000000) or 0" },
+	{ MINIMAL "register_rate = \"-1/hour\"\n",
+	  "t.cfg:10: [api] register_rate: \"-1/hour\" is not \"N/second\", \"N/minute\", "
+	  "\"N/hour\" (N in 1..1000000) or 0" },
+	{ MINIMAL "register_rate = \"/minute\"\n",
+	  "t.cfg:10: [api] register_rate: \"/minute\" is not \"N/second\", \"N/minute\", "
+	  "\"N/hour\" (N in 1..1000000) or 0" },
+	{ MINIMAL "register_rate = 10\n",
+	  "t.cfg:10: [api] register_rate: expected \"N/second\", \"N/minute\", \"N/hour\" "
+	  "(N in 1..1000000) or 0" },
+	{ MINIMAL "auth_fail_rate = true\n",
+	  "t.cfg:10: [api] auth_fail_rate: expected \"N/second\", \"N/minute\", \"N/hour\" "
+	  "(N in 1..1000000) or 0" },
+	{ MINIMAL "register_allowfrom = [\n  \"10.0.0.0/8\",\n  \"10.0.0.0/33\",\n]\n",
+	  "t.cfg:12: [api] register_allowfrom: \"10.0.0.0/33\" is not an IP address or CIDR" },
+	{ MINIMAL "register_allowfrom = \"10.0.0.0/8\"\n",
+	  "t.cfg:10: [api] register_allowfrom: expected an array of strings" },
+	{ MINIMAL "register_token = \"short-secret\"\n",
+	  "t.cfg:10: [api] register_token: must be 16 to 256 characters of A-Z a-z 0-9 - . _ ~ + / "
+	  "(the value is not shown: it is a secret)" },
+	{ MINIMAL "register_token = \"a-long-secret-with space\"\n",
+	  "t.cfg:10: [api] register_token: must be 16 to 256 characters of A-Z a-z 0-9 - . _ ~ + / "
+	  "(the value is not shown: it is a secret)" },
+	{ MINIMAL "register_token = 12345678901234567\n",
+	  "t.cfg:10: [api] register_token: expected a string" },
+	{ MINIMAL "request_timeout = 0\n",
+	  "t.cfg:10: [api] request_timeout: 0 is out of range (1..3600)" },
+	{ MINIMAL "max_conns_per_ip = 65537\n",
+	  "t.cfg:10: [api] max_conns_per_ip: 65537 is out of range (0..65536)" },
 };
 
 static int
@@ -680,6 +725,53 @@ test_errors(void)
 		CHECK(cfg.path == NULL && cfg.domain == NULL);
 	}
 	CHECK(bad == 0);
+	return 0;
+}
+
+/* The hardening keys: rates in every accepted form, CIDRs parsed once, the token. */
+static int
+test_limit_keys(void)
+{
+	static const struct { const char *text; unsigned count, period; } rates[] = {
+		{ "\"5/second\"", 5, 1 }, { "\"30/minute\"", 30, 60 }, { "\"100/hour\"", 100, 3600 },
+		{ "\"7/MINUTE\"", 7, 60 }, { "\"1000000/Second\"", 1000000, 1 },
+		{ "\"0\"", 0, 60 }, { "0", 0, 60 },
+	};
+	struct config cfg;
+	char text[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+		snprintf(text, sizeof(text), MINIMAL "auth_fail_rate = %s\nregister_rate = %s\n",
+		    rates[i].text, rates[i].text);
+		if (parse(text, &cfg) != 0) {
+			fprintf(stderr, "    %s: %s\n", rates[i].text, errbuf);
+			return 1;
+		}
+		CHECK(cfg.auth_fail_rate.count == rates[i].count);
+		CHECK(cfg.auth_fail_rate.period == rates[i].period);
+		CHECK(cfg.register_rate.count == rates[i].count);
+		CHECK(cfg.register_rate.period == rates[i].period);
+		config_free(&cfg);
+	}
+	CHECK(parse(MINIMAL "register_allowfrom = [\"192.0.2.0/24\", \"2001:db8::/32\", "
+	    "\"198.51.100.7\"]\nregister_token = \"s3cr3t-t0ken_abcdef==\"\n"
+	    "request_timeout = 4\nmax_conns_per_ip = 0\n", &cfg) == 0);
+	CHECK(cfg.nregister_allowfrom == 3);
+	CHECK(cfg.register_allowfrom[0].family == AF_INET && cfg.register_allowfrom[0].prefix == 24);
+	CHECK(cfg.register_allowfrom[1].family == AF_INET6 && cfg.register_allowfrom[1].prefix == 32);
+	CHECK(cfg.register_allowfrom[2].prefix == 32);
+	CHECK_STR(cfg.register_token, "s3cr3t-t0ken_abcdef==");
+	CHECK(cfg.request_timeout == 4 && cfg.max_conns_per_ip == 0);
+	config_free(&cfg);
+	CHECK(cfg.register_allowfrom == NULL && cfg.register_token == NULL);
+	/* An empty list is "anyone", as if the key were absent. */
+	CHECK(parse(MINIMAL "register_allowfrom = []\n", &cfg) == 0);
+	CHECK(cfg.nregister_allowfrom == 0);
+	config_free(&cfg);
+	/* A bad token is never echoed. */
+	CHECK(parse(MINIMAL "register_token = \"hunter2 hunter2 hunter2\"\n", &cfg) == -1);
+	CHECK(strstr(errbuf, "hunter2") == NULL);
 	return 0;
 }
 
@@ -899,6 +991,7 @@ static const struct test_case tests[] = {
 	{ "strings_and_arrays", test_strings_and_arrays },
 	{ "names_normalised", test_names_normalised },
 	{ "errors", test_errors },
+	{ "limit_keys", test_limit_keys },
 	{ "nul_byte", test_nul_byte },
 	{ "limits", test_limits },
 	{ "unknown_keys_warn", test_unknown_keys_warn },
