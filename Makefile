@@ -5,7 +5,7 @@ B ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
-PKGS := ldns libmicrohttpd sqlite3 libcrypto libssl libcurl jansson
+PKGS := ldns libmicrohttpd sqlite3 libcrypto libssl libcurl jansson libsystemd
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 	-Wpointer-arith -Wcast-qual -Wformat=2 -Wimplicit-fallthrough
@@ -24,6 +24,7 @@ STORAGE_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard storage/*.c))
 DNSD_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard dnsd/*.c))
 API_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard api/*.c))
 ACME_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard acme/*.c))
+DAEMON_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard daemon/*.c))
 CLIENT_OBJ := $(patsubst %.c,$(B)/%.o,$(filter-out client/main.c,$(wildcard client/*.c)))
 LIB_OBJ := $(COMMON_OBJ) $(STORAGE_OBJ) $(DNSD_OBJ) $(API_OBJ)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -38,7 +39,7 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
-$(B)/dns01d: $(B)/daemon/main.o $(LIB_OBJ)
+$(B)/dns01d: $(DAEMON_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(B)/dns01: $(B)/client/main.o $(CLIENT_OBJ) $(ACME_OBJ) $(COMMON_OBJ)

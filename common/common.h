@@ -7,9 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 /* ------------------------------------------------------------------ */
-/* log.c -- leveled logging to stderr or a file, as text or JSON lines */
+/* log.c -- leveled logging to stderr, a file or syslog, as text or JSON lines */
 
 enum log_level {
 	LOG_LEVEL_DEBUG = 0,
@@ -20,6 +21,7 @@ enum log_level {
 
 #define LOG_MAX_LINE 4096	/* bytes in one log line; longer lines are cut, still well-formed */
 #define LOG_MAX_FIELDS 32	/* key/value pairs read by log_event */
+#define LOG_MAX_PATH 4096	/* bytes in the log file path kept for log_reopen */
 
 enum log_format {
 	LOG_FORMAT_TEXT = 0,	/* "2026-11-22T10:00:00Z info message" */
@@ -33,7 +35,20 @@ enum log_format {
  * with one write(2) so lines from threads never interleave.
  */
 int log_init(enum log_level level, enum log_format format, const char *path);
-/* Close the log file, if any. */
+/*
+ * When stderr is the journal (JOURNAL_STREAM matches it, systemd.exec(5)),
+ * log_init makes every stderr line start with "<N>", its syslog priority, so
+ * that journalctl -p works.
+ */
+/* Log to syslog(3) from now on (facility daemon, ident[pid]); no time or level in text lines. */
+void log_use_syslog(const char *ident);
+/*
+ * Reopen the log file at the path log_init was given (logrotate's postrotate).
+ * Returns 0, also when not logging to a file; -1 with errno if it cannot be
+ * opened, and the old file stays in use.
+ */
+int log_reopen(void);
+/* Close the log file or syslog, if any; logging goes back to stderr. */
 void log_close(void);
 /* True if messages at this level are written (to skip building costly args). */
 bool log_enabled(enum log_level level);
@@ -73,6 +88,7 @@ void log_event(enum log_level level, const char *msg, ...) __attribute__((sentin
 #define CONFIG_MAX_CONNS_PER_IP 65536	/* max_conns_per_ip ceiling */
 #define CONFIG_MIN_TOKEN 16		/* register_token: fewest characters */
 #define CONFIG_MAX_TOKEN 256		/* register_token: most characters */
+#define CONFIG_MAX_PWBUF 16384		/* getpwnam_r/getgrnam_r buffer for user, group */
 
 /* general.protocol: which transports and families dnsd serves. */
 #define CONFIG_PROTO_UDP 0x1
@@ -112,6 +128,11 @@ struct config {
 	uint32_t negative_ttl;		/* SOA minimum / negative TTL (default 60, RFC 2308) */
 	unsigned tcp_idle_timeout;	/* seconds (default 10, RFC 7766 §6.2.3) */
 	unsigned tcp_max_clients;	/* concurrent TCP connections (default 1024) */
+	char *user;			/* run as this user after binding (NULL: stay) */
+	char *group;			/* and this group (NULL: the user's primary group) */
+	uid_t run_uid;			/* user's uid, resolved when the config is read */
+	gid_t run_gid;			/* group's gid, or user's primary gid */
+	bool has_group;			/* group was given (run_gid is the group's) */
 
 	/* [database] */
 	char *db_engine;		/* "sqlite3" or "sqlite"; anything else is an error */
@@ -148,7 +169,7 @@ struct config {
 
 	/* [logconfig] */
 	enum log_level loglevel;	/* debug|info|warning|error (default info) */
-	char *logtype;			/* "stdout" or "file" */
+	char *logtype;			/* "stdout", "file" or "syslog" */
 	char *logfile;			/* used when logtype = "file" */
 	enum log_format logformat;	/* text|json */
 };
@@ -164,6 +185,13 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
     char *err, size_t errlen);
 /* Free everything config_load allocated. Accepts a zeroed struct. */
 void config_free(struct config *cfg);
+/*
+ * Name the keys whose values differ between a and b, as "[table] key" joined
+ * by ", " into out (cut at outlen); keys of the table skip_table (NULL: none)
+ * are left out. Returns how many differ (0: out is "").
+ */
+size_t config_diff(const struct config *a, const struct config *b, const char *skip_table,
+    char *out, size_t outlen);
 
 /* ------------------------------------------------------------------ */
 /* toml.c -- the TOML subset acme-dns config files use (config.c's lexer and parser) */

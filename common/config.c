@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -42,6 +44,8 @@ enum key_kind {
 	K_RATE,		/* "N/second", "N/minute", "N/hour", or 0 (off) */
 	K_CIDRLIST,	/* array of CIDRs, parsed into a struct cidr array */
 	K_TOKEN,	/* a secret bearer token: checked, never echoed, wiped on free */
+	K_USER,		/* general.user: an existing user, resolved to uid and gid */
+	K_GROUP,	/* general.group: an existing group, resolved to gid */
 };
 
 struct key_desc {
@@ -69,6 +73,8 @@ static const struct key_desc keys[] = {
 	{ "general", "negative_ttl", K_U32, F(negative_ttl), 0, TTL_MAX, false },
 	{ "general", "tcp_idle_timeout", K_UINT, F(tcp_idle_timeout), 1, CONFIG_MAX_TIMEOUT, false },
 	{ "general", "tcp_max_clients", K_UINT, F(tcp_max_clients), 1, CONFIG_MAX_TCP_CLIENTS, false },
+	{ "general", "user", K_USER, F(user), 0, 0, false },
+	{ "general", "group", K_GROUP, F(group), 0, 0, false },
 
 	{ "database", "engine", K_ENGINE, F(db_engine), 0, 0, false },
 	{ "database", "connection", K_STR, F(db_connection), 0, 0, true },
@@ -476,6 +482,48 @@ set_token(struct cctx *c, const struct toml_kv *kv, char **dst)
 	return set_str(c, kv->line, dst, s);
 }
 
+/*
+ * Look up general.user (its uid and primary gid) or general.group (its gid)
+ * in the system's user database, so that a missing name is a file:line error
+ * when the config is checked, not a surprise after the ports are bound.
+ */
+static int
+resolve_id(struct cctx *c, const struct toml_kv *kv, bool user, struct config *cfg)
+{
+	char buf[CONFIG_MAX_PWBUF];
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	int e;
+
+	if (*kv->str == '\0') {
+		cerr(c, kv->line, "[general] %s is empty", kv->key);
+		return -1;
+	}
+	if (user)
+		e = getpwnam_r(kv->str, &pw, buf, sizeof(buf), &pwp);
+	else
+		e = getgrnam_r(kv->str, &gr, buf, sizeof(buf), &grp);
+	if (e != 0) {
+		cerr(c, kv->line, "[general] %s: cannot look up \"%s\": %s", kv->key, kv->str,
+		    strerror(e));
+		return -1;
+	}
+	if (user && pwp != NULL) {
+		cfg->run_uid = pw.pw_uid;
+		if (!cfg->has_group)
+			cfg->run_gid = pw.pw_gid;
+		return 0;
+	}
+	if (!user && grp != NULL) {
+		cfg->run_gid = gr.gr_gid;
+		cfg->has_group = true;
+		return 0;
+	}
+	cerr(c, kv->line, "[general] %s: no such %s \"%s\"", kv->key, user ? "user" : "group",
+	    kv->str);
+	return -1;
+}
+
 /* Store one known key's value into cfg. */
 static int
 apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct config *cfg)
@@ -652,11 +700,22 @@ apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct
 		    "or error", s);
 		return -1;
 	}
-	case K_LOGTYPE:
-		if (strcasecmp(s, "stdout") == 0 || strcasecmp(s, "file") == 0)
-			return set_str(c, kv->line, field, strcasecmp(s, "file") == 0 ? "file" : "stdout");
-		cerr(c, kv->line, "[logconfig] logtype: \"%s\" is not \"stdout\" or \"file\"", s);
+	case K_LOGTYPE: {
+		static const char *const types[] = { "stdout", "file", "syslog" };
+		size_t i;
+
+		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+			if (strcasecmp(s, types[i]) == 0)
+				return set_str(c, kv->line, field, types[i]);
+		cerr(c, kv->line, "[logconfig] logtype: \"%s\" is not \"stdout\", \"file\" or "
+		    "\"syslog\"", s);
 		return -1;
+	}
+	case K_USER:
+	case K_GROUP:
+		if (resolve_id(c, kv, d->kind == K_USER, cfg) == -1)
+			return -1;
+		return set_str(c, kv->line, field, s);
 	case K_LOGFORMAT:
 		if (strcasecmp(s, "text") == 0) {
 			cfg->logformat = LOG_FORMAT_TEXT;
@@ -741,6 +800,10 @@ cross_check(struct cctx *c, struct config *cfg, const unsigned *seen)
 	    (fam == AF_INET6 && !(cfg->protocol & CONFIG_PROTO_V6)))) {
 		cerr(c, 0, "[general] protocol does not serve the %s address in listen \"%s\"",
 		    fam == AF_INET ? "IPv4" : "IPv6", cfg->listen);
+		return -1;
+	}
+	if (cfg->group != NULL && cfg->user == NULL) {
+		cerr(c, 0, "[general] group is set but user is not (group needs user)");
 		return -1;
 	}
 	if (cfg->use_header && cfg->trusted_proxies.n == 0)
@@ -932,4 +995,84 @@ config_free(struct config *cfg)
 	}
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+/*
+ * True if the values of key d are equal in a and b. Every kind that is not a
+ * string needs its case here (strings are the default).
+ */
+static bool
+key_equal(const struct key_desc *d, const struct config *a, const struct config *b)
+{
+	const char *pa = (const char *)a + d->off, *pb = (const char *)b + d->off;
+
+	switch (d->kind) {
+	case K_BOOL:
+		return *(const bool *)(const void *)pa == *(const bool *)(const void *)pb;
+	case K_UINT:
+	case K_PORT:
+		return *(const unsigned *)(const void *)pa == *(const unsigned *)(const void *)pb;
+	case K_U32:
+		return *(const uint32_t *)(const void *)pa == *(const uint32_t *)(const void *)pb;
+	case K_PROTOCOL:
+		return a->protocol == b->protocol;
+	case K_LOGLEVEL:
+		return a->loglevel == b->loglevel;
+	case K_LOGFORMAT:
+		return a->logformat == b->logformat;
+	case K_RATE: {
+		const struct config_rate *ra = (const void *)pa, *rb = (const void *)pb;
+
+		return ra->count == rb->count && ra->period == rb->period;
+	}
+	case K_CIDRLIST:
+		return a->nregister_allowfrom == b->nregister_allowfrom &&
+		    (a->nregister_allowfrom == 0 || memcmp(a->register_allowfrom,
+		    b->register_allowfrom, a->nregister_allowfrom * sizeof(struct cidr)) == 0);
+	case K_STRV:
+	case K_CIDRS: {
+		const struct config_strv *va = (const void *)pa, *vb = (const void *)pb;
+		size_t i;
+
+		if (va->n != vb->n)
+			return false;
+		for (i = 0; i < va->n; i++)
+			if (strcmp(va->v[i], vb->v[i]) != 0)
+				return false;
+		return true;
+	}
+	default: {
+		const char *sa = *(char *const *)(const void *)pa, *sb = *(char *const *)(const void *)pb;
+
+		if (sa == NULL || sb == NULL)
+			return sa == sb;
+		return strcmp(sa, sb) == 0;
+	}
+	}
+}
+
+/* List the keys that differ between a and b (see common.h). */
+size_t
+config_diff(const struct config *a, const struct config *b, const char *skip_table,
+    char *out, size_t outlen)
+{
+	size_t i, n = 0, used = 0;
+	int w;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	for (i = 0; i < NKEYS; i++) {
+		if (skip_table != NULL && strcmp(keys[i].table, skip_table) == 0)
+			continue;
+		if (key_equal(&keys[i], a, b))
+			continue;
+		if (used < outlen) {
+			w = snprintf(out + used, outlen - used, "%s[%s] %s", n > 0 ? ", " : "",
+			    keys[i].table, keys[i].key);
+			if (w > 0)
+				used += (size_t)w;
+		}
+		n++;
+	}
+	return n;
 }

@@ -1,4 +1,4 @@
-/* common/log.c -- leveled logging to stderr or a file, as text or JSON lines */
+/* common/log.c -- leveled logging to stderr, a file or syslog, as text or JSON lines */
 /* SPDX-License-Identifier: ISC */
 
 #include <errno.h>
@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,8 +25,14 @@ static atomic_int log_level_cur = LOG_LEVEL_INFO;
 static atomic_int log_format_cur = LOG_FORMAT_TEXT;
 static int log_fd = STDERR_FILENO;
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Where lines go besides log_fd: syslog(3), or stderr read by journald. */
+static atomic_bool log_to_syslog = false;
+static atomic_bool log_journal = false;	/* stderr is the journal: "<N>" prefixes */
+static char log_path[LOG_MAX_PATH];	/* the log file, for log_reopen ("" = none) */
 
 static const char *const level_names[] = { "debug", "info", "warning", "error" };
+/* syslog(3) priorities of the levels (RFC 5424 §6.2.1 severities). */
+static const int level_prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR };
 
 /*
  * A fixed line buffer. The last LOG_TAIL bytes are reserved for the closing
@@ -187,13 +195,20 @@ put_prefix(struct line *l, enum log_level level, int format)
 
 	if (gmtime_r(&now, &tm) == NULL || strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(ts, sizeof(ts), "1970-01-01T00:00:00Z");
+	/* sd-daemon(3): journald takes a leading "<N>" as the line's priority. */
+	if (atomic_load(&log_journal) && !atomic_load(&log_to_syslog)) {
+		char prio[8];
+
+		snprintf(prio, sizeof(prio), "<%d>", level_prio[level]);
+		line_puts(l, prio);
+	}
 	if (format == LOG_FORMAT_JSON) {
 		line_puts(l, "{\"time\":\"");
 		line_puts(l, ts);
 		line_puts(l, "\",\"level\":\"");
 		line_puts(l, level_names[level]);
 		line_puts(l, "\",\"msg\":");
-	} else {
+	} else if (!atomic_load(&log_to_syslog)) {
 		line_puts(l, ts);
 		line_puts(l, " ");
 		line_puts(l, level_names[level]);
@@ -201,15 +216,21 @@ put_prefix(struct line *l, enum log_level level, int format)
 	}
 }
 
-/* Write the finished line with one write(2), under the lock. */
+/* Write the finished line with one write(2) under the lock, or hand it to syslog(3). */
 static void
-emit(struct line *l, int format)
+emit(struct line *l, int format, enum log_level level)
 {
 	const char *p = l->b;
 	size_t left;
 	ssize_t w;
 	int saved = errno;
 
+	if (atomic_load(&log_to_syslog)) {
+		line_close(l, format == LOG_FORMAT_JSON ? "}" : "");
+		syslog(level_prio[level], "%.*s", (int)l->len, l->b);
+		errno = saved;
+		return;
+	}
 	line_close(l, format == LOG_FORMAT_JSON ? "}\n" : "\n");
 	left = l->len;
 	pthread_mutex_lock(&log_mu);
@@ -261,7 +282,26 @@ log_vmsg(enum log_level level, int errnum, const char *fmt, va_list ap)
 		put_json_string(&l, msg);
 	else
 		put_text(&l, msg, false);
-	emit(&l, format);
+	emit(&l, format, level);
+}
+
+/*
+ * True if stderr is the journal: systemd sets JOURNAL_STREAM to "DEV:INODE"
+ * of the stream it connected to stderr (systemd.exec(5)).
+ */
+static bool
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
 /*
@@ -277,13 +317,17 @@ log_init(enum log_level level, enum log_format format, const char *path)
 	if (level_ok(level))
 		atomic_store(&log_level_cur, (int)level);
 	atomic_store(&log_format_cur, format == LOG_FORMAT_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
+	atomic_store(&log_to_syslog, false);
+	log_path[0] = '\0';
 	if (path != NULL) {
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 		if (fd == -1) {
 			fd = STDERR_FILENO;
 			rc = -1;
-		}
+		} else if (strlen(path) < sizeof(log_path))
+			memcpy(log_path, path, strlen(path) + 1);
 	}
+	atomic_store(&log_journal, fd == STDERR_FILENO && stderr_is_journal());
 	pthread_mutex_lock(&log_mu);
 	old = log_fd;
 	log_fd = fd;
@@ -295,6 +339,41 @@ log_init(enum log_level level, enum log_format format, const char *path)
 		errno = saved;
 	}
 	return rc;
+}
+
+/*
+ * Send every line to syslog(3) (facility daemon, tagged "dns01d[pid]") from
+ * now on; the level and format stay as log_init set them.
+ */
+void
+log_use_syslog(const char *ident)
+{
+	openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	atomic_store(&log_to_syslog, true);
+}
+
+/*
+ * Open the log file again at its path (after logrotate moved it) and swap it
+ * in. Returns 0 (also when not logging to a file), or -1 with errno and the
+ * old descriptor kept.
+ */
+int
+log_reopen(void)
+{
+	int fd, old;
+
+	if (log_path[0] == '\0')
+		return 0;
+	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd == -1)
+		return -1;
+	pthread_mutex_lock(&log_mu);
+	old = log_fd;
+	log_fd = fd;
+	pthread_mutex_unlock(&log_mu);
+	if (old != STDERR_FILENO)
+		close(old);
+	return 0;
 }
 
 /* Close the log file, if any, and go back to stderr. */
@@ -309,6 +388,10 @@ log_close(void)
 	pthread_mutex_unlock(&log_mu);
 	if (old != STDERR_FILENO)
 		close(old);
+	log_path[0] = '\0';
+	atomic_store(&log_journal, stderr_is_journal());
+	if (atomic_exchange(&log_to_syslog, false))
+		closelog();
 }
 
 /* True if a message at level would be written. */
@@ -430,5 +513,5 @@ log_event(enum log_level level, const char *msg, ...)
 		}
 	}
 	va_end(ap);
-	emit(&l, format);
+	emit(&l, format, level);
 }

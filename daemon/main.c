@@ -10,12 +10,25 @@
 #include <string.h>
 #include <time.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "../api/api.h"
 #include "../common/common.h"
 #include "../dnsd/dnsd.h"
 #include "../storage/storage.h"
+#include "daemon.h"
 
 #define DNS01D_VERSION "0.1.0"
+#define DAEMON_MAX_ERR 512	/* bytes in one start-up error line */
+#define DAEMON_MAX_CHANGED 1024	/* bytes naming the settings a reload cannot apply */
+
+/* What the daemon runs: built by start(), torn down by stop(). */
+struct daemon {
+	struct config cfg;
+	struct dnsd *d;
+	struct storage *st;
+	struct api *a;
+};
 
 static void
 usage(void)
@@ -74,20 +87,158 @@ elapsed_ms(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/* Set up logging as [logconfig] says: stderr (journald), a file, or syslog. */
+static void
+logging_start(const struct config *cfg)
+{
+	bool file = strcmp(cfg->logtype, "file") == 0;
+
+	if (log_init(cfg->loglevel, cfg->logformat, file ? cfg->logfile : NULL) == -1)
+		log_warn("%s: cannot open log file, logging to stderr", cfg->logfile);
+	if (strcmp(cfg->logtype, "syslog") == 0)
+		log_use_syslog("dns01d");
+}
+
+/*
+ * Open the database and load it into DNS memory. With a user set, this runs
+ * with the user's effective ids, so the files are the user's and a directory
+ * the user cannot write is an error now rather than after the drop.
+ */
+static void
+storage_start(struct daemon *dm)
+{
+	const struct config *cfg = &dm->cfg;
+	char err[DAEMON_MAX_ERR];
+
+	if (privdrop_borrow(cfg) == -1)
+		log_fatalx("cannot take the ids of user %s: %s", cfg->user, strerror(errno));
+	if ((dm->st = storage_open(cfg->db_connection, cfg->txt_values, err, sizeof(err))) == NULL)
+		log_fatalx("%s: %s%s%s", cfg->db_connection, err, cfg->user ? ", opened as user " : "",
+		    cfg->user ? cfg->user : "");
+	if (storage_foreach(dm->st, load_one, dm->d) == -1)
+		log_fatalx("%s: cannot load the accounts into DNS memory", cfg->db_connection);
+	if (privdrop_resume(cfg) == -1)
+		log_fatalx("cannot get root back to bind the ports: %s", strerror(errno));
+}
+
+/*
+ * Start everything, as root if so started: storage, DNS and the API bind
+ * their sockets, then the process drops to [general] user for good. Only
+ * then does systemd hear READY=1: DNS answers and the API listens.
+ */
+static void
+start(struct daemon *dm, const struct timespec *t0)
+{
+	const struct config *cfg = &dm->cfg;
+	char err[DAEMON_MAX_ERR];
+
+	if (privdrop_check(cfg, err, sizeof(err)) == -1)
+		log_fatalx("%s", err);
+	storage_start(dm);
+	if (dnsd_start(dm->d, err, sizeof(err)) == -1)
+		log_fatalx("dns: %s", err);
+	if ((dm->a = api_start(cfg, dm->st, dm->d, err, sizeof(err))) == NULL)
+		log_fatalx("api: %s", err);
+	if (privdrop_final(cfg, err, sizeof(err)) == -1)
+		log_fatalx("%s", err);
+	log_info("dns01d %s ready: dns %s (port %u), api %s port %u, started in %.0f ms",
+	    DNS01D_VERSION, cfg->listen, dnsd_port(dm->d), cfg->api_ip, api_port(dm->a),
+	    elapsed_ms(t0));
+	sd_notifyf(0, "READY=1\nSTATUS=dns port %u, api port %u", dnsd_port(dm->d),
+	    api_port(dm->a));
+}
+
+/*
+ * SIGHUP: reopen the log file (logrotate's postrotate), then read the config
+ * again and name, in one line, every setting whose change needs a restart
+ * (today: all of them). Hooks that can apply a change live go here.
+ */
+static void
+reload(struct daemon *dm)
+{
+	struct config fresh;
+	char err[DAEMON_MAX_ERR], changed[DAEMON_MAX_CHANGED];
+	size_t n;
+
+	sd_notify(0, "RELOADING=1");
+	if (log_reopen() == -1)
+		log_warn("SIGHUP: %s: cannot reopen the log file, still writing to the old one",
+		    dm->cfg.logfile);
+	if (config_load(dm->cfg.path, &fresh, err, sizeof(err)) == -1) {
+		log_warnx("SIGHUP: %s; the running configuration stays", err);
+	} else {
+		n = config_diff(&dm->cfg, &fresh, NULL, changed, sizeof(changed));
+		if (n > 0)
+			log_warnx("SIGHUP: %s: %zu changed setting%s take%s effect only after a "
+			    "restart: %s", dm->cfg.path, n, n == 1 ? "" : "s", n == 1 ? "s" : "",
+			    changed);
+		config_free(&fresh);
+	}
+	log_info("SIGHUP: log reopened, configuration checked");
+	sd_notify(0, "READY=1");
+}
+
+/* Take signals until one says stop: SIGHUP reloads, SIGINT and SIGTERM end. */
+static void
+serve(struct daemon *dm, const sigset_t *sigs)
+{
+	int sig;
+
+	for (;;) {
+		if (sigwait(sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload(dm);
+			continue;
+		}
+		log_info("signal %d: shutting down", sig);
+		sd_notify(0, "STOPPING=1");
+		return;
+	}
+}
+
+/* Stop the API, DNS and storage, and free the config. */
+static void
+stop(struct daemon *dm)
+{
+	api_stop(dm->a);
+	dnsd_free(dm->d);
+	storage_close(dm->st);
+	config_free(&dm->cfg);
+	log_close();
+}
+
+/*
+ * Read and check the config, and build the DNS zone from it (so -n checks
+ * the records too). Exits with one line on stderr if anything is wrong.
+ */
+static void
+configure(struct daemon *dm, const char *path)
+{
+	struct dnsd_params params;
+	char err[DAEMON_MAX_ERR];
+
+	if (config_load(path, &dm->cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	dnsd_params_from(&dm->cfg, &params);
+	if ((dm->d = dnsd_new(&params, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		config_free(&dm->cfg);
+		exit(1);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
-	struct config cfg;
-	struct dnsd_params params;
-	struct dnsd *d = NULL;
-	struct storage *st = NULL;
-	struct api *a = NULL;
+	struct daemon dm;
 	struct timespec t0;
-	char err[512];
 	const char *path = NULL;
 	bool check_only = false;
 	sigset_t sigs;
-	int c, sig;
+	int c;
 
 	while ((c = getopt(argc, argv, "c:nVh")) != -1) {
 		switch (c) {
@@ -108,26 +259,15 @@ main(int argc, char **argv)
 		usage();
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (config_load(path, &cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
-	dnsd_params_from(&cfg, &params);
-	if ((d = dnsd_new(&params, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		config_free(&cfg);
-		return 1;
-	}
+	memset(&dm, 0, sizeof(dm));
+	configure(&dm, path);
 	if (check_only) {
 		printf("%s: configuration OK\n", path);
-		dnsd_free(d);
-		config_free(&cfg);
+		dnsd_free(dm.d);
+		config_free(&dm.cfg);
 		return 0;
 	}
-
-	if (log_init(cfg.loglevel, cfg.logformat,
-	    strcmp(cfg.logtype ? cfg.logtype : "stdout", "file") == 0 ? cfg.logfile : NULL) == -1)
-		log_warn("%s: cannot open log file, logging to stderr", cfg.logfile);
+	logging_start(&dm.cfg);
 
 	/*
 	 * Signals are taken synchronously by this thread alone: block them
@@ -140,32 +280,8 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-	if ((st = storage_open(cfg.db_connection, cfg.txt_values, err, sizeof(err))) == NULL)
-		log_fatalx("%s: %s", cfg.db_connection, err);
-	if (storage_foreach(st, load_one, d) == -1)
-		log_fatalx("%s: cannot load the accounts into DNS memory", cfg.db_connection);
-	if (dnsd_start(d, err, sizeof(err)) == -1)
-		log_fatalx("dns: %s", err);
-	if ((a = api_start(&cfg, st, d, err, sizeof(err))) == NULL)
-		log_fatalx("api: %s", err);
-	log_info("dns01d %s ready: dns %s (port %u), api %s port %u, started in %.0f ms",
-	    DNS01D_VERSION, cfg.listen, dnsd_port(d), cfg.api_ip, api_port(a), elapsed_ms(&t0));
-
-	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			log_info("SIGHUP: configuration reload needs a restart; ignored");
-			continue;
-		}
-		log_info("signal %d: shutting down", sig);
-		break;
-	}
-
-	api_stop(a);
-	dnsd_free(d);
-	storage_close(st);
-	config_free(&cfg);
-	log_close();
+	start(&dm, &t0);
+	serve(&dm, &sigs);
+	stop(&dm);
 	return 0;
 }

@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# tests/run.sh -- run unit, integration and end-to-end tests; end with "N passed, N failed".
-# Every test prints "ok - NAME", "FAIL - NAME" or "SKIPPED - NAME: why" per check.
+# tests/run.sh -- run unit, integration and end-to-end tests; the last line is
+# "N passed, N failed, N skipped".
+# Every test prints "ok - NAME", "FAIL - NAME" or "SKIPPED - NAME: why" per check. A skip
+# is only for what the machine forbids (no IPv6, no mount namespaces); a missing test
+# tool is a FAIL (sudo deploy/deps.sh --test installs them all).
 # ONLY=unit|integration|e2e runs one stage; a pattern as $1 filters test files by name.
 set -u
 cd "$(dirname "$0")/.."
+# unbound, pebble's helpers and other daemons live in /usr/sbin and /sbin, which are not
+# on a normal user's PATH.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin ;; esac
+case ":$PATH:" in *:/sbin:*) ;; *) PATH=$PATH:/sbin ;; esac
+export PATH
 export B="${B:-build}"
 export DNS01D_BIN="$PWD/$B/dns01d" DNS01_BIN="$PWD/$B/dns01"
 pattern="${1:-}"
@@ -22,6 +30,12 @@ run_one() {
 	p=$(grep -c '^ok - ' "$out")
 	f=$(grep -c '^FAIL - ' "$out")
 	s=$(grep -c '^SKIPPED - ' "$out")
+	# A skip must say why ("SKIPPED - NAME: why").
+	if grep '^SKIPPED - ' "$out" | grep -qv '^SKIPPED - [^:]*: ..*'; then
+		echo "FAIL - $name: a SKIPPED line without a reason"
+		f=$((f + 1))
+	fi
+	grep '^SKIPPED - ' "$out" | sed 's/^/# skipped in '"$name"': /' >>"$logdir/skips"
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "FAIL - $name: exited with status $rc"
 		f=1
@@ -52,7 +66,7 @@ if stage e2e; then
 		run_one "e2e/$(basename "$t")" bash "$t"
 	done
 fi
+[ -s "$logdir/skips" ] && cat "$logdir/skips"
 rm -rf "$logdir"
-[ "$skipped" -gt 0 ] && echo "($skipped skipped)"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/bed.sh"
 
 if ! bed_need pebble unbound unbound-checkconf unbound-control dig curl openssl python3; then
-	skip "dns01 end to end" "missing:$BED_MISSING"
+	fail "dns01 end to end: test tools" "missing:$BED_MISSING (sudo deploy/deps.sh --test)"
 	t_done
 fi
 for b in "$DNS01D_BIN" "$DNS01_BIN"; do

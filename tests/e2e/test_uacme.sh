@@ -13,16 +13,27 @@
 SYS_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
 if ! bed_need pebble unbound unbound-checkconf unbound-control dig curl openssl python3 uacme unshare; then
-	skip "uacme issues through dns01d" "missing:$BED_MISSING"
+	fail "uacme: test tools" "missing:$BED_MISSING (sudo deploy/deps.sh --test)"
 	t_done
 fi
 if [ ! -f "$SYS_BUNDLE" ]; then
-	skip "uacme issues through dns01d" "no $SYS_BUNDLE to bind-mount over"
+	fail "uacme: CA bundle" "no $SYS_BUNDLE to bind-mount over (Debian package ca-certificates)"
 	t_done
 fi
-# A private mount namespace: as root directly, otherwise in a user namespace.
+# A private mount namespace: as root directly; as a normal user in a user namespace, or
+# else through sudo, going back to the user's uid before uacme runs (DROP).
 UNSHARE=(unshare -m --propagation private)
-[ "$(id -u)" -eq 0 ] || UNSHARE=(unshare -r -m --propagation private)
+DROP=()
+if [ "$(id -u)" -ne 0 ]; then
+	UNSHARE=(unshare -r -m --propagation private)
+	if ! "${UNSHARE[@]}" sh -c "mount --bind /dev/null $SYS_BUNDLE" >/dev/null 2>&1; then
+		# The hook's settings pass through sudo's environment reset by name (the key
+		# stays off every command line).
+		UNSHARE=(sudo -n --preserve-env=E2E_API_URL,E2E_API_USER,E2E_API_KEY,E2E_API_SUB
+			unshare -m --propagation private)
+		DROP=(setpriv "--reuid=$(id -u)" "--regid=$(id -g)" --init-groups)
+	fi
+fi
 if ! "${UNSHARE[@]}" sh -c "mount --bind /dev/null $SYS_BUNDLE" >/dev/null 2>&1; then
 	skip "uacme issues through dns01d" "cannot bind-mount in a private mount namespace (${UNSHARE[*]})"
 	t_done
@@ -53,8 +64,8 @@ U=$T_DIR/uacme
 mkdir -p "$U"
 # $1: a uacme command line, run with the throwaway CA as the only trusted root.
 uacme_ns() {
-	run_cmd "${UNSHARE[@]}" sh -c 'mount --bind "$0" "$1" && shift && exec uacme "$@"' \
-		"$BED_CA" "$SYS_BUNDLE" -v -c "$U" -a "$PEB_DIR_URL" -y -t EC "$@"
+	run_cmd "${UNSHARE[@]}" sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' \
+		"$BED_CA" "$SYS_BUNDLE" "${DROP[@]}" uacme -v -c "$U" -a "$PEB_DIR_URL" -y -t EC "$@"
 }
 uacme_ns new
 expect_rc "uacme: new account" 0

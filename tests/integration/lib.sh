@@ -3,6 +3,11 @@
 # shellcheck shell=bash
 set -u
 : "${DNS01D_BIN:=$PWD/build/dns01d}"
+# Daemons and admin tools (unbound, ip, ss) are in /usr/sbin and /sbin, off a normal
+# user's PATH.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin ;; esac
+case ":$PATH:" in *:/sbin:*) ;; *) PATH=$PATH:/sbin ;; esac
+export PATH
 T_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Where the daemon is reached: API_IP as the config says it (api_url adds brackets),
 # DNS_SERVER the address dig and dw query.

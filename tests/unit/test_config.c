@@ -91,6 +91,19 @@ static const char acme_dns_cfg[] =
 	"[api]\n" \
 	"port = \"443\"\n"
 
+/* MINIMAL cut in two, so a test can add [general] keys (GENERAL "k = v\n" REST). */
+#define GENERAL \
+	"[general]\n" \
+	"listen = \"127.0.0.1:53\"\n" \
+	"domain = \"auth.example.org\"\n" \
+	"nsname = \"auth.example.org\"\n" \
+	"nsadmin = \"admin.example.org\"\n"
+#define REST \
+	"[database]\n" \
+	"connection = \"/tmp/dns01d-test.db\"\n" \
+	"[api]\n" \
+	"port = \"443\"\n"
+
 static char errbuf[512];
 
 static int
@@ -632,8 +645,13 @@ static const struct err_case err_cases[] = {
 	  "t.cfg:2: [api] trusted_proxies: \"proxy.example\" is not an IP address or CIDR" },
 	{ "[logconfig]\nloglevel = \"verbose\"\n",
 	  "t.cfg:2: [logconfig] loglevel: \"verbose\" is not debug, info, warning or error" },
-	{ "[logconfig]\nlogtype = \"syslog\"\n",
-	  "t.cfg:2: [logconfig] logtype: \"syslog\" is not \"stdout\" or \"file\"" },
+	{ "[logconfig]\nlogtype = \"journal\"\n",
+	  "t.cfg:2: [logconfig] logtype: \"journal\" is not \"stdout\", \"file\" or \"syslog\"" },
+	{ "[general]\nuser = \"no-such-user-dns01d\"\n",
+	  "t.cfg:2: [general] user: no such user \"no-such-user-dns01d\"" },
+	{ "[general]\n\ngroup = \"no-such-group-dns01d\"\n",
+	  "t.cfg:3: [general] group: no such group \"no-such-group-dns01d\"" },
+	{ "[general]\nuser = \"\"\n", "t.cfg:2: [general] user is empty" },
 	{ "[logconfig]\nlogformat = \"xml\"\n",
 	  "t.cfg:2: [logconfig] logformat: \"xml\" is not \"text\" or \"json\"" },
 	/* missing keys and cross-key checks */
@@ -655,6 +673,8 @@ static const struct err_case err_cases[] = {
 	  "t.cfg: missing key [api] tls_cert_fullchain (tls = \"cert\" needs it)" },
 	{ MINIMAL "[logconfig]\nlogtype = \"file\"\n",
 	  "t.cfg: missing key [logconfig] logfile (logtype = \"file\" needs it)" },
+	{ GENERAL "group = \"root\"\n" REST,
+	  "t.cfg: [general] group is set but user is not (group needs user)" },
 	{ "[general]\nprotocol = \"udp6\"\nlisten = \"127.0.0.1:53\"\ndomain = \"a.example\"\n"
 	  "nsname = \"a.example\"\nnsadmin = \"h.a.example\"\n[database]\nconnection = \"x\"\n"
 	  "[api]\nport = 1\n",
@@ -772,6 +792,68 @@ test_limit_keys(void)
 	/* A bad token is never echoed. */
 	CHECK(parse(MINIMAL "register_token = \"hunter2 hunter2 hunter2\"\n", &cfg) == -1);
 	CHECK(strstr(errbuf, "hunter2") == NULL);
+	return 0;
+}
+
+/* user and group resolve to ids; syslog is a log type; nobody is on every Debian. */
+static int
+test_user_group_syslog(void)
+{
+	struct config cfg;
+
+	CHECK(parse(GENERAL "user = \"nobody\"\n" REST "[logconfig]\nlogtype = \"SysLog\"\n",
+	    &cfg) == 0);
+	CHECK_STR(cfg.user, "nobody");
+	CHECK(cfg.group == NULL);
+	CHECK(cfg.run_uid == 65534 && cfg.run_gid == 65534);
+	CHECK_STR(cfg.logtype, "syslog");
+	config_free(&cfg);
+	/* group wins over the user's primary group, in either order */
+	CHECK(parse(GENERAL "group = \"root\"\nuser = \"nobody\"\n" REST, &cfg) == 0);
+	CHECK(cfg.run_uid == 65534 && cfg.run_gid == 0);
+	config_free(&cfg);
+	CHECK(parse(GENERAL "user = \"nobody\"\ngroup = \"root\"\n" REST, &cfg) == 0);
+	CHECK(cfg.run_uid == 65534 && cfg.run_gid == 0 && cfg.has_group);
+	config_free(&cfg);
+	/* no user key: nothing to switch to */
+	CHECK(parse(MINIMAL, &cfg) == 0);
+	CHECK(cfg.user == NULL && cfg.run_uid == 0);
+	config_free(&cfg);
+	return 0;
+}
+
+/* config_diff names exactly the keys that changed (SIGHUP reports them). */
+static int
+test_diff(void)
+{
+	struct config a, b;
+	char out[256];
+
+	CHECK(parse(MINIMAL "txt_values = 2\n", &a) == 0);
+	CHECK(parse(MINIMAL "txt_values = 2\n", &b) == 0);
+	CHECK(config_diff(&a, &b, NULL, out, sizeof(out)) == 0);
+	CHECK_STR(out, "");
+	config_free(&b);
+	CHECK(parse("[general]\nlisten = \"127.0.0.1:54\"\n" "domain = \"auth.example.org\"\n"
+	    "nsname = \"auth.example.org\"\n" "nsadmin = \"admin.example.org\"\n" REST
+	    "txt_values = 3\ncorsorigins = [\"*\"]\n[logconfig]\nloglevel = \"debug\"\n", &b) == 0);
+	CHECK(config_diff(&a, &b, NULL, out, sizeof(out)) == 4);
+	CHECK_STR(out, "[general] listen, [api] corsorigins, [api] txt_values, [logconfig] loglevel");
+	CHECK(config_diff(&a, &b, "logconfig", out, sizeof(out)) == 3);
+	CHECK(config_diff(&a, &b, NULL, out, 10) == 4);	/* cut, still terminated */
+	CHECK(strlen(out) < 10);
+	config_free(&a);
+	config_free(&b);
+	/* kinds that are not strings: rates and parsed CIDR lists */
+	CHECK(parse(MINIMAL "register_rate = \"5/minute\"\nregister_allowfrom = [\"192.0.2.0/24\"]\n", &a) == 0);
+	CHECK(parse(MINIMAL "register_rate = \"5/hour\"\nregister_allowfrom = [\"192.0.2.0/25\"]\n", &b) == 0);
+	CHECK(config_diff(&a, &b, NULL, out, sizeof(out)) == 2);
+	CHECK_STR(out, "[api] register_rate, [api] register_allowfrom");
+	config_free(&b);
+	CHECK(parse(MINIMAL "register_rate = \"5/minute\"\nregister_allowfrom = [\"192.0.2.0/24\"]\n", &b) == 0);
+	CHECK(config_diff(&a, &b, NULL, out, sizeof(out)) == 0);
+	config_free(&a);
+	config_free(&b);
 	return 0;
 }
 
@@ -984,6 +1066,8 @@ static const struct test_case tests[] = {
 	{ "acme_dns_shipped_with_tls_none", test_acme_dns_shipped_with_tls_none },
 	{ "acme_dns_shipped_tls_cert", test_acme_dns_shipped_tls_cert },
 	{ "defaults", test_defaults },
+	{ "user_group_syslog", test_user_group_syslog },
+	{ "diff", test_diff },
 	{ "dns01d_keys", test_dns01d_keys },
 	{ "port_string_or_integer", test_port_string_or_integer },
 	{ "listen_forms", test_listen_forms },
