@@ -2,8 +2,14 @@
 # SPDX-License-Identifier: ISC
 
 B ?= build
+# Install paths: every one can be set on the command line (make install PREFIX=/usr ...).
 PREFIX ?= /usr/local
 DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= /lib/systemd/system
 CC ?= cc
 PKGS := ldns libmicrohttpd sqlite3 libcrypto libssl libcurl jansson libsystemd
 
@@ -80,16 +86,23 @@ check:
 bench: all
 	B=$(B) bash bench/run.sh
 
+# The unit is made from deploy/dns01d.service.in with the paths above. The example
+# config is installed as $(SYSCONFDIR)/dns01d/config.cfg unless one is there already;
+# it is mode 0644 so the unit's user can read it (it holds no secret as shipped).
 install: $(B)/dns01d $(B)/dns01
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)/lib/systemd/system $(DESTDIR)/etc/dns01d
-	install -m 0755 $(B)/dns01d $(DESTDIR)$(PREFIX)/sbin/dns01d
-	install -m 0755 $(B)/dns01 $(DESTDIR)$(PREFIX)/bin/dns01
-	install -m 0644 docs/dns01d.8 $(DESTDIR)$(PREFIX)/share/man/man8/dns01d.8
-	install -m 0644 docs/dns01.1 $(DESTDIR)$(PREFIX)/share/man/man1/dns01.1
-	install -m 0644 deploy/dns01d.service $(DESTDIR)/lib/systemd/system/dns01d.service
-	install -m 0640 deploy/config.cfg $(DESTDIR)/etc/dns01d/config.cfg.example
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/dns01d
+	install -m 0755 $(B)/dns01d $(DESTDIR)$(SBINDIR)/dns01d
+	install -m 0755 $(B)/dns01 $(DESTDIR)$(BINDIR)/dns01
+	install -m 0644 docs/dns01d.8 $(DESTDIR)$(MANDIR)/man8/dns01d.8
+	install -m 0644 docs/dns01d.conf.5 $(DESTDIR)$(MANDIR)/man5/dns01d.conf.5
+	install -m 0644 docs/dns01.1 $(DESTDIR)$(MANDIR)/man1/dns01.1
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		deploy/dns01d.service.in >$(DESTDIR)$(SYSTEMDUNITDIR)/dns01d.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/dns01d.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/dns01d/config.cfg ] || \
+		install -m 0644 deploy/config.cfg $(DESTDIR)$(SYSCONFDIR)/dns01d/config.cfg
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \

@@ -27,7 +27,7 @@ static int log_fd = STDERR_FILENO;
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 /* Where lines go besides log_fd: syslog(3), or stderr read by journald. */
 static atomic_bool log_to_syslog = false;
-static atomic_bool log_journal = false;	/* stderr is the journal: "<N>" prefixes */
+static atomic_int log_journal = -1;	/* stderr is the journal: "<N>" prefixes; -1 unknown */
 static char log_path[LOG_MAX_PATH];	/* the log file, for log_reopen ("" = none) */
 
 static const char *const level_names[] = { "debug", "info", "warning", "error" };
@@ -185,6 +185,25 @@ text_needs_quote(const char *s)
 	return false;
 }
 
+/*
+ * True if stderr is the journal: systemd sets JOURNAL_STREAM to "DEV:INODE"
+ * of the stream it connected to stderr (systemd.exec(5)).
+ */
+static bool
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 /* Write the time and level that open every line. */
 static void
 put_prefix(struct line *l, enum log_level level, int format)
@@ -196,7 +215,9 @@ put_prefix(struct line *l, enum log_level level, int format)
 	if (gmtime_r(&now, &tm) == NULL || strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(ts, sizeof(ts), "1970-01-01T00:00:00Z");
 	/* sd-daemon(3): journald takes a leading "<N>" as the line's priority. */
-	if (atomic_load(&log_journal) && !atomic_load(&log_to_syslog)) {
+	if (atomic_load(&log_journal) == -1)
+		atomic_store(&log_journal, stderr_is_journal() ? 1 : 0);
+	if (atomic_load(&log_journal) == 1 && !atomic_load(&log_to_syslog)) {
 		char prio[8];
 
 		snprintf(prio, sizeof(prio), "<%d>", level_prio[level]);
@@ -286,25 +307,6 @@ log_vmsg(enum log_level level, int errnum, const char *fmt, va_list ap)
 }
 
 /*
- * True if stderr is the journal: systemd sets JOURNAL_STREAM to "DEV:INODE"
- * of the stream it connected to stderr (systemd.exec(5)).
- */
-static bool
-stderr_is_journal(void)
-{
-	const char *js = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
-	struct stat st;
-	char tail;
-
-	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2)
-		return false;
-	if (fstat(STDERR_FILENO, &st) == -1)
-		return false;
-	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
-}
-
-/*
  * Set the level and format and choose the output: stderr for path NULL,
  * else path opened for append with mode 0640. Returns 0, or -1 with errno
  * from open(2) if the file cannot be opened (then output stays on stderr).
@@ -327,7 +329,7 @@ log_init(enum log_level level, enum log_format format, const char *path)
 		} else if (strlen(path) < sizeof(log_path))
 			memcpy(log_path, path, strlen(path) + 1);
 	}
-	atomic_store(&log_journal, fd == STDERR_FILENO && stderr_is_journal());
+	atomic_store(&log_journal, fd == STDERR_FILENO && stderr_is_journal() ? 1 : 0);
 	pthread_mutex_lock(&log_mu);
 	old = log_fd;
 	log_fd = fd;
@@ -389,7 +391,7 @@ log_close(void)
 	if (old != STDERR_FILENO)
 		close(old);
 	log_path[0] = '\0';
-	atomic_store(&log_journal, stderr_is_journal());
+	atomic_store(&log_journal, -1);
 	if (atomic_exchange(&log_to_syslog, false))
 		closelog();
 }

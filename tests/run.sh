@@ -35,7 +35,7 @@ run_one() {
 		echo "FAIL - $name: a SKIPPED line without a reason"
 		f=$((f + 1))
 	fi
-	grep '^SKIPPED - ' "$out" | sed 's/^/# skipped in '"$name"': /' >>"$logdir/skips"
+	grep '^SKIPPED - ' "$out" | sed "s|^|# skipped in $name: |" >>"$logdir/skips"
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "FAIL - $name: exited with status $rc"
 		f=1
