@@ -141,6 +141,7 @@ start(struct daemon *dm, const struct timespec *t0)
 		log_fatalx("api: %s", err);
 	if (privdrop_final(cfg, err, sizeof(err)) == -1)
 		log_fatalx("%s", err);
+	/* Anything that narrows the process further (a seccomp filter) goes here, after the drop. */
 	log_info("dns01d %s ready: dns %s (port %u), api %s port %u, started in %.0f ms",
 	    DNS01D_VERSION, cfg->listen, dnsd_port(dm->d), cfg->api_ip, api_port(dm->a),
 	    elapsed_ms(t0));
