@@ -12,7 +12,7 @@ while read -r table key; do
 	sect=$(awk -v t=".SH [$table]" '$0 == t { on = 1; next } /^\.SH / { on = 0 } on' docs/dns01d.conf.5)
 	printf '%s\n' "$sect" | grep -q "^\.BR $key \" = \"" || missing_man="$missing_man [$table] $key"
 	# The sample config names it (set, or commented out with its default).
-	grep -Eq "^#?$key = " deploy/config.cfg || missing_cfg="$missing_cfg [$table] $key"
+	grep -Eq "^(# ?)?$key = " deploy/config.cfg || missing_cfg="$missing_cfg [$table] $key"
 done <<<"$keys"
 check_eq every_key_in_dns01d_conf_5 "${missing_man# }" ""
 check_eq every_key_in_sample_config "${missing_cfg# }" ""
