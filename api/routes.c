@@ -211,6 +211,10 @@ route_update(const struct api_ctx *ctx, const struct api_request *req,
 	case STORAGE_AUTH_DENIED:
 		auth_failed(ctx, req, resp, akey, user, t);
 		return;
+	case STORAGE_AUTH_BUSY:
+		/* A bcrypt check (legacy hash) is needed and one already runs. */
+		api_response_too_many(resp, STORAGE_BCRYPT_RETRY);
+		return;
 	default:
 		api_response_error(resp, API_ERR_DB);
 		return;
@@ -220,11 +224,15 @@ route_update(const struct api_ctx *ctx, const struct api_request *req,
 		auth_failed(ctx, req, resp, akey, NULL, t);
 		return;
 	}
+	/* Authorised: only now may a verified legacy hash be rewritten (best effort). */
+	if (acct.legacy)
+		(void)storage_key_upgrade(ctx->st, &acct, req->api_key);
 	e = api_json_update_parse(req->body, req->body_len, acct.subdomain, txt);
 	if (e != API_ERR_NONE) {
 		api_response_error(resp, e);
 		return;
 	}
+	/* Store first: DNS must never serve a value that is not committed to the real file. */
 	if (storage_txt_set(ctx->st, acct.subdomain, txt, &now) == -1) {
 		api_response_error(resp, API_ERR_DB);
 		return;

@@ -237,14 +237,14 @@ queue(struct MHD_Connection *c, struct api_response *resp)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
 	if (resp->location[0] != '\0')
 		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
+	if (resp->allow != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
 	if (resp->retry_after > 0) {
 		char ra[16];
 
 		snprintf(ra, sizeof(ra), "%u", resp->retry_after);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	}
-	if (resp->allow != NULL)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
 	if (resp->cors_origin != NULL) {
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN,
 		    resp->cors_origin);

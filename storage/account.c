@@ -15,9 +15,11 @@
  */
 
 #include <crypt.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -143,30 +145,136 @@ verify_fast(const struct storage *st, const char *h, const char *key)
 	return ok;
 }
 
-/* Check key against an acme-dns bcrypt hash with libcrypt. */
+/* The cost field of "$2a$NN$...", or -1 if it is not two digits. */
+static int
+bcrypt_cost(const char *h)
+{
+	if (strlen(h) < 7 || h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9' || h[6] != '$')
+		return -1;
+	return (h[4] - '0') * 10 + (h[5] - '0');
+}
+
+/*
+ * Check key against an acme-dns bcrypt hash with libcrypt. A hash with an
+ * unusable cost is checked as the dummy instead (always false), so that a
+ * denial still costs one bcrypt. Call between bcrypt_enter and bcrypt_leave.
+ */
 static bool
-verify_bcrypt(const char *h, const char *key)
+verify_bcrypt(struct storage *st, const char *h, const char *key)
 {
 	struct crypt_data *cd;
 	const char *r;
 	size_t n = strlen(h);
 	bool ok = false;
+	int cost = bcrypt_cost(h);
 
-	/* "$2a$NN$": refuse a cost that would hold an API thread for minutes. */
-	if (n < 7 || h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9' || h[6] != '$' ||
-	    (h[4] - '0') * 10 + (h[5] - '0') > STORAGE_BCRYPT_MAX_COST) {
+	/* Refuse a cost that would hold an API thread for minutes. */
+	if (cost < 4 || cost > STORAGE_BCRYPT_MAX_COST) {
 		log_warnx("storage: bcrypt hash with an unusable cost; access denied");
-		return false;
+		h = st->dummy_bcrypt;
+		n = 0;
 	}
 	if ((cd = calloc(1, sizeof(*cd))) == NULL)
 		return false;
+	pthread_mutex_lock(&st->block);
+	st->bcalls++;
+	pthread_mutex_unlock(&st->block);
+	log_debug("storage: bcrypt check");
 	r = crypt_r(key, h, cd);
 	/* crypt_r returns "*0"-style failure tokens on bad settings: lengths differ. */
-	if (r != NULL && strlen(r) == n)
+	if (n > 0 && r != NULL && strlen(r) == n)
 		ok = ct_equal(r, h, n);
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
 	return ok;
+}
+
+/*
+ * Take one of STORAGE_BCRYPT_SLOTS, waiting behind at most
+ * STORAGE_BCRYPT_QUEUE others (and at most busy_ms). Returns 0 with a slot
+ * (give it back with bcrypt_leave), or -1: too busy, answer later.
+ */
+static int
+bcrypt_enter(struct storage *st)
+{
+	struct timespec ts;
+	int rc = -1;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += st->busy_ms / 1000 + 1;
+	pthread_mutex_lock(&st->block);
+	if (st->brunning >= STORAGE_BCRYPT_SLOTS) {
+		if (st->bwaiting >= STORAGE_BCRYPT_QUEUE)
+			goto out;
+		st->bwaiting++;
+		while (st->brunning >= STORAGE_BCRYPT_SLOTS)
+			if (pthread_cond_timedwait(&st->bcond, &st->block, &ts) == ETIMEDOUT)
+				break;
+		st->bwaiting--;
+		if (st->brunning >= STORAGE_BCRYPT_SLOTS)
+			goto out;
+	}
+	st->brunning++;
+	if (st->brunning > st->bpeak)
+		st->bpeak = st->brunning;
+	rc = 0;
+out:
+	if (rc == -1)
+		st->bbusy++;
+	pthread_mutex_unlock(&st->block);
+	return rc;
+}
+
+/* Give back a slot taken by bcrypt_enter(). */
+static void
+bcrypt_leave(struct storage *st)
+{
+	pthread_mutex_lock(&st->block);
+	st->brunning--;
+	pthread_cond_signal(&st->bcond);
+	pthread_mutex_unlock(&st->block);
+}
+
+/*
+ * Count the legacy bcrypt hashes (as TEXT or as BLOB: acme-dns writes
+ * BLOBs) and build the dummy setting that denials run while any is left,
+ * at the highest usable cost found, so a dummy costs what a real check
+ * costs. Runs at open, on the writer. Returns 0 or -1 with err.
+ */
+int
+storage_legacy_init(struct storage *st, char *err, size_t errlen)
+{
+	/* A fixed, canonical bcrypt salt: the dummy only has to cost the same. */
+	static const char salt[] = "ABCDEFGHIJKLMNOPQRSTUu";
+	static const char sql[] =
+	    "SELECT count(*), max(CAST(substr(CAST(Password AS TEXT), 5, 2) AS INTEGER))"
+	    " FROM records WHERE substr(CAST(Password AS TEXT), 1, 4) IN ('$2a$', '$2b$', '$2y$')";
+	sqlite3_stmt *s = NULL;
+	long long cost = 10;	/* acme-dns's (Go bcrypt.DefaultCost) */
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(st->w, sql, -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		snprintf(err, errlen, "count legacy hashes: %s", sqlite3_errmsg(st->w));
+		goto out;
+	}
+	st->legacy_left = (uint64_t)sqlite3_column_int64(s, 0);
+	if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
+		cost = sqlite3_column_int64(s, 1);
+		if (cost < 4)
+			cost = 4;
+		if (cost > STORAGE_BCRYPT_MAX_COST)
+			cost = STORAGE_BCRYPT_MAX_COST;
+	}
+	snprintf(st->dummy_bcrypt, sizeof(st->dummy_bcrypt), "$2b$%02lld$%s", cost, salt);
+	if (st->legacy_left > 0)
+		log_info("storage: %llu accounts still have a bcrypt key hash (cost up to %lld);"
+		    " each is upgraded on its first authorised update",
+		    (unsigned long long)st->legacy_left, cost);
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	return rc;
 }
 
 /*
@@ -251,12 +359,8 @@ insert_account(struct storage *st, const char *user, const char *hash, const cha
 	unsigned i;
 	int rc;
 
-	if (sqlite3_step(st->begin) != SQLITE_DONE) {
-		log_warnx("storage: register: begin: %s", sqlite3_errmsg(st->w));
-		sqlite3_reset(st->begin);
+	if (storage_begin(st, "register: begin") == -1)
 		return -1;
-	}
-	sqlite3_reset(st->begin);
 	sqlite3_bind_text(st->ins_record, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st->ins_record, 2, hash, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st->ins_record, 3, sub, -1, SQLITE_STATIC);
@@ -281,7 +385,7 @@ insert_account(struct storage *st, const char *user, const char *hash, const cha
 		if (storage_step_done(st, st->w, st->ins_txt, "register: insert txt") == -1)
 			goto fail;
 	}
-	if (storage_step_done(st, st->w, st->commit, "register: commit") == -1)
+	if (storage_commit(st, "register: commit") == -1)
 		goto fail;
 	return 0;
 fail:
@@ -346,89 +450,157 @@ out:
 	return rc;
 }
 
-/* Replace a verified legacy hash by a fast one. Best effort: failure only costs speed. */
-static void
-upgrade_hash(struct storage *st, const char *user, const char *old, const char *key)
+/*
+ * Replace the legacy hash storage_auth() verified; see storage.h. The new
+ * hash is written as TEXT, the column's declared type, which acme-dns reads
+ * back as it reads its own. The row changes only if its Password still
+ * holds the very bytes that were verified, compared as a BLOB so that a
+ * hash stored as TEXT or as BLOB both match.
+ */
+int
+storage_key_upgrade(struct storage *st, const struct storage_account *acct, const char *key)
 {
 	char hash[STORAGE_HASH_MAX];
+	size_t n;
+	int rc = -1;
 
-	if (storage_hash_key(st, key, hash) == -1 || storage_wlock(st) == -1)
-		return;
+	if (st == NULL || acct == NULL || key == NULL || !acct->legacy)
+		return st != NULL && acct != NULL && key != NULL ? 0 : -1;
+	n = strnlen(acct->legacy_hash, sizeof(acct->legacy_hash));
+	if (n == 0 || n >= sizeof(acct->legacy_hash) || storage_hash_key(st, key, hash) == -1)
+		return -1;
+	if (storage_wlock(st) == -1)
+		goto out;
+	if (st->broken) {
+		storage_wunlock(st);
+		goto out;
+	}
 	sqlite3_bind_text(st->rehash, 1, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st->rehash, 2, user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st->rehash, 3, old, -1, SQLITE_STATIC);
-	if (storage_step_done(st, st->w, st->rehash, "rehash") == 0)
-		log_info("%s: bcrypt key hash upgraded to salted SHA-256", user);
+	sqlite3_bind_text(st->rehash, 2, acct->username, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st->rehash, 3, acct->legacy_hash, (int)n, SQLITE_STATIC);
+	if (storage_step_done(st, st->w, st->rehash, "rehash") == 0 && storage_files_ok(st) == 0) {
+		rc = sqlite3_changes(st->w) == 1 ? 1 : 0;
+		if (rc == 1) {
+			log_info("%s: bcrypt key hash upgraded to salted SHA-256", acct->username);
+			if (st->legacy_left > 0)
+				st->legacy_left--;
+		}
+	}
 	storage_wunlock(st);
+out:
+	explicit_bzero(hash, sizeof(hash));
+	return rc;
 }
 
 /*
- * Check username and key; see storage.h. An unknown user, or a row we
- * cannot use, is checked against dummy_hash so it costs one SHA-256 like a
- * wrong key does. Returns STORAGE_AUTH_OK with *out filled, _DENIED, or
- * _ERROR when the database failed.
+ * Copy a Password column into hash[STORAGE_HASH_MAX] as C text, whatever
+ * its storage class (acme-dns binds a []byte, so SQLite keeps a BLOB).
+ * False if it is NULL, too long or holds a NUL byte.
+ */
+static bool
+read_hash(sqlite3_stmt *s, int col, char hash[STORAGE_HASH_MAX])
+{
+	const void *b = sqlite3_column_blob(s, col);
+	int n = sqlite3_column_bytes(s, col);
+
+	if (b == NULL || n <= 0 || n >= STORAGE_HASH_MAX || memchr(b, '\0', (size_t)n) != NULL)
+		return false;
+	memcpy(hash, b, (size_t)n);
+	hash[n] = '\0';
+	return true;
+}
+
+/*
+ * Look username up on a pooled reader: its hash, subdomain, username and
+ * AllowFrom text (*allow, malloc'd). Returns 1 found, 0 not found (or an
+ * unusable row), -1 on a database error.
+ */
+static int
+lookup(struct storage *st, const char *username, char hash[STORAGE_HASH_MAX],
+    struct storage_account *out, char **allow)
+{
+	struct storage_reader *r;
+	const char *s;
+	bool found = false;
+	int rc;
+
+	if ((r = storage_rget(st)) == NULL)
+		return -1;
+	sqlite3_bind_text(r->get_account, 1, username, -1, SQLITE_STATIC);
+	rc = sqlite3_step(r->get_account);
+	if (rc == SQLITE_ROW) {
+		found = read_hash(r->get_account, 0, hash) &&
+		    copy_str(out->subdomain, sizeof(out->subdomain),
+		    (const char *)sqlite3_column_text(r->get_account, 1)) &&
+		    copy_str(out->username, sizeof(out->username),
+		    (const char *)sqlite3_column_text(r->get_account, 3));
+		s = (const char *)sqlite3_column_text(r->get_account, 2);
+		if (found && s != NULL && (strlen(s) >= STORAGE_ALLOWFROM_JSON_MAX ||
+		    (*allow = strdup(s)) == NULL))
+			found = false;
+		if (!found)
+			log_warnx("%s: account row unusable (field too long); access denied",
+			    username);
+	} else if (rc != SQLITE_DONE)
+		log_warnx("storage: auth: %s", sqlite3_errmsg(r->db));
+	sqlite3_reset(r->get_account);
+	sqlite3_clear_bindings(r->get_account);
+	storage_rput(st, r);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	return found ? 1 : 0;
+}
+
+/*
+ * Check username and key; see storage.h. Every denial costs one SHA-256
+ * (real or against dummy_hash) and, while legacy hashes are left, one
+ * bcrypt (real or against the dummy setting). Returns STORAGE_AUTH_OK with
+ * *out filled, _DENIED, _BUSY (no bcrypt slot), or _ERROR.
  */
 enum storage_auth_result
 storage_auth(struct storage *st, const char *username, const char *key,
     struct storage_account *out)
 {
-	struct storage_reader *r;
 	char hash[STORAGE_HASH_MAX] = "";
 	char *allow = NULL;
-	const char *s;
-	bool found = false, ok, legacy = false;
+	bool ok = false, bcrypt, legacy = false;
 	enum storage_auth_result res = STORAGE_AUTH_ERROR;
-	int rc;
+	int found = 0;
 
 	if (st == NULL || out == NULL)
 		return STORAGE_AUTH_ERROR;
 	memset(out, 0, sizeof(*out));
 	if (key == NULL)
 		key = "";
-	if (username != NULL && strlen(username) <= MAX_USERNAME) {
-		if ((r = storage_rget(st)) == NULL)
-			return STORAGE_AUTH_ERROR;
-		sqlite3_bind_text(r->get_account, 1, username, -1, SQLITE_STATIC);
-		rc = sqlite3_step(r->get_account);
-		if (rc == SQLITE_ROW) {
-			found = copy_str(hash, sizeof(hash),
-			    (const char *)sqlite3_column_text(r->get_account, 0)) &&
-			    copy_str(out->subdomain, sizeof(out->subdomain),
-			    (const char *)sqlite3_column_text(r->get_account, 1)) &&
-			    copy_str(out->username, sizeof(out->username),
-			    (const char *)sqlite3_column_text(r->get_account, 3));
-			s = (const char *)sqlite3_column_text(r->get_account, 2);
-			if (found && s != NULL && (strlen(s) >= STORAGE_ALLOWFROM_JSON_MAX ||
-			    (allow = strdup(s)) == NULL))
-				found = false;
-			if (!found)
-				log_warnx("%s: account row unusable (field too long); access denied",
-				    username);
-		} else if (rc != SQLITE_DONE)
-			log_warnx("storage: auth: %s", sqlite3_errmsg(r->db));
-		sqlite3_reset(r->get_account);
-		sqlite3_clear_bindings(r->get_account);
-		storage_rput(st, r);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			goto out;
-	}
+	if (username != NULL && strlen(username) <= MAX_USERNAME &&
+	    (found = lookup(st, username, hash, out, &allow)) == -1)
+		goto out;
 
 	if (found && is_fast_hash(hash))
 		ok = verify_fast(st, hash, key);
-	else if (found && is_bcrypt(hash)) {
-		ok = verify_bcrypt(hash, key);
-		legacy = true;
-	} else {
-		if (found)
+	else {
+		legacy = found && is_bcrypt(hash) && strlen(hash) < STORAGE_LEGACY_HASH_MAX;
+		if (found && !legacy)
 			log_warnx("%s: unknown key hash format; access denied", username);
 		(void)verify_fast(st, dummy_hash, key);
-		ok = false;
+	}
+	/* A real bcrypt, or a dummy one so that a denial costs the same either way. */
+	bcrypt = legacy || (!ok && st->legacy_left > 0);
+	if (bcrypt) {
+		if (bcrypt_enter(st) == -1) {
+			res = STORAGE_AUTH_BUSY;
+			goto out;
+		}
+		ok = verify_bcrypt(st, legacy ? hash : st->dummy_bcrypt, key) && legacy;
+		bcrypt_leave(st);
 	}
 	res = STORAGE_AUTH_DENIED;
 	if (!ok || parse_allowfrom(username, allow, out) == -1)
 		goto out;
-	if (legacy)
-		upgrade_hash(st, out->username, hash, key);
+	if (legacy) {
+		out->legacy = true;
+		memcpy(out->legacy_hash, hash, strlen(hash) + 1);
+	}
 	res = STORAGE_AUTH_OK;
 out:
 	if (res != STORAGE_AUTH_OK)

@@ -150,12 +150,13 @@ storage_step_done(struct storage *st, sqlite3 *db, sqlite3_stmt *s, const char *
 {
 	int rc;
 
-	(void)st;
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE) {
 		log_warnx("storage: %s: %s", what, sqlite3_errmsg(db));
+		if (db == st->w)
+			storage_write_failed(st, rc);
 		return -1;
 	}
 	return 0;
@@ -184,8 +185,8 @@ exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
 }
 
 /* Read one integer from a query (e.g. a PRAGMA). Returns 0 or -1. */
-static int
-query_int(sqlite3 *db, const char *sql, long long *out, char *err, size_t errlen)
+int
+storage_query_int(sqlite3 *db, const char *sql, long long *out, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = -1;
@@ -260,7 +261,7 @@ check_foreign(sqlite3 *db, char *err, size_t errlen)
 	int r, t;
 	size_t i, j;
 
-	if (query_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+	if (storage_query_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
 	    " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'", &ntables, err, errlen) == -1)
 		return -1;
 	if (ntables == 0)
@@ -298,7 +299,7 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 	char sql[64];
 	long long v;
 
-	if (query_int(db, "PRAGMA user_version", &v, err, errlen) == -1)
+	if (storage_query_int(db, "PRAGMA user_version", &v, err, errlen) == -1)
 		return -1;
 	if (v > STORAGE_SCHEMA_VERSION || v < 0) {
 		snprintf(err, errlen, "schema version %lld is not one this dns01d supports (0..%d)",
@@ -363,7 +364,7 @@ db_connect(const char *path, unsigned busy_ms, int cache_kib, bool create, char 
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
-	char sql[128];
+	char sql[192];
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	int rc;
 
@@ -396,7 +397,8 @@ db_connect(const char *path, unsigned busy_ms, int cache_kib, bool create, char 
 	sqlite3_finalize(s);
 	s = NULL;
 	snprintf(sql, sizeof(sql), "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -%d;"
-	    " PRAGMA foreign_keys = OFF; PRAGMA trusted_schema = OFF", cache_kib);
+	    " PRAGMA foreign_keys = OFF; PRAGMA trusted_schema = OFF;"
+	    " PRAGMA journal_size_limit = %d", cache_kib, STORAGE_WAL_LIMIT);
 	if (exec(db, sql, "pragma", err, errlen) == -1)
 		goto fail;
 	return db;
@@ -447,6 +449,7 @@ static int
 open_writer(struct storage *st, const char *path, char *err, size_t errlen)
 {
 	const char *name, *wal;
+	long long v;
 
 	if ((st->w = db_connect(path, st->busy_ms, 4096, true, err, errlen)) == NULL)
 		return -1;
@@ -467,12 +470,19 @@ open_writer(struct storage *st, const char *path, char *err, size_t errlen)
 	    " (SELECT rowid FROM txt WHERE Subdomain = ?1 ORDER BY Seq DESC, rowid DESC"
 	    " LIMIT ?2)", &st->prune_txt, err, errlen) == -1 ||
 	    prep(st->w, "UPDATE records SET Password = ?1 WHERE Username = ?2"
-	    " AND Password = ?3", &st->rehash, err, errlen) == -1 ||
+	    " AND CAST(Password AS BLOB) = ?3", &st->rehash, err, errlen) == -1 ||
+	    prep(st->w, "UPDATE acmedns SET Value = Value WHERE Name = 'db_version'",
+	    &st->probe, err, errlen) == -1 ||
 	    prep(st->w, "SELECT 1 FROM records WHERE Subdomain = ?1", &st->has_sub, err,
 	    errlen) == -1)
 		return -1;
 	/* Our hook replaces SQLite's auto-checkpoint: sync.c checkpoints off the write path. */
 	sqlite3_wal_hook(st->w, storage_wal_hook, st);
+	if (storage_query_int(st->w, "PRAGMA synchronous", &v, err, errlen) == -1 ||
+	    storage_query_int(st->w, "PRAGMA journal_size_limit", &st->wal_limit, err,
+	    errlen) == -1 || storage_legacy_init(st, err, errlen) == -1)
+		return -1;
+	st->sync_w = (int)v;
 
 	name = sqlite3_db_filename(st->w, "main");
 	wal = name ? sqlite3_filename_wal(name) : NULL;
@@ -543,6 +553,11 @@ storage_open(const char *path, unsigned txt_values, char *err, size_t errlen)
 	pthread_cond_init(&st->dcond, NULL);
 	pthread_mutex_init(&st->clock, NULL);
 	pthread_cond_init(&st->ccond, NULL);
+	pthread_mutex_init(&st->hlock, NULL);
+	pthread_mutex_init(&st->block, NULL);
+	pthread_cond_init(&st->bcond, NULL);
+	st->sync_w = st->sync_ck = -1;
+	st->probe_ok = true;
 
 	if ((st->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
 		snprintf(msg, sizeof(msg), "OpenSSL has no SHA-256");
@@ -553,7 +568,8 @@ storage_open(const char *path, unsigned txt_values, char *err, size_t errlen)
 	    open_readers(st, path, msg, sizeof(msg)) == -1)
 		goto fail;
 	sync_dir(st->dbpath);
-	if (storage_sync_start(st, msg, sizeof(msg)) == -1)
+	if (storage_files_init(st, msg, sizeof(msg)) == -1 ||
+	    storage_sync_start(st, msg, sizeof(msg)) == -1)
 		goto fail;
 	return st;
 fail:
@@ -586,6 +602,7 @@ storage_close(struct storage *st)
 	sqlite3_finalize(st->prune_txt);
 	sqlite3_finalize(st->rehash);
 	sqlite3_finalize(st->has_sub);
+	sqlite3_finalize(st->probe);
 	/* The last connection to close checkpoints the WAL into the database. */
 	sqlite3_close(st->w);
 	EVP_MD_free(st->sha256);
@@ -599,29 +616,10 @@ storage_close(struct storage *st)
 	pthread_cond_destroy(&st->dcond);
 	pthread_mutex_destroy(&st->clock);
 	pthread_cond_destroy(&st->ccond);
+	pthread_mutex_destroy(&st->hlock);
+	pthread_mutex_destroy(&st->block);
+	pthread_cond_destroy(&st->bcond);
 	free(st);
-}
-
-/*
- * A real read on a pooled connection. In WAL mode it is not blocked by a
- * writer, even another process's BEGIN EXCLUSIVE.
- */
-bool
-storage_healthy(struct storage *st)
-{
-	struct storage_reader *r;
-	int rc;
-
-	if (st == NULL || (r = storage_rget(st)) == NULL)
-		return false;
-	rc = sqlite3_step(r->health);
-	sqlite3_reset(r->health);
-	storage_rput(st, r);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		log_warnx("storage: health read: %s", sqlite3_errstr(rc));
-		return false;
-	}
-	return true;
 }
 
 /* Set the busy timeout on every connection; waits until each is idle. */

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <openssl/evp.h>
 #include <sqlite3.h>
@@ -60,6 +61,27 @@ struct storage {
 	char *dbpath;			/* the database file, as SQLite resolved it */
 	int walfd;
 
+	/* Storage truth (health.c): are the files we write still the ones on disk? */
+	dev_t db_dev, wal_dev;		/* identity of the database and -wal files at open */
+	ino_t db_ino, wal_ino;
+	_Atomic bool broken;		/* deleted or replaced: sticky until reopened */
+	_Atomic bool wfailed;		/* the last write failed (not for a lock): re-probe */
+	pthread_mutex_t hlock;		/* guards the probe cache below */
+	int64_t probe_ms;		/* monotonic time of the last write probe (0: never) */
+	bool probe_ok;
+	int sync_w, sync_ck;		/* PRAGMA synchronous read back at open */
+	long long wal_limit;		/* PRAGMA journal_size_limit read back at open */
+	_Atomic uint64_t wal_syncs;	/* fdatasyncs of the group commit that succeeded */
+	sqlite3_stmt *probe;		/* the health write on the writer connection */
+
+	/* Legacy bcrypt (account.c): a semaphore with a bounded queue. */
+	pthread_mutex_t block;
+	pthread_cond_t bcond;
+	unsigned brunning, bwaiting, bpeak;
+	uint64_t bcalls, bbusy;
+	_Atomic uint64_t legacy_left;	/* bcrypt hashes in records, counted at open */
+	char dummy_bcrypt[32];		/* "$2b$NN$" + salt: what denials run while legacy_left */
+
 	/* Background checkpoints (sync.c), on a connection of their own. */
 	pthread_mutex_t clock;
 	pthread_cond_t ccond;
@@ -77,6 +99,7 @@ struct storage_reader *storage_rget(struct storage *st);
 void storage_rput(struct storage *st, struct storage_reader *r);
 int storage_step_done(struct storage *st, sqlite3 *db, sqlite3_stmt *s, const char *what);
 void storage_abort(struct storage *st);
+int storage_query_int(sqlite3 *db, const char *sql, long long *out, char *err, size_t errlen);
 
 /* sync.c */
 int storage_sync_start(struct storage *st, char *err, size_t errlen);
@@ -86,5 +109,13 @@ int storage_wal_hook(void *arg, sqlite3 *db, const char *name, int nframes);
 
 /* account.c */
 int storage_hash_key(const struct storage *st, const char *key, char out[STORAGE_HASH_MAX]);
+int storage_legacy_init(struct storage *st, char *err, size_t errlen);
+
+/* health.c */
+int storage_files_init(struct storage *st, char *err, size_t errlen);
+int storage_files_ok(struct storage *st);
+void storage_write_failed(struct storage *st, int sqlite_rc);
+int storage_begin(struct storage *st, const char *what);
+int storage_commit(struct storage *st, const char *what);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define STORAGE_ID_LEN 36		/* username and subdomain: UUID v4 */
 #define STORAGE_KEY_LEN 40		/* API key (password) length */
@@ -19,6 +20,16 @@
 #define STORAGE_CKPT_RESTART 16		/* WAL past this many times CKPT_FRAMES: force a restart */
 #define STORAGE_SALT_LEN 16		/* random bytes of salt per fast key hash */
 #define STORAGE_BCRYPT_MAX_COST 16	/* legacy bcrypt hashes above this cost are refused */
+#define STORAGE_BCRYPT_SLOTS 1		/* bcrypt computations running at once (one API thread) */
+#define STORAGE_BCRYPT_QUEUE 4		/* checks waiting for a slot; more get STORAGE_AUTH_BUSY */
+#define STORAGE_BCRYPT_RETRY 1		/* seconds a caller refused with STORAGE_AUTH_BUSY should wait */
+#define STORAGE_LEGACY_HASH_MAX 64	/* longest legacy (bcrypt, 60 chars) hash kept, with NUL */
+#define STORAGE_WAL_LIMIT (8 * 1024 * 1024)	/* journal_size_limit: bytes the -wal file is cut
+					 * back to once a checkpoint lets it start over (a
+					 * normal WAL peaks near CKPT_FRAMES pages: ~4 MB) */
+#define STORAGE_PROBE_MS 1000		/* storage_healthy() writes at most this often */
+#define STORAGE_MIN_FREE (1024 * 1024)	/* bytes free on the database's file system below
+					 * which storage is unhealthy (a full disk) */
 
 struct storage;
 
@@ -28,6 +39,13 @@ struct storage_account {
 	char subdomain[STORAGE_ID_LEN + 1];
 	char allowfrom[STORAGE_MAX_ALLOWFROM][STORAGE_CIDR_LEN];	/* as registered */
 	size_t nallowfrom;
+	/*
+	 * Set by storage_auth() when the key matched a legacy (acme-dns bcrypt)
+	 * hash, which is copied here (a hash, not a secret). Once the caller has
+	 * authorised the request (allowfrom), storage_key_upgrade() replaces it.
+	 */
+	bool legacy;
+	char legacy_hash[STORAGE_LEGACY_HASH_MAX];
 };
 
 /* The values published for one subdomain, newest first. */
@@ -40,7 +58,22 @@ struct storage_txt {
 enum storage_auth_result {
 	STORAGE_AUTH_OK = 0,
 	STORAGE_AUTH_DENIED = 1,	/* unknown user or wrong key: same cost either way */
+	STORAGE_AUTH_BUSY = 2,		/* a bcrypt check was needed but STORAGE_BCRYPT_QUEUE
+					 * others already wait: retry after STORAGE_BCRYPT_RETRY s */
 	STORAGE_AUTH_ERROR = -1,	/* the database failed */
+};
+
+/* Counters and settings read back, for tests and monitoring (storage_stats()). */
+struct storage_stats {
+	uint64_t bcrypt_calls;		/* bcrypt computations run, real or dummy */
+	uint64_t bcrypt_busy;		/* checks refused with STORAGE_AUTH_BUSY */
+	unsigned bcrypt_peak;		/* most bcrypt computations ever running at once */
+	uint64_t legacy_left;		/* legacy hashes not yet upgraded (counted at open) */
+	uint64_t wal_syncs;		/* group-commit fdatasyncs that succeeded */
+	int sync_writer;		/* commit durability of the writer connection and */
+	int sync_checkpoint;		/* of the checkpoint connection, read back at open:
+					 * 0 off, 1 normal, 2 full, 3 extra; -1 unknown */
+	long long wal_limit;		/* the journal size limit in force on the writer, bytes */
 };
 
 /*
@@ -66,12 +99,28 @@ int storage_register(struct storage *st, const char *const *allowfrom, size_t n,
     struct storage_account *out, char key[STORAGE_KEY_LEN + 1]);
 
 /*
- * Check username and key. The work done is the same whether or not the user
- * exists, and the hash comparison is constant-time. A legacy bcrypt hash that
- * verifies is rehashed to the fast hash. On STORAGE_AUTH_OK, *out is filled.
+ * Check username and key. The hash comparison is constant-time, and a
+ * denial costs the same whatever its cause: while the database still holds
+ * legacy bcrypt hashes, every denial (unknown user, wrong key on any
+ * account) runs exactly one bcrypt, real or dummy; once none is left, none
+ * does. A correct key on a fast-hash account never runs bcrypt. At most
+ * STORAGE_BCRYPT_SLOTS bcrypt computations run at once, STORAGE_BCRYPT_QUEUE
+ * more wait, and any further one returns STORAGE_AUTH_BUSY at once. On
+ * STORAGE_AUTH_OK, *out is filled; out->legacy says the key matched a legacy
+ * hash, which this function never rewrites itself.
  */
 enum storage_auth_result storage_auth(struct storage *st, const char *username,
     const char *key, struct storage_account *out);
+
+/*
+ * Replace the legacy hash that storage_auth() verified for acct (acct->legacy)
+ * by the fast hash of key, in the same row, unless the row has changed since.
+ * Call only once the request is authorised. Logs "upgraded" only when a row
+ * really changed. Returns 1 if upgraded, 0 if there was nothing to do, -1 on
+ * a database error (the old hash keeps working: it only costs speed).
+ */
+int storage_key_upgrade(struct storage *st, const struct storage_account *acct,
+    const char *key);
 
 /*
  * Publish txt for subdomain: it becomes the newest value, and the oldest is
@@ -92,8 +141,19 @@ int storage_txt_set(struct storage *st, const char *subdomain, const char *txt,
 int storage_foreach(struct storage *st,
     int (*cb)(void *arg, const char *subdomain, const struct storage_txt *txt), void *arg);
 
-/* True if the database answers a read right now (for /health). */
+/*
+ * True if storage can keep its promises right now (for /health): the
+ * database and -wal files are still the ones open (not deleted or
+ * replaced), the last write did not fail, the file system has
+ * STORAGE_MIN_FREE bytes free, and a read and a small write succeed (the
+ * write at most every STORAGE_PROBE_MS; a lock held by another process is
+ * not a failure). A deleted or replaced database stays unhealthy, and every
+ * write fails, until the daemon reopens it (restart).
+ */
 bool storage_healthy(struct storage *st);
+
+/* Fill *out with the counters and settings above. */
+void storage_stats(struct storage *st, struct storage_stats *out);
 
 /*
  * How long a call waits, in milliseconds, for a lock held by another process

@@ -23,9 +23,9 @@
  * file. SQLite (synchronous=NORMAL) fsyncs the WAL before a checkpoint and
  * the database file after it, and only then may a writer start the WAL over
  * from its beginning. So a frame is durable once its WAL is fsync'd, or it
- * was checkpointed and fsync'd by SQLite. Our fd is reopened if the -wal
- * file was replaced (different inode); if it is gone, the database file is
- * synced instead.
+ * was checkpointed and fsync'd by SQLite. If the database or -wal file at
+ * its path is no longer the one SQLite has open (deleted or replaced under
+ * us, see health.c), the sync fails: the commit is not durable.
  *
  * Checkpoints. Our WAL hook replaces SQLite's auto-checkpoint, which would
  * run inside some unlucky /update's COMMIT (copy plus two fsyncs: a p99
@@ -56,6 +56,9 @@ sync_wal(struct storage *st)
 	struct stat a, b;
 	int fd;
 
+	/* A deleted or replaced file: syncing the path would sync someone else's data. */
+	if (storage_files_ok(st) == -1)
+		return -1;
 	if (st->walfd != -1 && (stat(st->walpath, &a) == -1 || fstat(st->walfd, &b) == -1 ||
 	    a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
 		close(st->walfd);
@@ -104,6 +107,8 @@ syncer(void *arg)
 		pthread_mutex_lock(&st->slock);
 		if (r == -1)
 			st->failed = target;
+		else
+			st->wal_syncs++;
 		st->synced = target;
 		pthread_cond_broadcast(&st->dcond);
 	}
@@ -201,6 +206,8 @@ checkpointer(void *arg)
 int
 storage_sync_start(struct storage *st, char *err, size_t errlen)
 {
+	char sql[128];
+	long long v;
 	int e;
 
 	if (sqlite3_open_v2(st->dbpath, &st->ck, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
@@ -210,11 +217,15 @@ storage_sync_start(struct storage *st, char *err, size_t errlen)
 		return -1;
 	}
 	sqlite3_busy_timeout(st->ck, 100);
-	if (sqlite3_exec(st->ck, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -256",
-	    NULL, NULL, NULL) != SQLITE_OK) {
+	/* NORMAL: SQLite fsyncs the WAL before a checkpoint and the database after it. */
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -256;"
+	    " PRAGMA journal_size_limit = %d", STORAGE_WAL_LIMIT);
+	if (sqlite3_exec(st->ck, sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    storage_query_int(st->ck, "PRAGMA synchronous", &v, err, errlen) == -1) {
 		snprintf(err, errlen, "checkpoint connection: %s", sqlite3_errmsg(st->ck));
 		return -1;
 	}
+	st->sync_ck = (int)v;
 	if ((e = pthread_create(&st->syncer, NULL, syncer, st)) != 0) {
 		snprintf(err, errlen, "syncer thread: %s", strerror(e));
 		return -1;

@@ -111,7 +111,7 @@ storage_txt_set(struct storage *st, const char *subdomain, const char *txt,
 		return -1;
 	if (storage_wlock(st) == -1)
 		return -1;
-	if (storage_step_done(st, st->w, st->begin, "txt begin") == -1)
+	if (storage_begin(st, "txt begin") == -1)
 		goto out;
 	sqlite3_bind_text(st->sel_txt, 1, subdomain, -1, SQLITE_STATIC);
 	while ((r = sqlite3_step(st->sel_txt)) == SQLITE_ROW) {
@@ -138,7 +138,7 @@ storage_txt_set(struct storage *st, const char *subdomain, const char *txt,
 		}
 	}
 	if (rotate(st, subdomain, txt, rows, kept, c, oldest, now) == -1 ||
-	    storage_step_done(st, st->w, st->commit, "txt commit") == -1)
+	    storage_commit(st, "txt commit") == -1)
 		goto out;
 	rc = 0;
 out:

@@ -406,29 +406,80 @@ static const char acme_schema[] =
 #define ACME_SUB "8e5700ea-a4bf-41c7-8a77-e990661dcc6a"
 #define ACME_KEY "htB9mR9DYgcu9bX_afHF62erXaH2TS7bg9KW3F7Z"
 
-/* Write an acme-dns database with one account whose key has a $2a$10$ bcrypt hash. */
+/* A "$2a$10$" bcrypt hash of key, as acme-dns (Go's bcrypt) writes it, into out[64]. */
 static int
-make_acme_db(const char *allowfrom)
+bcrypt_hash(const char *key, char out[64])
 {
 	struct crypt_data *cd;
-	char salt[CRYPT_GENSALT_OUTPUT_SIZE], *q;
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
 	const char *h;
 	int rc = -1;
 
 	if ((cd = calloc(1, sizeof(*cd))) == NULL)
 		return -1;
-	if (crypt_gensalt_rn("$2a$", 10, NULL, 0, salt, sizeof(salt)) == NULL ||
-	    (h = crypt_r(ACME_KEY, salt, cd)) == NULL || strncmp(h, "$2a$10$", 7) != 0)
-		goto out;
-	q = sqlite3_mprintf("%s INSERT INTO records VALUES ('%q', '%q', '%q', %Q);"
-	    "INSERT INTO txt VALUES ('%q', '%s', 1700000000);"
-	    "INSERT INTO txt VALUES ('%q', '', 0);",
-	    acme_schema, ACME_USER, h, ACME_SUB, allowfrom, ACME_SUB, TXT_A, ACME_SUB);
-	rc = q ? sql(q) : -1;
-	sqlite3_free(q);
-out:
+	if (crypt_gensalt_rn("$2a$", 10, NULL, 0, salt, sizeof(salt)) != NULL &&
+	    (h = crypt_r(key, salt, cd)) != NULL && strncmp(h, "$2a$10$", 7) == 0 &&
+	    strlen(h) < 64) {
+		memcpy(out, h, strlen(h) + 1);
+		rc = 0;
+	}
 	free(cd);
 	return rc;
+}
+
+/*
+ * Add an account to the database with a bcrypt hash of key, stored as a
+ * BLOB (as acme-dns's Go code binds a []byte) or as TEXT.
+ */
+static int
+add_legacy(const char *user, const char *key, const char *sub, const char *allowfrom,
+    bool blob)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char h[64];
+	int rc = -1;
+
+	if (bcrypt_hash(key, h) == -1 || sqlite3_open(dbpath, &db) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO records VALUES (?1, ?2, ?3, ?4)", -1, &s,
+	    NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(db, 2000);
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	if (blob)
+		sqlite3_bind_blob(s, 2, h, (int)strlen(h), SQLITE_STATIC);
+	else
+		sqlite3_bind_text(s, 2, h, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, sub, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, allowfrom, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		rc = 0;
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return rc;
+}
+
+/* Write an acme-dns database with one account whose key has a $2a$10$ bcrypt hash. */
+static int
+make_acme_db_as(const char *allowfrom, bool blob)
+{
+	char *q;
+	int rc;
+
+	q = sqlite3_mprintf("%s INSERT INTO txt VALUES ('%q', '%s', 1700000000);"
+	    "INSERT INTO txt VALUES ('%q', '', 0);", acme_schema, ACME_SUB, TXT_A, ACME_SUB);
+	rc = q ? sql(q) : -1;
+	sqlite3_free(q);
+	if (rc == 0)
+		rc = add_legacy(ACME_USER, ACME_KEY, ACME_SUB, allowfrom, blob);
+	return rc;
+}
+
+static int
+make_acme_db(const char *allowfrom)
+{
+	return make_acme_db_as(allowfrom, false);
 }
 
 static int
@@ -457,10 +508,17 @@ test_acme_dns_db(void)
 	CHECK_STR(got.subdomain, ACME_SUB);
 	CHECK(got.nallowfrom == 1);
 	CHECK_STR(got.allowfrom[0], "192.0.2.0/24");
+	/* storage_auth never rewrites the hash itself: the caller decides (allowfrom). */
+	CHECK(got.legacy);
+	CHECK(sql_text("SELECT Password FROM records", pw, sizeof(pw)) == 0);
+	CHECK(strncmp(pw, "$2a$10$", 7) == 0);
+	CHECK(storage_key_upgrade(st, &got, ACME_KEY) == 1);
 	/* Upgraded to the fast hash; the key still works, a wrong one still fails. */
 	CHECK(sql_text("SELECT Password FROM records", pw, sizeof(pw)) == 0);
 	CHECK(strncmp(pw, "$sha256$", 8) == 0);
+	CHECK(storage_key_upgrade(st, &got, ACME_KEY) == 0);	/* the row changed: no-op */
 	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_OK);
+	CHECK(!got.legacy);
 	CHECK(storage_auth(st, ACME_USER, "wrong", &got) == STORAGE_AUTH_DENIED);
 
 	/* Rotation: the '' placeholder is used first, then the acme-dns value is the oldest. */
