@@ -471,8 +471,10 @@ open_writer(struct storage *st, const char *path, char *err, size_t errlen)
 	    " LIMIT ?2)", &st->prune_txt, err, errlen) == -1 ||
 	    prep(st->w, "UPDATE records SET Password = ?1 WHERE Username = ?2"
 	    " AND CAST(Password AS BLOB) = ?3", &st->rehash, err, errlen) == -1 ||
-	    prep(st->w, "UPDATE acmedns SET Value = Value WHERE Name = 'db_version'",
+	    prep(st->w, "INSERT INTO acmedns(Name, Value) VALUES ('dns01d_probe', '')",
 	    &st->probe, err, errlen) == -1 ||
+	    prep(st->w, "DELETE FROM acmedns WHERE Name = 'dns01d_probe'", &st->unprobe, err,
+	    errlen) == -1 ||
 	    prep(st->w, "SELECT 1 FROM records WHERE Subdomain = ?1", &st->has_sub, err,
 	    errlen) == -1)
 		return -1;
@@ -603,6 +605,7 @@ storage_close(struct storage *st)
 	sqlite3_finalize(st->rehash);
 	sqlite3_finalize(st->has_sub);
 	sqlite3_finalize(st->probe);
+	sqlite3_finalize(st->unprobe);
 	/* The last connection to close checkpoints the WAL into the database. */
 	sqlite3_close(st->w);
 	EVP_MD_free(st->sha256);

@@ -139,22 +139,39 @@ storage_commit(struct storage *st, const char *what)
 	return storage_files_ok(st);
 }
 
-/* The write probe. Call with wlock held. Returns true if it succeeded or met a lock. */
+/*
+ * The write probe: one transaction that inserts a row into acmedns and
+ * deletes it again (an UPDATE to the same value writes nothing), so a WAL
+ * frame is really written. Call with wlock held. True if it succeeded, or
+ * met a lock held by another process (not a storage fault).
+ */
 static bool
 probe_write(struct storage *st)
 {
 	int rc;
+	bool ok = false;
 
 	sqlite3_busy_timeout(st->w, 0);
-	rc = sqlite3_step(st->probe);
+	rc = sqlite3_step(st->begin);
+	sqlite3_reset(st->begin);
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+		ok = true;
+		goto out;
+	}
+	if (rc != SQLITE_DONE || (rc = sqlite3_step(st->probe)) != SQLITE_DONE ||
+	    (sqlite3_reset(st->probe), rc = sqlite3_step(st->unprobe)) != SQLITE_DONE ||
+	    (sqlite3_reset(st->unprobe), rc = sqlite3_step(st->commit)) != SQLITE_DONE) {
+		log_warnx("storage: health write: %s", sqlite3_errstr(rc));
+		goto out;
+	}
+	ok = storage_files_ok(st) == 0;
+out:
 	sqlite3_reset(st->probe);
+	sqlite3_reset(st->unprobe);
+	sqlite3_reset(st->commit);
+	storage_abort(st);
 	sqlite3_busy_timeout(st->w, (int)st->busy_ms);
-	if (rc == SQLITE_DONE)
-		return storage_files_ok(st) == 0;
-	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
-		return true;	/* another process holds the lock: not a storage fault */
-	log_warnx("storage: health write: %s (%d)", sqlite3_errmsg(st->w), rc);
-	return false;
+	return ok;
 }
 
 /* Enough room on the database's file system? */

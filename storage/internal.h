@@ -72,7 +72,7 @@ struct storage {
 	int sync_w, sync_ck;		/* PRAGMA synchronous read back at open */
 	long long wal_limit;		/* PRAGMA journal_size_limit read back at open */
 	_Atomic uint64_t wal_syncs;	/* fdatasyncs of the group commit that succeeded */
-	sqlite3_stmt *probe;		/* the health write on the writer connection */
+	sqlite3_stmt *probe, *unprobe;	/* the health write: insert a row, delete it */
 
 	/* Legacy bcrypt (account.c): a semaphore with a bounded queue. */
 	pthread_mutex_t block;

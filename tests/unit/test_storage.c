@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/fs.h>
 #include <sqlite3.h>
 
 #include "../../common/common.h"
@@ -863,6 +865,410 @@ test_concurrent_register(void)
 	return 0;
 }
 
+/* bcrypt computations run so far. */
+static uint64_t
+bcalls(struct storage *st)
+{
+	struct storage_stats ss;
+
+	storage_stats(st, &ss);
+	return ss.bcrypt_calls;
+}
+
+#define WRONG_KEY "wrong-key-wrong-key-wrong-key-wrong-key-"
+#define NOBODY "00000000-0000-4000-8000-000000000000"
+
+/*
+ * acme-dns stores bcrypt hashes as BLOBs. The upgrade works on one, only
+ * when the caller asks (after allowfrom), changes the row once, and writes
+ * TEXT. Every denial costs one bcrypt while a legacy hash is left, none after.
+ */
+static int
+test_legacy_blob(void)
+{
+	struct storage *st;
+	struct storage_account got, fast, stale;
+	char err[256], v[256], key[STORAGE_KEY_LEN + 1];
+	uint64_t b;
+
+	fresh();
+	CHECK(make_acme_db_as("[]", true) == 0);
+	CHECK(sql_text("SELECT typeof(Password) FROM records", v, sizeof(v)) == 0);
+	CHECK_STR(v, "blob");
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &fast, key) == 0);
+
+	/* Denials: wrong key, unknown user, wrong key on a fast account: one bcrypt each. */
+	b = bcalls(st);
+	CHECK(storage_auth(st, ACME_USER, WRONG_KEY, &got) == STORAGE_AUTH_DENIED);
+	CHECK(bcalls(st) == b + 1);
+	CHECK(storage_auth(st, NOBODY, WRONG_KEY, &got) == STORAGE_AUTH_DENIED);
+	CHECK(bcalls(st) == b + 2);
+	CHECK(storage_auth(st, fast.username, WRONG_KEY, &got) == STORAGE_AUTH_DENIED);
+	CHECK(bcalls(st) == b + 3);
+	/* A correct key on a fast account never runs bcrypt. */
+	CHECK(storage_auth(st, fast.username, key, &got) == STORAGE_AUTH_OK);
+	CHECK(!got.legacy && bcalls(st) == b + 3);
+
+	/* The right key verifies against the BLOB; the row is not touched by auth. */
+	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_OK);
+	CHECK(got.legacy && bcalls(st) == b + 4);
+	CHECK(sql_text("SELECT typeof(Password) FROM records WHERE Username = '" ACME_USER "'",
+	    v, sizeof(v)) == 0);
+	CHECK_STR(v, "blob");
+	stale = got;
+	CHECK(storage_key_upgrade(st, &got, ACME_KEY) == 1);
+	CHECK(sql_text("SELECT typeof(Password) || ' ' || Password FROM records"
+	    " WHERE Username = '" ACME_USER "'", v, sizeof(v)) == 0);
+	CHECK(strncmp(v, "text $sha256$", 13) == 0);
+	CHECK(storage_key_upgrade(st, &stale, ACME_KEY) == 0);	/* already changed */
+
+	/* Second update: fast, no bcrypt; and with no legacy hash left, denials run none. */
+	b = bcalls(st);
+	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_OK);
+	CHECK(!got.legacy);
+	CHECK(storage_auth(st, ACME_USER, WRONG_KEY, &got) == STORAGE_AUTH_DENIED);
+	CHECK(storage_auth(st, NOBODY, WRONG_KEY, &got) == STORAGE_AUTH_DENIED);
+	CHECK(bcalls(st) == b);
+	storage_close(st);
+
+	/* After a restart the count of legacy hashes is 0, and the key still works. */
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	struct storage_stats ss;
+	storage_stats(st, &ss);
+	CHECK(ss.legacy_left == 0);
+	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_OK);
+	CHECK(bcalls(st) == 0);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+/* The upgrade rewrites only the very hash that was verified (TEXT or BLOB). */
+static int
+test_legacy_upgrade_guarded(void)
+{
+	struct storage *st;
+	struct storage_account got, other;
+	char err[256], v[256];
+
+	fresh();
+	CHECK(make_acme_db_as("[]", false) == 0);
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_auth(st, ACME_USER, ACME_KEY, &got) == STORAGE_AUTH_OK && got.legacy);
+	other = got;
+	other.legacy_hash[10] ^= 1;	/* the hash changed meanwhile (another tool) */
+	CHECK(storage_key_upgrade(st, &other, ACME_KEY) == 0);
+	CHECK(sql_text("SELECT Password FROM records", v, sizeof(v)) == 0);
+	CHECK(strncmp(v, "$2a$10$", 7) == 0);
+	other = got;
+	other.legacy = false;
+	CHECK(storage_key_upgrade(st, &other, ACME_KEY) == 0);
+	CHECK(storage_key_upgrade(st, &got, ACME_KEY) == 1);	/* TEXT hash: upgraded */
+	CHECK(sql_text("SELECT Password FROM records", v, sizeof(v)) == 0);
+	CHECK(strncmp(v, "$sha256$", 8) == 0);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+#define BCRYPT_THREADS 16
+
+struct bc_arg {
+	struct storage *st;
+	pthread_barrier_t *bar;
+	enum storage_auth_result res;
+};
+
+static void *
+bc_thread(void *p)
+{
+	struct bc_arg *a = p;
+	struct storage_account got;
+
+	pthread_barrier_wait(a->bar);
+	a->res = storage_auth(a->st, ACME_USER, WRONG_KEY, &got);
+	return NULL;
+}
+
+/*
+ * Many wrong keys on a legacy account at once: at most one bcrypt runs, a
+ * few wait, the rest are refused at once (BUSY, the API's 429); the fast
+ * paths (a fast account's key, health) are not held up.
+ */
+static int
+test_bcrypt_bounded(void)
+{
+	struct storage *st;
+	struct storage_account fast, got;
+	struct storage_stats ss;
+	struct bc_arg a[BCRYPT_THREADS];
+	pthread_t th[BCRYPT_THREADS];
+	pthread_barrier_t bar;
+	char err[256], key[STORAGE_KEY_LEN + 1];
+	int i, denied = 0, busy = 0;
+	double t, tmax = 0;
+
+	fresh();
+	CHECK(make_acme_db_as("[]", true) == 0);
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &fast, key) == 0);
+	CHECK(pthread_barrier_init(&bar, NULL, BCRYPT_THREADS + 1) == 0);
+	for (i = 0; i < BCRYPT_THREADS; i++) {
+		a[i] = (struct bc_arg){ st, &bar, STORAGE_AUTH_ERROR };
+		CHECK(pthread_create(&th[i], NULL, bc_thread, &a[i]) == 0);
+	}
+	pthread_barrier_wait(&bar);
+	for (i = 0; i < 20; i++) {
+		t = now_s();
+		CHECK(storage_auth(st, fast.username, key, &got) == STORAGE_AUTH_OK);
+		CHECK(storage_healthy(st));
+		t = now_s() - t;
+		tmax = t > tmax ? t : tmax;
+	}
+	for (i = 0; i < BCRYPT_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		denied += a[i].res == STORAGE_AUTH_DENIED;
+		busy += a[i].res == STORAGE_AUTH_BUSY;
+	}
+	pthread_barrier_destroy(&bar);
+	storage_stats(st, &ss);
+	fprintf(stderr, "    %d denied, %d busy, slowest fast auth+health %.2f ms\n",
+	    denied, busy, tmax * 1000);
+	CHECK(denied + busy == BCRYPT_THREADS);
+	CHECK(ss.bcrypt_peak == STORAGE_BCRYPT_SLOTS);
+	CHECK(ss.bcrypt_busy == (uint64_t)busy);
+	CHECK(ss.bcrypt_calls == (uint64_t)denied);
+	/* At most SLOTS + QUEUE can be in the system at once: 16 arrivals overflow it. */
+	CHECK(busy >= 1 && denied >= 1);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+/*
+ * Mutation gap "durability settings": the writer and checkpoint connections
+ * run synchronous=NORMAL (with WAL: the WAL is fsync'd before a checkpoint),
+ * and every registration waits for an fdatasync of the WAL (group commit).
+ */
+static int
+test_durability_settings(void)
+{
+	struct storage *st;
+	struct storage_stats ss;
+	struct storage_account a;
+	char key[STORAGE_KEY_LEN + 1], err[256];
+	uint64_t before;
+	int i;
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	storage_stats(st, &ss);
+	CHECK(ss.sync_writer == 1);		/* NORMAL */
+	CHECK(ss.sync_checkpoint == 1);
+	CHECK(ss.wal_limit == STORAGE_WAL_LIMIT);
+	for (i = 0; i < 3; i++) {
+		storage_stats(st, &ss);
+		before = ss.wal_syncs;
+		CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+		storage_stats(st, &ss);
+		CHECK(ss.wal_syncs == before + 1);
+	}
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+/* Size of the -wal file, or -1. */
+static long long
+wal_size(void)
+{
+	char p[160];
+	struct stat sb;
+
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	return stat(p, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+#define WAL_GROW_MAX 20000	/* most writes to push the WAL past the limit */
+#define WAL_SHRINK_TRIES 300	/* writes, 10 ms apart, for the WAL to be cut back */
+
+/*
+ * The WAL grows while a reader pins it, and is cut back to
+ * journal_size_limit once a checkpoint lets it start over.
+ */
+static int
+test_wal_shrinks(void)
+{
+	struct storage *st;
+	struct storage_account a;
+	struct storage_txt now;
+	char key[STORAGE_KEY_LEN + 1], err[256];
+	sqlite3 *reader = NULL;
+	sqlite3_stmt *s = NULL;
+	long long peak = 0, sz = -1;
+	int i;
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	/* A read transaction in another connection keeps every frame in the WAL. */
+	CHECK(sqlite3_open(dbpath, &reader) == SQLITE_OK);
+	CHECK(sqlite3_exec(reader, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_prepare_v2(reader, "SELECT count(*) FROM records", -1, &s, NULL) ==
+	    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW);
+	for (i = 0; i < WAL_GROW_MAX && (peak = wal_size()) <= STORAGE_WAL_LIMIT + 65536; i++)
+		CHECK(storage_txt_set(st, a.subdomain, i % 2 ? TXT_A : TXT_B, &now) == 0);
+	fprintf(stderr, "    WAL grew to %lld bytes after %d writes\n", peak, i);
+	CHECK(peak > STORAGE_WAL_LIMIT);
+	sqlite3_finalize(s);
+	CHECK(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(reader);
+	for (i = 0; i < WAL_SHRINK_TRIES && (sz = wal_size()) > STORAGE_WAL_LIMIT; i++) {
+		CHECK(storage_txt_set(st, a.subdomain, i % 2 ? TXT_C : TXT_D, &now) == 0);
+		usleep(10000);
+	}
+	fprintf(stderr, "    WAL cut back to %lld bytes after %d more writes\n", sz, i);
+	CHECK(sz >= 0 && sz <= STORAGE_WAL_LIMIT);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+/* The database files deleted under a running daemon: no write is acknowledged. */
+static int
+test_db_deleted(void)
+{
+	struct storage *st;
+	struct storage_account a, b, got;
+	struct storage_txt now;
+	char key[STORAGE_KEY_LEN + 1], key2[STORAGE_KEY_LEN + 1], err[256], p[160];
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_A, &now) == 0);
+	CHECK(storage_healthy(st));
+	CHECK(unlink(dbpath) == 0);
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	CHECK(unlink(p) == 0);
+	snprintf(p, sizeof(p), "%s-shm", dbpath);
+	unlink(p);
+	CHECK(!storage_healthy(st));
+	CHECK(storage_txt_set(st, a.subdomain, TXT_B, &now) == -1);
+	CHECK(storage_register(st, NULL, 0, &b, key2) == -1);
+	/* Sticky: still refused, still unhealthy. Reads from the open handles go on. */
+	CHECK(storage_txt_set(st, a.subdomain, TXT_C, &now) == -1);
+	CHECK(!storage_healthy(st));
+	CHECK(storage_auth(st, a.username, key, &got) == STORAGE_AUTH_OK);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+/* Only the -wal file deleted: detected too (the next commits would be lost). */
+static int
+test_wal_deleted(void)
+{
+	struct storage *st;
+	struct storage_account a;
+	struct storage_txt now;
+	char key[STORAGE_KEY_LEN + 1], err[256], p[160];
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	CHECK(unlink(p) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_B, &now) == -1);
+	CHECK(!storage_healthy(st));
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+/* Another database moved over ours (a restore gone wrong): detected. */
+static int
+test_db_replaced(void)
+{
+	struct storage *st, *st2;
+	struct storage_account a, b;
+	struct storage_txt now;
+	char key[STORAGE_KEY_LEN + 1], err[256], other[160], p[200];
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	snprintf(other, sizeof(other), "%s/other.sqlite", dir);
+	CHECK((st2 = storage_open(other, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st2, NULL, 0, &b, key) == 0);
+	storage_close(st2);
+	CHECK(rename(other, dbpath) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_B, &now) == -1);
+	CHECK(!storage_healthy(st));
+	storage_close(st);
+	snprintf(p, sizeof(p), "%s-wal", other);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", other);
+	unlink(p);
+	cleanup();
+	return 0;
+}
+
+/* Set or clear the immutable flag of path. Returns 0, or -1 (errno set). */
+static int
+set_immutable(const char *path, bool on)
+{
+	int fd, flags, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+		flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+		rc = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	close(fd);
+	return rc;
+}
+
+/*
+ * The -wal file unwritable (chattr +i: root ignores modes): the write fails,
+ * /health is 503, and both recover once it is writable again.
+ */
+static int
+test_wal_unwritable(void)
+{
+	struct storage *st;
+	struct storage_account a;
+	struct storage_txt now;
+	char key[STORAGE_KEY_LEN + 1], err[256], p[160];
+	int i;
+
+	fresh();
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	if (set_immutable(p, true) == -1) {
+		printf("SKIPPED - wal_unwritable: cannot set the immutable flag here: %s\n",
+		    strerror(errno));
+		storage_close(st);
+		cleanup();
+		return 0;
+	}
+	i = storage_txt_set(st, a.subdomain, TXT_B, &now);
+	bool healthy = storage_healthy(st);
+	CHECK(set_immutable(p, false) == 0);
+	CHECK(i == -1);
+	CHECK(!healthy);
+	/* Writable again: the next probe heals (not sticky, unlike a deleted file). */
+	usleep((STORAGE_PROBE_MS + 100) * 1000);
+	CHECK(storage_healthy(st));
+	CHECK(storage_txt_set(st, a.subdomain, TXT_C, &now) == 0);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
 static const struct test_case tests[] = {
 	{ "register_auth", test_register_auth },
 	{ "key_not_stored", test_key_not_stored },
@@ -879,6 +1285,15 @@ static const struct test_case tests[] = {
 	{ "unknown_subdomain", test_unknown_subdomain },
 	{ "survives_kill9", test_survives_kill9 },
 	{ "concurrent_register", test_concurrent_register },
+	{ "legacy_blob", test_legacy_blob },
+	{ "legacy_upgrade_guarded", test_legacy_upgrade_guarded },
+	{ "bcrypt_bounded", test_bcrypt_bounded },
+	{ "durability_settings", test_durability_settings },
+	{ "wal_shrinks", test_wal_shrinks },
+	{ "db_deleted", test_db_deleted },
+	{ "wal_deleted", test_wal_deleted },
+	{ "db_replaced", test_db_replaced },
+	{ "wal_unwritable", test_wal_unwritable },
 };
 
 TEST_MAIN(tests)
