@@ -197,6 +197,7 @@ verify_bcrypt(struct storage *st, const char *h, const char *key)
 static int
 bcrypt_enter(struct storage *st)
 {
+	static const unsigned queue_max = STORAGE_BCRYPT_QUEUE;
 	struct timespec ts;
 	int rc = -1;
 
@@ -204,7 +205,7 @@ bcrypt_enter(struct storage *st)
 	ts.tv_sec += st->busy_ms / 1000 + 1;
 	pthread_mutex_lock(&st->block);
 	if (st->brunning >= STORAGE_BCRYPT_SLOTS) {
-		if (st->bwaiting >= STORAGE_BCRYPT_QUEUE)
+		if (st->bwaiting >= queue_max)
 			goto out;
 		st->bwaiting++;
 		while (st->brunning >= STORAGE_BCRYPT_SLOTS)

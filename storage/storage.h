@@ -21,7 +21,9 @@
 #define STORAGE_SALT_LEN 16		/* random bytes of salt per fast key hash */
 #define STORAGE_BCRYPT_MAX_COST 16	/* legacy bcrypt hashes above this cost are refused */
 #define STORAGE_BCRYPT_SLOTS 1		/* bcrypt computations running at once (one API thread) */
-#define STORAGE_BCRYPT_QUEUE 4		/* checks waiting for a slot; more get STORAGE_AUTH_BUSY */
+#define STORAGE_BCRYPT_QUEUE 0		/* checks that may wait for a slot; more get
+					 * STORAGE_AUTH_BUSY at once. 0: a waiter would
+					 * hold an API worker thread (2 by default) */
 #define STORAGE_BCRYPT_RETRY 1		/* seconds a caller refused with STORAGE_AUTH_BUSY should wait */
 #define STORAGE_LEGACY_HASH_MAX 64	/* longest legacy (bcrypt, 60 chars) hash kept, with NUL */
 #define STORAGE_WAL_LIMIT (8 * 1024 * 1024)	/* journal_size_limit: bytes the -wal file is cut
