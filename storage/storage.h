@@ -128,8 +128,10 @@ int storage_key_upgrade(struct storage *st, const struct storage_account *acct,
  * Publish txt for subdomain: it becomes the newest value, and the oldest is
  * dropped once the account holds txt_values values (order is kept even within
  * the same second). *now receives the values now current, newest first. The
- * write is committed (it survives kill -9 of the process) when this returns 0.
- * Returns 0, or -1 on a database error.
+ * write is committed (it survives kill -9 of the process) when this returns 0,
+ * into the database files that are really at the path: if they were deleted or
+ * replaced under us, or the write failed, it returns -1 and the value must not
+ * be acknowledged or published. Returns 0, or -1 on a database error.
  */
 int storage_txt_set(struct storage *st, const char *subdomain, const char *txt,
     struct storage_txt *now);
