@@ -17,7 +17,9 @@
  * storage_healthy() then runs at once. The probe is a one-row UPDATE on the
  * writer (it appends a WAL frame, so it needs disk space once the WAL has to
  * grow), at most every STORAGE_PROBE_MS, and never waits: if the writer is
- * busy, the cached answer stands.
+ * busy, the cached answer stands. The free space of the file system (a
+ * statvfs(2)) is checked on every call: a WAL that has room inside its
+ * current size still takes commits on a full disk, until it must grow.
  */
 
 #include <errno.h>
@@ -184,10 +186,13 @@ space_ok(struct storage *st)
 	if (statvfs(st->dbpath, &vfs) == -1)
 		return true;	/* cannot tell: the write probe decides */
 	avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
-	if (avail >= STORAGE_MIN_FREE)
+	if (avail >= STORAGE_MIN_FREE) {
+		st->low_space = false;
 		return true;
-	log_warnx("storage: %s: only %llu bytes free (need %d)", st->dbpath, avail,
-	    STORAGE_MIN_FREE);
+	}
+	if (!atomic_exchange(&st->low_space, true))
+		log_warnx("storage: %s: only %llu bytes free (need %d); /health is 503",
+		    st->dbpath, avail, STORAGE_MIN_FREE);
 	return false;
 }
 
@@ -217,14 +222,15 @@ storage_healthy(struct storage *st)
 	int64_t now;
 	bool ok;
 
-	if (st == NULL || st->broken || storage_files_ok(st) == -1 || !probe_read(st))
+	if (st == NULL || st->broken || storage_files_ok(st) == -1 || !space_ok(st) ||
+	    !probe_read(st))
 		return false;
 	pthread_mutex_lock(&st->hlock);
 	now = mono_ms();
 	if (st->wfailed || st->probe_ms == 0 || now - st->probe_ms >= STORAGE_PROBE_MS) {
 		if (pthread_mutex_trylock(&st->wlock) == 0) {
 			st->wfailed = false;
-			st->probe_ok = space_ok(st) && probe_write(st);
+			st->probe_ok = probe_write(st);
 			st->probe_ms = now;
 			pthread_mutex_unlock(&st->wlock);
 		} else if (st->wfailed)

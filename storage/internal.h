@@ -66,6 +66,7 @@ struct storage {
 	ino_t db_ino, wal_ino;
 	_Atomic bool broken;		/* deleted or replaced: sticky until reopened */
 	_Atomic bool wfailed;		/* the last write failed (not for a lock): re-probe */
+	_Atomic bool low_space;		/* below STORAGE_MIN_FREE (logged once per episode) */
 	pthread_mutex_t hlock;		/* guards the probe cache below */
 	int64_t probe_ms;		/* monotonic time of the last write probe (0: never) */
 	bool probe_ok;

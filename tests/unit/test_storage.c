@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1270,6 +1272,66 @@ test_wal_unwritable(void)
 	return 0;
 }
 
+#define FULL_FS_SIZE "size=4m"	/* the small file system the full-disk test fills */
+#define FULL_SKIP 77		/* child exit status: the machine forbids the mount */
+
+/* In a private mount namespace, on a tiny tmpfs: fill it, health goes 503, then heals. */
+static int
+full_disk_child(void)
+{
+	struct storage *st;
+	struct storage_account a;
+	struct storage_txt now;
+	char key[STORAGE_KEY_LEN + 1], err[256], fill[200], buf[65536];
+	int fd;
+
+	if (unshare(CLONE_NEWNS) == -1 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
+	    mount("tmpfs", dir, "tmpfs", 0, FULL_FS_SIZE) == -1) {
+		printf("SKIPPED - full_disk: no private tmpfs here: %s\n", strerror(errno));
+		return FULL_SKIP;
+	}
+	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_A, &now) == 0);
+	CHECK(storage_healthy(st));
+	snprintf(fill, sizeof(fill), "%s/fill", dir);
+	CHECK((fd = open(fill, O_WRONLY | O_CREAT | O_TRUNC, 0600)) != -1);
+	memset(buf, 'x', sizeof(buf));
+	for (int i = 0; i < 1024 && write(fd, buf, sizeof(buf)) > 0; i++)
+		;
+	close(fd);
+	CHECK(!storage_healthy(st));
+	CHECK(unlink(fill) == 0);
+	usleep((STORAGE_PROBE_MS + 100) * 1000);
+	CHECK(storage_healthy(st));
+	CHECK(storage_txt_set(st, a.subdomain, TXT_B, &now) == 0);
+	storage_close(st);
+	cleanup();
+	umount2(dir, MNT_DETACH);
+	return 0;
+}
+
+/* A full disk makes /health 503 (audit: it said 200), and it recovers once space is back. */
+static int
+test_full_disk(void)
+{
+	pid_t pid;
+	int status;
+
+	fresh();
+	fflush(stdout);
+	fflush(stderr);
+	CHECK((pid = fork()) != -1);
+	if (pid == 0)
+		_exit(full_disk_child());
+	CHECK(waitpid(pid, &status, 0) == pid);
+	rmdir(dir);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == FULL_SKIP)
+		return 0;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return 0;
+}
+
 static const struct test_case tests[] = {
 	{ "register_auth", test_register_auth },
 	{ "key_not_stored", test_key_not_stored },
@@ -1295,6 +1357,7 @@ static const struct test_case tests[] = {
 	{ "wal_deleted", test_wal_deleted },
 	{ "db_replaced", test_db_replaced },
 	{ "wal_unwritable", test_wal_unwritable },
+	{ "full_disk", test_full_disk },
 };
 
 TEST_MAIN(tests)
