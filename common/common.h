@@ -80,6 +80,10 @@ void log_event(enum log_level level, const char *msg, ...) __attribute__((sentin
 #define CONFIG_MAX_THREADS 256		/* dns_threads, api_threads */
 #define CONFIG_MAX_TIMEOUT 3600		/* tcp_idle_timeout, connection_timeout (seconds) */
 #define CONFIG_MAX_TCP_CLIENTS 65536	/* tcp_max_clients */
+#define CONFIG_MAX_RRL_RATE 1000000	/* rrl_rate (the same as DNSD_RRL_MAX_RATE) */
+#define CONFIG_MAX_RRL_SLIP 10		/* rrl_slip (BIND's ceiling) */
+#define CONFIG_MIN_COOKIE_ROTATION 3600	/* cookie_rotation floor: a cookie's lifetime (RFC 9018) */
+#define CONFIG_MAX_COOKIE_ROTATION (30 * 86400)	/* cookie_rotation ceiling */
 #define CONFIG_MAX_TXT_VALUES 16	/* txt_values (the same as STORAGE_MAX_TXT) */
 #define CONFIG_MIN_BODY 256		/* max_body floor: an /update body fits */
 #define CONFIG_MAX_BODY (1024 * 1024)	/* max_body ceiling */
@@ -133,6 +137,10 @@ struct config {
 	uid_t run_uid;			/* user's uid, resolved when the config is read */
 	gid_t run_gid;			/* group's gid, or user's primary gid */
 	bool has_group;			/* group was given (run_gid is the group's) */
+	unsigned rrl_rate;		/* UDP responses/s per /24 or /56 and kind (default 20; 0 = off) */
+	unsigned rrl_slip;		/* every Nth limited answer sent TC=1 (default 2; 0 = drop all) */
+	bool cookies;			/* DNS cookies, RFC 7873/9018 (default true) */
+	unsigned cookie_rotation;	/* seconds between server secret rotations (default 86400) */
 
 	/* [database] */
 	char *db_engine;		/* "sqlite3" or "sqlite"; anything else is an error */

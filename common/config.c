@@ -75,6 +75,11 @@ static const struct key_desc keys[] = {
 	{ "general", "tcp_max_clients", K_UINT, F(tcp_max_clients), 1, CONFIG_MAX_TCP_CLIENTS, false },
 	{ "general", "user", K_USER, F(user), 0, 0, false },
 	{ "general", "group", K_GROUP, F(group), 0, 0, false },
+	{ "general", "rrl_rate", K_UINT, F(rrl_rate), 0, CONFIG_MAX_RRL_RATE, false },
+	{ "general", "rrl_slip", K_UINT, F(rrl_slip), 0, CONFIG_MAX_RRL_SLIP, false },
+	{ "general", "cookies", K_BOOL, F(cookies), 0, 0, false },
+	{ "general", "cookie_rotation", K_UINT, F(cookie_rotation), CONFIG_MIN_COOKIE_ROTATION,
+	    CONFIG_MAX_COOKIE_ROTATION, false },
 
 	{ "database", "engine", K_ENGINE, F(db_engine), 0, 0, false },
 	{ "database", "connection", K_STR, F(db_connection), 0, 0, true },
@@ -742,6 +747,10 @@ defaults(struct cctx *c, struct config *cfg)
 	cfg->negative_ttl = 60;
 	cfg->tcp_idle_timeout = 10;
 	cfg->tcp_max_clients = 1024;
+	cfg->rrl_rate = 20;
+	cfg->rrl_slip = 2;
+	cfg->cookies = true;
+	cfg->cookie_rotation = 86400;
 	cfg->txt_values = 2;
 	cfg->max_body = 4096;
 	cfg->api_threads = 2;

@@ -59,6 +59,10 @@ dnsd_params_from(const struct config *cfg, struct dnsd_params *p)
 	p->negative_ttl = cfg->negative_ttl;
 	p->tcp_idle_timeout = cfg->tcp_idle_timeout;
 	p->tcp_max_clients = cfg->tcp_max_clients;
+	p->rrl_rate = cfg->rrl_rate;
+	p->rrl_slip = cfg->rrl_slip;
+	p->cookies = cfg->cookies;
+	p->cookie_rotation = cfg->cookie_rotation;
 }
 
 /* storage_foreach callback: put one account's values into dnsd's memory. */

@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: ISC */
 #define DNSD_INTERNAL
 #include <string.h>
+#include <time.h>
 
 #include "dnsd.h"
 
@@ -21,6 +22,9 @@
 #define F_CD 0x0010
 #define EDNS_DO 0x8000
 #define OPT_LEN 11
+#define COOKIE_OPT_LEN (4 + 8 + 16)	/* option header, client and server cookie */
+#define COOKIE_REUSE_AGE 1800	/* echo a valid server cookie younger than this (RFC 9018 §4.3) */
+#define MAX_QDCOUNT 16		/* questions skipped to find the OPT of a FORMERR/NOTIMP query */
 
 /* The parsed query. */
 struct query {
@@ -38,6 +42,9 @@ struct query {
 	bool dobit;
 	uint8_t version;
 	uint16_t udpsize;
+	const uint8_t *cookie;		/* the COOKIE option's data (RFC 7873 §4), or NULL */
+	size_t cookielen;
+	unsigned ncookie;		/* COOKIE options seen */
 	size_t apexoff;			/* where the apex starts in QNAME, once in zone */
 };
 
@@ -52,6 +59,11 @@ struct wr {
 	unsigned ncomp;
 	uint16_t comp[DNSD_MAX_COMP];	/* offsets of names, for compression */
 	const struct query *x;
+	struct dnsd *d;
+	struct dnsd_ctx *c;
+	bool has_ck;		/* the answer carries ck (a client cookie came) */
+	bool ck_valid;		/* the query's server cookie is ours: no RRL */
+	uint8_t ck[24];		/* client cookie, then our server cookie */
 };
 
 /* What a name is in the zone. */
@@ -164,11 +176,18 @@ parse_sections(struct query *x)
 				x->dobit = (rd16(q + pos + 6) & EDNS_DO) != 0;
 				/* Options are TLVs that must fill RDATA exactly (§6.1.2). */
 				for (size_t o = 0; o < rdlen;) {
+					const uint8_t *opt = q + pos + 10 + o;
+
 					if (o + 4 > rdlen)
 						return -1;
-					o += 4 + rd16(q + pos + 10 + o + 2);
+					o += 4 + rd16(opt + 2);
 					if (o > rdlen)
 						return -1;
+					if (rd16(opt) == DNSD_OPT_COOKIE) {
+						x->cookie = opt + 4;
+						x->cookielen = rd16(opt + 2);
+						x->ncookie++;
+					}
 				}
 			}
 			pos += 10 + rdlen;
@@ -356,18 +375,32 @@ put_entry_txt_as(struct wr *w, const struct dnsd_centry *e, const uint8_t *owner
 	return true;
 }
 
+/* Where the target name starts in the RDATA of an NS, MX or SRV record. */
+static size_t
+target_off(uint16_t type)
+{
+	switch (type) {
+	case DNSD_T_MX:
+		return 2;	/* PREFERENCE (RFC 1035 §3.3.9) */
+	case DNSD_T_SRV:
+		return 6;	/* priority, weight, port (RFC 2782) */
+	default:
+		return 0;	/* NS */
+	}
+}
+
 /*
- * Additional-section addresses for the NS targets of s that are in the
- * zone (RFC 1034 §4.3.2 step 3b; RFC 9471). A target below cut is required
- * glue: if it does not fit, the answer is truncated; other addresses are
- * left out when they do not fit.
+ * Additional-section addresses for the NS, MX or SRV targets of s that are
+ * in the zone (RFC 1034 §4.3.2 step 3b and step 6; RFC 1035 §3.3.9; RFC
+ * 2782; RFC 9471). A target below cut is required glue: if it does not fit,
+ * the answer is truncated; other addresses are left out when they do not fit.
  */
 static void
 put_glue(struct wr *w, const struct dnsd_zone *z, const struct dnsd_rrset *s,
     const struct dnsd_node *cut)
 {
 	for (unsigned i = 0; i < s->n; i++) {
-		const uint8_t *t = s->rr[i].rdata;
+		const uint8_t *t = s->rr[i].rdata + target_off(s->type);
 		uint8_t low[DNSD_MAX_NAME];
 		size_t l = wire_len(t);
 		const struct dnsd_node *n;
@@ -504,7 +537,7 @@ answer_node(struct dnsd *d, struct wr *w, const struct dnsd_node *n, bool *aa)
 			return DNSD_RC_NOERROR;
 		}
 		put_rrset(w, n->shown, s, &w->an);
-		if (s->type == DNSD_T_NS)
+		if (s->type == DNSD_T_NS || s->type == DNSD_T_MX || s->type == DNSD_T_SRV)
 			put_glue(w, z, s, NULL);
 		if (s->type != DNSD_T_CNAME || qtype == DNSD_T_CNAME || qtype == DNSD_T_ANY)
 			return DNSD_RC_NOERROR;
@@ -551,13 +584,73 @@ answer_cut(struct dnsd *d, struct wr *w, const struct dnsd_node *cut)
 
 /* ------------------------------------------------------------------ */
 
-/* Write the header and the OPT record; returns the answer's length. */
+/*
+ * Response-rate limiting of a UDP answer (rrl.c). Returns false to drop it;
+ * a slipped answer is cut to its header (and question): TC=1, or BADCOOKIE
+ * with a fresh server cookie when the query had a client cookie (RFC 7873
+ * §5.2.3), so the client can come back over TCP or with its cookie.
+ */
+static bool
+rrl_step(struct wr *w, unsigned *rcode, bool *aa, bool question)
+{
+	const struct query *x = w->x;
+	enum dnsd_rrl_kind kind;
+
+	kind = rrl_kind(*rcode, w->an, question ? x->qtype : 0);
+	switch (rrl_account(&w->d->rrl, w->c->from, kind, x->lname, x->qnamelen, w->c->mono)) {
+	case DNSD_RRL_PASS:
+		return true;
+	case DNSD_RRL_DROP:
+		return false;
+	case DNSD_RRL_SLIP:
+	default:
+		if (w->has_ck && x->edns) {
+			*rcode = DNSD_RC_BADCOOKIE;
+			*aa = false;
+			w->len = question ? x->qend : HDR_LEN;
+			w->an = w->ns = w->ar = 0;
+		} else
+			w->full = true;	/* finish() truncates it: TC=1 */
+		return true;
+	}
+}
+
+/* The OPT record at the end of the answer (RFC 6891 §6.1.2-3), with the cookie. */
+static void
+put_opt(struct wr *w, unsigned rcode)
+{
+	const struct query *x = w->x;
+	uint8_t *o = w->b + w->len;
+
+	o[0] = 0;
+	wr16(o + 1, DNSD_T_OPT);
+	wr16(o + 3, DNSD_MAX_UDP_PAYLOAD);
+	o[5] = (uint8_t)(rcode >> 4);
+	o[6] = 0;
+	wr16(o + 7, x->dobit ? EDNS_DO : 0);	/* RFC 3225 §3 */
+	wr16(o + 9, w->has_ck ? COOKIE_OPT_LEN : 0);
+	w->len += OPT_LEN;
+	if (w->has_ck) {	/* RFC 7873 §5.2 */
+		o += OPT_LEN;
+		wr16(o, DNSD_OPT_COOKIE);
+		wr16(o + 2, sizeof(w->ck));
+		memcpy(o + 4, w->ck, sizeof(w->ck));
+		w->len += COOKIE_OPT_LEN;
+	}
+	w->ar++;
+}
+
+/* Write the header and the OPT record; returns the answer's length, or 0 (RRL drop). */
 static int
 finish(struct wr *w, uint16_t id, unsigned rcode, bool aa, bool tcp, bool question)
 {
 	const struct query *x = w->x;
-	uint16_t flags = F_QR | (x->flags & (F_OPCODE | F_RD | F_CD)) | (rcode & 0xf);
+	uint16_t flags;
 
+	if (!tcp && w->d->rrl.bucket != NULL && w->c->from != NULL && !w->ck_valid &&
+	    !rrl_step(w, &rcode, &aa, question))
+		return 0;
+	flags = F_QR | (x->flags & (F_OPCODE | F_RD | F_CD)) | (rcode & 0xf);
 	if (w->full) {
 		if (tcp) {	/* cannot happen with the size caps; fail safe */
 			rcode = DNSD_RC_SERVFAIL;
@@ -570,19 +663,8 @@ finish(struct wr *w, uint16_t id, unsigned rcode, bool aa, bool tcp, bool questi
 	}
 	if (aa)
 		flags |= F_AA;
-	if (x->edns) {	/* RFC 6891 §6.1.2-3; the cap always leaves room for it */
-		uint8_t *o = w->b + w->len;
-
-		o[0] = 0;
-		wr16(o + 1, DNSD_T_OPT);
-		wr16(o + 3, DNSD_MAX_UDP_PAYLOAD);
-		o[5] = (uint8_t)(rcode >> 4);
-		o[6] = 0;
-		wr16(o + 7, x->dobit ? EDNS_DO : 0);	/* RFC 3225 §3 */
-		wr16(o + 9, 0);
-		w->len += OPT_LEN;
-		w->ar++;
-	}
+	if (x->edns)	/* the cap always leaves room for it */
+		put_opt(w, rcode);
 	wr16(w->b, id);
 	wr16(w->b + 2, flags);
 	wr16(w->b + 4, question ? 1 : 0);
@@ -593,12 +675,109 @@ finish(struct wr *w, uint16_t id, unsigned rcode, bool aa, bool tcp, bool questi
 }
 
 /*
+ * Skip the question section of a query we will not answer (QDCOUNT != 1,
+ * or an opcode we do not implement) so that its OPT can still be found.
+ * Returns 0, or -1 if it cannot be read.
+ */
+static int
+skip_questions(struct query *x, unsigned qdcount)
+{
+	size_t pos = HDR_LEN;
+
+	if (qdcount > MAX_QDCOUNT)
+		return -1;
+	for (unsigned i = 0; i < qdcount; i++) {
+		if ((pos = skip_name(x->q, x->qlen, pos)) == 0 || pos + 4 > x->qlen)
+			return -1;
+		pos += 4;
+	}
+	x->qend = pos;
+	return 0;
+}
+
+/*
+ * The COOKIE option (RFC 7873 §5.2): 8 bytes of client cookie, then
+ * nothing or a server cookie of 8 to 32 bytes; anything else, or two
+ * options, is FORMERR (§5.2.2). A valid server cookie of ours is echoed
+ * while young and marks the client as not spoofed (no RRL); otherwise a
+ * fresh one is made (§5.2.3-4). Returns -1 for FORMERR.
+ */
+static int
+cookie_step(struct wr *w, const struct query *x)
+{
+	struct dnsd_ctx *c = w->c;
+	uint8_t ip[16];
+	size_t iplen, len = x->cookielen;
+
+	if (x->cookie == NULL)
+		return 0;
+	if (x->ncookie > 1 || len < 8 || (len > 8 && (len < 16 || len > 40)))
+		return -1;
+	if (c->mac == NULL)
+		return 0;	/* cookies off: the option is ignored (§5.2) */
+	iplen = cookie_client_ip(c->from, ip);
+	memcpy(w->ck, x->cookie, 8);
+	if (len > 8 && cookie_valid(c, x->cookie, x->cookie + 8, len - 8, ip, iplen)) {
+		const uint8_t *t = x->cookie + 12;
+		uint32_t ts = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
+
+		w->ck_valid = true;
+		if ((uint32_t)(c->wall - ts) <= COOKIE_REUSE_AGE) {
+			memcpy(w->ck + 8, x->cookie + 8, 16);
+			w->has_ck = true;
+			return 0;
+		}
+	}
+	w->has_ck = cookie_make(c, c->ck_cur, x->cookie, ip, iplen, c->wall, w->ck + 8) == 0;
+	return 0;
+}
+
+/*
+ * The header, question and OPT checks (docs/dns.md has the table). Returns
+ * -1 when the query is parsed and should be answered, else what
+ * answer_query() returns (an error answer, or 0 to drop).
+ */
+static int
+check_query(struct wr *w, struct query *x, uint16_t id, bool tcp)
+{
+	unsigned qdcount = rd16(x->q + 4);
+
+	if (x->flags & F_QR)
+		return 0;	/* a response: never answer it (RFC 1035 §4.1.1) */
+	if ((x->flags & F_OPCODE) != 0) {	/* NOTIMP, with OPT if one is readable */
+		if (skip_questions(x, qdcount) == -1 || parse_sections(x) == -1)
+			x->edns = false;
+		return finish(w, id, DNSD_RC_NOTIMP, false, tcp, false);
+	}
+	if (qdcount == 1) {
+		if (parse_qname(x, HDR_LEN) == -1 || HDR_LEN + x->qnamelen + 4 > x->qlen)
+			return finish(w, id, DNSD_RC_FORMERR, false, tcp, false);
+		x->qtype = rd16(x->q + HDR_LEN + x->qnamelen);
+		x->qclass = rd16(x->q + HDR_LEN + x->qnamelen + 2);
+		x->qend = HDR_LEN + x->qnamelen + 4;
+	} else if (skip_questions(x, qdcount) == -1)
+		return finish(w, id, DNSD_RC_FORMERR, false, tcp, false);
+	if (parse_sections(x) == -1) {	/* no readable OPT: no OPT back (RFC 6891 §7) */
+		x->edns = false;
+		return finish(w, id, DNSD_RC_FORMERR, false, tcp, false);
+	}
+	if (cookie_step(w, x) == -1)	/* RFC 7873 §5.2.2 */
+		return finish(w, id, DNSD_RC_FORMERR, false, tcp, false);
+	if (qdcount != 1) {	/* one question (RFC 9619), or none with a cookie (RFC 7873 §5.4) */
+		w->len = HDR_LEN;
+		return finish(w, id, qdcount == 0 && w->has_ck ? DNSD_RC_NOERROR : DNSD_RC_FORMERR,
+		    false, tcp, false);
+	}
+	return -1;
+}
+
+/*
  * dnsd_answer() for a caller that is already an online reader. The checks
  * come one at a time, each with its reason; see docs/dns.md for the table.
  */
 int
-answer_query(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, size_t outcap,
-    bool tcp)
+answer_query(struct dnsd *d, struct dnsd_ctx *c, const uint8_t *q, size_t qlen, uint8_t *out,
+    size_t outcap, bool tcp)
 {
 	struct query x;
 	struct wr w;
@@ -607,6 +786,7 @@ answer_query(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, size_t
 	size_t limit;
 	bool aa = false;
 	unsigned rcode;
+	int rc;
 
 	if (qlen < HDR_LEN)
 		return 0;	/* no header to answer: drop */
@@ -615,36 +795,30 @@ answer_query(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, size_t
 	x.q = q;
 	x.qlen = qlen;
 	x.flags = rd16(q + 2);
-	x.edns = false;
-	x.dobit = false;
+	x.qend = HDR_LEN;
+	x.edns = x.dobit = false;
 	x.version = 0;
 	x.nlabels = 0;
-	x.qend = HDR_LEN;
+	x.qtype = x.qclass = x.udpsize = 0;
+	x.apexoff = 0;
+	x.cookie = NULL;
+	x.cookielen = 0;
+	x.ncookie = 0;
 	id = rd16(q);
 	w.b = out;
-	w.cap = outcap - OPT_LEN;
+	w.cap = outcap - OPT_LEN - COOKIE_OPT_LEN;
 	w.len = HDR_LEN;
 	w.full = false;
 	w.an = w.ns = w.ar = 0;
 	w.seeded = false;
 	w.ncomp = 0;
 	w.x = &x;
+	w.d = d;
+	w.c = c;
+	w.has_ck = w.ck_valid = false;
 
-	if (x.flags & F_QR)
-		return 0;	/* a response: never answer it (RFC 1035 §4.1.1) */
-	if ((x.flags & F_OPCODE) != 0)
-		return finish(&w, id, DNSD_RC_NOTIMP, false, tcp, false);
-	if (rd16(q + 4) != 1)	/* one question (RFC 9619) */
-		return finish(&w, id, DNSD_RC_FORMERR, false, tcp, false);
-	if (parse_qname(&x, HDR_LEN) == -1 || HDR_LEN + x.qnamelen + 4 > qlen)
-		return finish(&w, id, DNSD_RC_FORMERR, false, tcp, false);
-	x.qtype = rd16(q + HDR_LEN + x.qnamelen);
-	x.qclass = rd16(q + HDR_LEN + x.qnamelen + 2);
-	x.qend = HDR_LEN + x.qnamelen + 4;
-	if (parse_sections(&x) == -1) {
-		x.edns = false;
-		return finish(&w, id, DNSD_RC_FORMERR, false, tcp, false);
-	}
+	if ((rc = check_query(&w, &x, id, tcp)) != -1)
+		return rc;
 
 	/* Size limit: TCP 65535; UDP the EDNS0 size within 512..1232, else 512. */
 	if (tcp)
@@ -655,7 +829,7 @@ answer_query(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, size_t
 		limit = x.udpsize < DNSD_MAX_UDP_PAYLOAD ? x.udpsize : DNSD_MAX_UDP_PAYLOAD;
 	if (limit > outcap)
 		limit = outcap;
-	w.cap = limit - (x.edns ? OPT_LEN : 0);
+	w.cap = limit - (x.edns ? OPT_LEN : 0) - (w.has_ck ? COOKIE_OPT_LEN : 0);
 	memcpy(out + HDR_LEN, q + HDR_LEN, x.qend - HDR_LEN);	/* case as received (0x20) */
 	w.len = x.qend;
 
@@ -707,6 +881,8 @@ dnsd_answer(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, size_t 
     bool tcp)
 {
 	unsigned slot;
+	struct dnsd_ctx *c;
+	struct timespec ts;
 	int rc;
 
 	if (d == NULL || q == NULL || out == NULL)
@@ -717,7 +893,13 @@ dnsd_answer(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, size_t 
 		if (atomic_compare_exchange_strong(&d->reader[slot].seen, &zero, e))
 			break;
 	}
-	rc = answer_query(d, q, qlen, out, outcap, tcp);
+	c = &d->ext[slot - DNSD_READER_EXT];
+	c->from = NULL;	/* no client address: no RRL, cookies over an empty address */
+	c->wall = (uint32_t)time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	c->mono = (uint32_t)ts.tv_sec;
+	cookie_tick(d, c);
+	rc = answer_query(d, c, q, qlen, out, outcap, tcp);
 	rcu_offline(d, slot);
 	return rc;
 }

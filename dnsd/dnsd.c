@@ -148,6 +148,28 @@ listen_parse(struct dnsd *d, const char *listen, unsigned protocol, char *err, s
 	return 0;
 }
 
+/* The RRL table, the cookie secret and the dnsd_answer() slots' contexts. */
+static int
+limits_new(struct dnsd *d, const struct dnsd_params *params, char *err, size_t errlen)
+{
+	if (rrl_init(&d->rrl, params->rrl_rate, params->rrl_slip, d->seed) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	d->cookies = params->cookies;
+	d->ck_rotation = params->cookie_rotation > 0 ? params->cookie_rotation :
+	    DNSD_DEFAULT_COOKIE_ROTATION;
+	if (cookie_init(d, err, errlen) == -1)
+		return -1;
+	for (size_t i = 0; i < DNSD_EXT_READERS; i++) {
+		if (cookie_ctx_init(d, &d->ext[i]) == -1) {
+			snprintf(err, errlen, "cookies: cannot make a SipHash context");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * Build the zone from params (see dnsd.h). Nothing is bound and no thread
  * runs until dnsd_start(). Returns NULL with a message in err.
@@ -188,9 +210,9 @@ dnsd_new(const struct dnsd_params *params, char *err, size_t errlen)
 		return NULL;
 	}
 	if (listen_parse(d, params->listen, params->protocol, err, errlen) == -1 ||
-	    (d->zone = zone_new(params, d->seed, err, errlen)) == NULL) {
-		table_fini(d);
-		free(d);
+	    (d->zone = zone_new(params, d->seed, err, errlen)) == NULL ||
+	    limits_new(d, params, err, errlen) == -1) {
+		dnsd_free(d);
 		return NULL;
 	}
 	return d;
@@ -617,5 +639,8 @@ dnsd_free(struct dnsd *d)
 	close_all(d);
 	table_fini(d);
 	zone_free(d->zone);
+	rrl_fini(&d->rrl);
+	for (size_t i = 0; i < DNSD_EXT_READERS; i++)
+		cookie_ctx_fini(&d->ext[i]);
 	free(d);
 }

@@ -13,6 +13,10 @@
 #define DNSD_MAX_TXT_VALUES 16		/* values per challenge name */
 #define DNSD_DEFAULT_TXT_TTL 1
 #define DNSD_DEFAULT_NEG_TTL 60		/* RFC 2308 §5 */
+#define DNSD_RRL_MAX_RATE 1000000	/* rrl_rate ceiling (responses per second per bucket) */
+#define DNSD_RRL_MAX_SLIP 10		/* rrl_slip ceiling (BIND's) */
+#define DNSD_COOKIE_MIN_ROTATION 3600	/* a server cookie lives 1 hour (RFC 9018 §4.3) */
+#define DNSD_COOKIE_MAX_ROTATION (30 * 86400)	/* secret rotation interval ceiling */
 
 /* Transport/family bits; the same values as CONFIG_PROTO_* in common.h. */
 #define DNSD_PROTO_UDP 0x1
@@ -38,6 +42,10 @@ struct dnsd_params {
 	uint32_t negative_ttl;		/* SOA minimum and the TTL of the SOA in negative answers */
 	unsigned tcp_idle_timeout;	/* seconds, RFC 7766 §6.2.3 */
 	unsigned tcp_max_clients;
+	unsigned rrl_rate;		/* UDP responses/s per prefix and kind; 0 = RRL off */
+	unsigned rrl_slip;		/* every Nth limited answer goes out TC=1; 0 = drop all */
+	bool cookies;			/* answer DNS cookies (RFC 7873, RFC 9018) */
+	unsigned cookie_rotation;	/* seconds between server secret rotations */
 };
 
 /*
@@ -120,6 +128,10 @@ int dnsd_answer(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, siz
 #define DNSD_TCP_OUT_MAX (DNSD_TCP_OUT_HIGH + DNSD_MAX_TCP_MSG + 2)	/* hard cap */
 #define DNSD_TCP_BACKLOG 1024
 #define DNSD_TCP_EVENTS 256		/* epoll events per wakeup */
+#define DNSD_RRL_BUCKETS 65536		/* RRL table slots, 8 bytes each (a power of 2) */
+#define DNSD_COOKIE_SECRET 16		/* SipHash-2-4 key bytes (RFC 9018 §4.4) */
+#define DNSD_COOKIE_SLOTS 4		/* secrets kept in the ring: current, previous, spare */
+#define DNSD_DEFAULT_COOKIE_ROTATION 86400	/* rotate the server secret daily */
 
 /* RR types, classes, opcodes and rcodes used by the answer path (RFC 1035 §3.2). */
 enum {
@@ -130,6 +142,46 @@ enum {
 	DNSD_C_IN = 1,
 	DNSD_RC_NOERROR = 0, DNSD_RC_FORMERR = 1, DNSD_RC_SERVFAIL = 2, DNSD_RC_NXDOMAIN = 3,
 	DNSD_RC_NOTIMP = 4, DNSD_RC_REFUSED = 5, DNSD_RC_BADVERS = 16,
+	DNSD_RC_BADCOOKIE = 23,	/* RFC 7873 §8 */
+	DNSD_OPT_COOKIE = 10,	/* EDNS option code, RFC 7873 §4 */
+};
+
+/* RRL answer kinds, after Knot's classes (docs/dns.md). */
+enum dnsd_rrl_kind {
+	DNSD_RRL_POSITIVE,	/* NOERROR with answers: keyed by QNAME */
+	DNSD_RRL_ANY,		/* QTYPE ANY: keyed by QNAME */
+	DNSD_RRL_EMPTY,		/* NOERROR without answers (NODATA, referral): keyed by zone */
+	DNSD_RRL_NXDOMAIN,	/* keyed by zone */
+	DNSD_RRL_ERROR,		/* every other RCODE: keyed by the prefix alone */
+};
+
+/* What the RRL decides for one UDP answer. */
+enum dnsd_rrl_verdict { DNSD_RRL_PASS, DNSD_RRL_DROP, DNSD_RRL_SLIP };
+
+/* The response-rate limit table: one packed 64-bit word per bucket (rrl.c). */
+struct dnsd_rrl {
+	uint32_t rate;		/* tokens per second per bucket */
+	unsigned slip;		/* 0 = drop every limited answer */
+	uint64_t seed;		/* keys the bucket hash, so buckets cannot be aimed at */
+	_Atomic uint64_t *bucket;	/* DNSD_RRL_BUCKETS words, allocated once */
+};
+
+struct dnsd_mac;	/* one thread's SipHash-2-4 context (cookie.c) */
+
+/*
+ * What one answering thread owns (a UDP worker, the TCP loop, a
+ * dnsd_answer() slot), and the context of the query it is answering.
+ */
+struct dnsd_ctx {
+	struct dnsd_mac *mac;	/* NULL when cookies are off */
+	uint64_t ck_gen;	/* the secret generation cur/prev were copied at */
+	uint8_t ck_cur[DNSD_COOKIE_SECRET];
+	uint8_t ck_prev[DNSD_COOKIE_SECRET];
+	bool ck_has_prev;
+	/* set by the caller before each query (or batch) */
+	const struct sockaddr *from;	/* the client; NULL = unknown, no RRL */
+	uint32_t wall;		/* Unix time, for cookie timestamps */
+	uint32_t mono;		/* monotonic seconds, for the RRL */
 };
 
 /* One static record: type, TTL and uncompressed RDATA (names in wire form). */
@@ -259,6 +311,15 @@ struct dnsd {
 	struct dnsd_tcp_loop *tcp;
 	struct sockaddr_storage self;	/* where dnsd_healthy() sends its query */
 	socklen_t selflen;
+
+	/* response-rate limiting (NULL bucket = off) and cookies */
+	struct dnsd_rrl rrl;
+	bool cookies;
+	unsigned ck_rotation;		/* seconds */
+	_Atomic uint64_t ck_secret[DNSD_COOKIE_SLOTS][2];	/* ring of 16-byte secrets */
+	_Atomic uint64_t ck_gen;	/* the current secret is slot ck_gen % SLOTS */
+	_Atomic int64_t ck_next;	/* monotonic second of the next rotation */
+	struct dnsd_ctx ext[DNSD_EXT_READERS];	/* dnsd_answer() slots */
 };
 
 /* A seeded 64-bit hash of a short byte string, for the name tables. */
@@ -306,9 +367,42 @@ void rcu_online(struct dnsd *d, unsigned slot);
 void rcu_offline(struct dnsd *d, unsigned slot);
 
 /* answer.c */
-/* dnsd_answer() for a caller that is already an online reader. */
-int answer_query(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, size_t outcap,
-    bool tcp);
+/* dnsd_answer() for a caller that is already an online reader, with its context. */
+int answer_query(struct dnsd *d, struct dnsd_ctx *c, const uint8_t *q, size_t qlen,
+    uint8_t *out, size_t outcap, bool tcp);
+
+/* rrl.c */
+/* Allocate the table when rate > 0; -1 on allocation failure. */
+int rrl_init(struct dnsd_rrl *r, unsigned rate, unsigned slip, uint64_t seed);
+void rrl_fini(struct dnsd_rrl *r);
+/* The kind of an answer from its RCODE, answer count and QTYPE. */
+enum dnsd_rrl_kind rrl_kind(unsigned rcode, unsigned ancount, uint16_t qtype);
+/* Account one answer of kind to client from (name: lower-case QNAME for the
+   QNAME-keyed kinds) at monotonic second now; never allocates or locks. */
+enum dnsd_rrl_verdict rrl_account(struct dnsd_rrl *r, const struct sockaddr *from,
+    enum dnsd_rrl_kind kind, const uint8_t *name, size_t namelen, uint32_t now);
+
+/* cookie.c */
+/* Set up the secret ring (cookies on); -1 if SipHash is unavailable. */
+int cookie_init(struct dnsd *d, char *err, size_t errlen);
+/* Give a thread context its SipHash context (no-op when cookies are off); -1 on failure. */
+int cookie_ctx_init(struct dnsd *d, struct dnsd_ctx *c);
+void cookie_ctx_fini(struct dnsd_ctx *c);
+/* Rotate the secret when due, and refresh c's copy of it; mono/wall set in c. */
+void cookie_tick(struct dnsd *d, struct dnsd_ctx *c);
+/* Start a new secret generation now (rotation; tests call it directly). */
+void cookie_rotate(struct dnsd *d);
+/* The 16-byte RFC 9018 server cookie for client cookie cc, client address
+   (ip, iplen: 4, 16 or 0), timestamp ts and secret; -1 on a MAC failure. */
+int cookie_make(struct dnsd_ctx *c, const uint8_t *secret, const uint8_t cc[8],
+    const uint8_t *ip, size_t iplen, uint32_t ts, uint8_t out[16]);
+/* True if the server cookie sc (sclen bytes) is ours for cc and ip, made
+   with the current or the previous secret, and its time is within RFC 9018's
+   window (at most 1 hour old, 5 minutes ahead) of c->wall. */
+bool cookie_valid(struct dnsd_ctx *c, const uint8_t cc[8], const uint8_t *sc, size_t sclen,
+    const uint8_t *ip, size_t iplen);
+/* The client address bytes for the cookie hash (IPv4-mapped IPv6 as IPv4). */
+size_t cookie_client_ip(const struct sockaddr *from, uint8_t ip[16]);
 
 /* udp.c */
 /* Start one worker per open UDP socket (d->udpfd); -1 with a message in err. */

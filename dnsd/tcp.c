@@ -29,6 +29,7 @@ struct conn {
 	struct conn *prev, *next;	/* activity order, oldest first */
 	struct conn *dead;	/* closed in this batch */
 	uint64_t last;		/* ms of the last activity */
+	struct sockaddr_storage peer;	/* the client, for its DNS cookie */
 	uint32_t events;	/* what epoll watches now */
 	bool eof;		/* the client has shut down its side */
 	size_t inlen;
@@ -46,6 +47,7 @@ struct dnsd_tcp_loop {
 	struct conn *dead;
 	unsigned nconn;
 	int lfd[DNSD_MAX_ADDRS];	/* epoll data for a listener points here */
+	struct dnsd_ctx ctx;		/* SipHash context and secrets (cookie.c) */
 	uint8_t ans[2 + DNSD_MAX_TCP_MSG];
 };
 
@@ -212,7 +214,9 @@ conn_process(struct dnsd_tcp_loop *l, struct conn *c)
 			return -1;	/* longer than any query we take: close */
 		if (c->inlen - off < 2 + mlen)
 			break;
-		len = answer_query(l->d, c->in + off + 2, mlen, l->ans + 2, DNSD_MAX_TCP_MSG, true);
+		l->ctx.from = (const struct sockaddr *)&c->peer;
+		len = answer_query(l->d, &l->ctx, c->in + off + 2, mlen, l->ans + 2,
+		    DNSD_MAX_TCP_MSG, true);
 		off += 2 + mlen;
 		if (len <= 0)
 			continue;	/* dropped, as over UDP */
@@ -270,7 +274,9 @@ accept_all(struct dnsd_tcp_loop *l, int lfd, uint64_t now)
 	for (int i = 0; i < 64; i++) {
 		struct epoll_event e;
 		struct conn *c;
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t peerlen = sizeof(peer);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
@@ -287,6 +293,7 @@ accept_all(struct dnsd_tcp_loop *l, int lfd, uint64_t now)
 		}
 		memset(c, 0, offsetof(struct conn, in));
 		c->fd = fd;
+		c->peer = peer;
 		c->events = EPOLLIN;
 		e.events = EPOLLIN;
 		e.data.ptr = c;
@@ -313,6 +320,9 @@ tcp_main(void *arg)
 		int n = epoll_wait(l->ep, ev, DNSD_TCP_EVENTS, DNSD_WAKE_MS);
 		uint64_t now = now_ms();
 
+		l->ctx.wall = (uint32_t)time(NULL);
+		l->ctx.mono = (uint32_t)(now / 1000);
+		cookie_tick(d, &l->ctx);
 		rcu_online(d, DNSD_READER_TCP);
 		for (int i = 0; i < n; i++) {
 			void *p = ev[i].data.ptr;
@@ -342,6 +352,10 @@ tcp_start(struct dnsd *d, char *err, size_t errlen)
 	}
 	d->tcp = l;
 	l->d = d;
+	if (cookie_ctx_init(d, &l->ctx) == -1) {
+		snprintf(err, errlen, "cookies: cannot make a SipHash context");
+		return -1;
+	}
 	if ((l->ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "epoll: %s", strerror(errno));
 		return -1;
@@ -382,6 +396,7 @@ tcp_stop(struct dnsd *d)
 	free_dead(l);
 	if (l->ep > 0)
 		close(l->ep);
+	cookie_ctx_fini(&l->ctx);
 	free(l);
 	d->tcp = NULL;
 }

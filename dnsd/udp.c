@@ -37,6 +37,7 @@ struct dnsd_udp_worker {
 	pthread_t tid;
 	bool running;
 	struct udp_bufs *b;
+	struct dnsd_ctx ctx;	/* SipHash context and secrets (cookie.c) */
 };
 
 /* Copy the query's destination address into the reply's control data. */
@@ -98,6 +99,7 @@ udp_main(void *arg)
 	struct dnsd_udp_worker *w = arg;
 	struct dnsd *d = w->d;
 	struct udp_bufs *b = w->b;
+	struct timespec tnow;
 
 	for (unsigned i = 0; i < DNSD_UDP_BATCH; i++) {
 		b->iin[i].iov_base = b->q[i];
@@ -130,6 +132,10 @@ udp_main(void *arg)
 			}
 			continue;
 		}
+		clock_gettime(CLOCK_MONOTONIC, &tnow);
+		w->ctx.mono = (uint32_t)tnow.tv_sec;
+		w->ctx.wall = (uint32_t)time(NULL);
+		cookie_tick(d, &w->ctx);
 		rcu_online(d, w->slot);
 		/*
 		 * Challenge names are spread over a large table: ask for every
@@ -149,7 +155,8 @@ udp_main(void *arg)
 
 			if (in->msg_flags & MSG_TRUNC)
 				continue;	/* larger than any query we serve: drop */
-			len = answer_query(d, b->q[i], b->in[i].msg_len, b->a[nout],
+			w->ctx.from = (const struct sockaddr *)&b->from[i];
+			len = answer_query(d, &w->ctx, b->q[i], b->in[i].msg_len, b->a[nout],
 			    DNSD_MAX_UDP_PAYLOAD, false);
 			if (len <= 0)
 				continue;
@@ -204,6 +211,10 @@ udp_start(struct dnsd *d, char *err, size_t errlen)
 				return -1;
 			}
 			memset(w->b, 0, sizeof(*w->b));
+			if (cookie_ctx_init(d, &w->ctx) == -1) {
+				snprintf(err, errlen, "cookies: cannot make a SipHash context");
+				return -1;
+			}
 			if ((errno = pthread_create(&w->tid, NULL, udp_main, w)) != 0) {
 				snprintf(err, errlen, "cannot start a UDP worker: %s", strerror(errno));
 				return -1;
@@ -222,6 +233,7 @@ udp_stop(struct dnsd *d)
 		if (d->udp[i].running)
 			pthread_join(d->udp[i].tid, NULL);
 		free(d->udp[i].b);
+		cookie_ctx_fini(&d->udp[i].ctx);
 	}
 	free(d->udp);
 	d->udp = NULL;
