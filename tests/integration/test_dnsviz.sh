@@ -67,6 +67,33 @@ if probe "$Z" "$T_DIR/zone.json"; then
 	ok dnsviz_probe_zone
 	check dnsviz_probe_zone_reached_server grep -q '"responses": {"127\.0\.0\.1"' "$T_DIR/zone.json"
 	grok_clean dnsviz_grok_zone_nothing_to_report "$T_DIR/zone.json"
+	# The audit saw NO_COOKIE_OPT: every probe query that carried a cookie must get
+	# a server cookie back (dnsviz's cookie_status; queries sent without one are skipped).
+	out=$(dnsviz grok -l info -r "$T_DIR/zone.json" 2>&1 | python3 -c '
+import json, sys
+seen, bad = 0, []
+def walk(o):
+    global seen
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k == "cookie_status":
+                for srv, st in v.items():
+                    if st.get("request") != "NO_COOKIE":
+                        seen += 1
+                        if st.get("response") != "CLIENT_AND_SERVER_COOKIE":
+                            bad.append("%s %s" % (st.get("request"), st.get("response")))
+            else:
+                walk(v)
+    elif isinstance(o, list):
+        for v in o:
+            walk(v)
+walk(json.load(sys.stdin))
+print("seen=%d bad=%s" % (seen, ",".join(sorted(set(bad))) or "none"))')
+	if printf '%s' "$out" | grep -qE '^seen=[1-9][0-9]* bad=none$'; then
+		ok dnsviz_zone_answers_cookies
+	else
+		fail dnsviz_zone_answers_cookies "cookie status: $out"
+	fi
 else
 	fail dnsviz_probe_zone "$(tail -n 5 "$T_DIR/zone.json.log")"
 fi
