@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#define DNSD_INTERNAL	/* the RRL, cookie and table internals are tested directly */
 #include "../../dnsd/dnsd.h"
 #include "testhelp.h"
+
 
 /* ------------------------------------------------------------------ */
 /* The allocation guard: count allocations made from our objects. */
@@ -141,6 +144,8 @@ struct qopt {
 	bool dobit;
 	bool badowner;		/* OPT owner not the root */
 	bool option;		/* add an unknown EDNS option */
+	const uint8_t *cookie;	/* add a COOKIE option with these bytes */
+	size_t cookielen;
 };
 
 /* Build a query for a dotted name, keeping its case exactly. */
@@ -186,11 +191,20 @@ mkq(uint8_t *b, const char *name, const struct qopt *o)
 		b[len++] = o->version;
 		b[len++] = o->dobit ? 0x80 : 0;
 		b[len++] = 0;
-		b[len++] = 0;
-		b[len++] = o->option ? 8 : 0;
+		size_t rdl = (o->option ? 8 : 0) + (o->cookie ? 4 + o->cookielen : 0);
+		b[len++] = (uint8_t)(rdl >> 8);
+		b[len++] = (uint8_t)rdl;
 		if (o->option) {	/* option 65001, 4 bytes */
 			memcpy(b + len, "\xfd\xe9\x00\x04" "abcd", 8);
 			len += 8;
+		}
+		if (o->cookie) {	/* RFC 7873 §4 */
+			b[len++] = 0;
+			b[len++] = DNSD_OPT_COOKIE;
+			b[len++] = (uint8_t)(o->cookielen >> 8);
+			b[len++] = (uint8_t)o->cookielen;
+			memcpy(b + len, o->cookie, o->cookielen);
+			len += o->cookielen;
 		}
 		b[11]++;
 	}
@@ -798,6 +812,553 @@ test_zone_errors(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Table growth, EDNS payload, OPT on errors, MX/SRV additional addresses */
+
+/* The TXT value of the first answer, compared with want; 0 if equal. */
+static int
+txt_is(struct dnsd *d, const char *name, const char *want)
+{
+	ldns_pkt *p = askt(d, name, LDNS_RR_TYPE_TXT);
+	char *s = p ? rdf_str(rr_at(p, LDNS_SECTION_ANSWER, 0), 0) : NULL;
+	char quoted[64];
+	int rc;
+
+	snprintf(quoted, sizeof(quoted), "\"%s\"", want);
+	rc = !(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 1 && s &&
+	    strcmp(s, quoted) == 0);
+	if (rc)
+		fprintf(stderr, "    %s: got %s, want %s\n", name, s ? s : "(nothing)", quoted);
+	free(s);
+	ldns_pkt_free(p);
+	return rc;
+}
+
+/* True if the next publish of a new name grows the table (table.c's rule). */
+static bool
+grows_next(struct dnsd *d)
+{
+	struct dnsd_ctable *t = atomic_load(&d->table);
+
+	return (t->count + 1) * 2 > t->mask + 1;
+}
+
+/*
+ * 5000 names, each with its own value, every one checked: the names that
+ * trigger a growth (phase 1), and at each growth point of a second server a
+ * replacement of an existing name's value (phase 2), which must land in the
+ * new table, not the old one that is retired.
+ */
+static int
+test_table_growth(void)
+{
+	enum { N = 5000 };
+	static char want[N][16];
+	struct dnsd *d;
+	int grew = 0, replaced = 0;
+
+	for (int phase = 1; phase <= 2; phase++) {
+		CHECK((d = mkdnsd()) != NULL);
+		for (int i = 0; i < N; i++) {
+			char name[48];
+			const char *v[1] = { want[i] };
+
+			if (phase == 2 && i > 0 && grows_next(d)) {
+				int k = i / 2;	/* replace an older name's value as the table grows */
+				const char *r[1] = { want[k] };
+				size_t before = atomic_load(&d->table)->mask;
+
+				snprintf(want[k], sizeof(want[k]), "r%d-%d", k, i);
+				snprintf(name, sizeof(name), "n%d", k);
+				CHECK(dnsd_publish(d, name, r, 1) == 0);
+				CHECK(atomic_load(&d->table)->mask > before);
+				snprintf(name, sizeof(name), "n%d.auth.example.org", k);
+				CHECK(txt_is(d, name, want[k]) == 0);
+				replaced++;
+			}
+			if (phase == 1 && grows_next(d))
+				grew++;
+			snprintf(want[i], sizeof(want[i]), "v%d", i);
+			snprintf(name, sizeof(name), "n%d", i);
+			CHECK(dnsd_publish(d, name, v, 1) == 0);
+			snprintf(name, sizeof(name), "N%d.auth.example.org", i);
+			CHECK(txt_is(d, name, want[i]) == 0);	/* the one that grew it, too */
+		}
+		for (int i = 0; i < N; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "n%d.auth.example.org", i);
+			CHECK(txt_is(d, name, want[i]) == 0);
+		}
+		dnsd_free(d);
+	}
+	CHECK(grew >= 3 && replaced >= 3);	/* 1024 -> 2048 -> ... -> 16384 */
+	return 0;
+}
+
+/* An answer of about 800 bytes: whole with EDNS 1232, truncated with 512. */
+static int
+test_edns_payload(void)
+{
+	struct dnsd *d = mkdnsd();
+	char big[3][241];
+	const char *v[3] = { big[0], big[1], big[2] };
+	struct qopt o = { .id = 7, .qtype = LDNS_RR_TYPE_TXT, .edns = 1, .udpsize = 1232 };
+	ldns_pkt *p;
+	int n;
+
+	CHECK(d != NULL);
+	for (int i = 0; i < 3; i++) {
+		memset(big[i], 'x' + i, 240);
+		big[i][240] = '\0';
+	}
+	CHECK(dnsd_publish(d, UUID1, v, 3) == 0);
+	p = ask(d, UUID1 ".auth.example.org", &o, false, NULL, &n);
+	CHECK(p && !ldns_pkt_tc(p) && count(p, LDNS_SECTION_ANSWER) == 3 && n >= 800 && n <= 900);
+	ldns_pkt_free(p);
+	o.udpsize = 512;
+	p = ask(d, UUID1 ".auth.example.org", &o, false, NULL, &n);
+	CHECK(p && ldns_pkt_tc(p) && count(p, LDNS_SECTION_ANSWER) == 0 && ldns_pkt_edns(p) &&
+	    n <= 512);
+	ldns_pkt_free(p);
+	o.udpsize = 1232;
+	o.edns = 0;	/* no EDNS: 512 */
+	p = ask(d, UUID1 ".auth.example.org", &o, false, NULL, &n);
+	CHECK(p && ldns_pkt_tc(p) && !ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return 0;
+}
+
+/* NOTIMP and FORMERR carry OPT when the query's OPT was readable (RFC 6891 §6, §7). */
+static int
+test_opt_on_errors(void)
+{
+	struct dnsd *d = mkdnsd();
+	struct qopt o = { .id = 3, .qtype = LDNS_RR_TYPE_SOA, .flags = 4 << 11, .edns = 1,
+	    .udpsize = 1232 };
+	uint8_t q[600], a[2048];
+	size_t ql;
+	ldns_pkt *p;
+
+	CHECK(d != NULL);
+	p = ask(d, "auth.example.org", &o, false, NULL, NULL);	/* NOTIFY with OPT */
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_NOTIMPL && ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+	o.flags = 5 << 11;	/* UPDATE */
+	p = ask(d, "auth.example.org", &o, false, NULL, NULL);
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_NOTIMPL && ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+	o.edns = 0;
+	p = ask(d, "auth.example.org", &o, false, NULL, NULL);	/* no OPT in, none out */
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_NOTIMPL && !ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+	o.flags = 0;
+	o.edns = 1;
+	o.qdcount = 2;	/* two questions (the one of 22 bytes twice): FORMERR, with OPT */
+	ql = mkq(q, "auth.example.org", &o);
+	memmove(q + 12 + 22, q + 12, ql - 12);
+	ql += 22;
+	CHECK(dnsd_answer(d, q, ql, a, sizeof(a), false) == 12 + 11 && (a[3] & 0xf) == 1 &&
+	    a[11] == 1 && a[12] == 0 && a[14] == 41);
+	o.qdcount = 1;
+	ql = mkq(q, "auth.example.org", &o);
+	q[5] = 0;	/* QDCOUNT 0 without a cookie: FORMERR, with OPT (the question is read as OPT's owner... */
+	memmove(q + 12, q + 12 + 22, ql - 12 - 22);	/* ...so drop it: header + OPT) */
+	ql -= 22;
+	CHECK(dnsd_answer(d, q, ql, a, sizeof(a), false) == 12 + 11 && (a[3] & 0xf) == 1 &&
+	    a[11] == 1 && a[12] == 0 && a[14] == 41);
+	o.qtype = LDNS_RR_TYPE_OPT;	/* QTYPE OPT: FORMERR with OPT */
+	p = ask(d, "auth.example.org", &o, false, NULL, NULL);
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_FORMERR && ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+	o.qtype = LDNS_RR_TYPE_A;
+	o.badowner = true;	/* an unreadable OPT: FORMERR without one */
+	p = ask(d, "auth.example.org", &o, false, NULL, NULL);
+	CHECK(p && pkt_rcode(p) == LDNS_RCODE_FORMERR && !ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return 0;
+}
+
+/* MX and SRV targets in the zone get their addresses in the additional section. */
+static int
+test_mx_srv_additional(void)
+{
+	static const char *recs[] = {
+		"auth.example.org. A 192.0.2.1",
+		"mail MX 10 mx1.auth.example.org.",
+		"mail MX 20 elsewhere.example.net.",
+		"mx1 A 192.0.2.25",
+		"mx1 AAAA 2001:db8::25",
+		"_sip._tcp SRV 0 5 5060 sip.auth.example.org.",
+		"sip A 192.0.2.60",
+		"_none._tcp SRV 0 0 0 .",
+	};
+	static const unsigned rl[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct dnsd_params prm;
+	char err[256];
+	struct dnsd *d;
+	ldns_pkt *p;
+	char *s;
+
+	params_init(&prm);
+	prm.records = recs;
+	prm.record_lines = rl;
+	prm.nrecords = sizeof(recs) / sizeof(recs[0]);
+	CHECK((d = dnsd_new(&prm, err, sizeof(err))) != NULL);
+	p = askt(d, "mail.auth.example.org", LDNS_RR_TYPE_MX);
+	CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 2 &&
+	    count(p, LDNS_SECTION_ADDITIONAL) == 2);
+	CHECK(ldns_rr_get_type(rr_at(p, LDNS_SECTION_ADDITIONAL, 0)) == LDNS_RR_TYPE_A &&
+	    ldns_rr_get_type(rr_at(p, LDNS_SECTION_ADDITIONAL, 1)) == LDNS_RR_TYPE_AAAA);
+	s = ldns_rdf2str(ldns_rr_owner(rr_at(p, LDNS_SECTION_ADDITIONAL, 0)));
+	CHECK(s && strcmp(s, "mx1.auth.example.org.") == 0);
+	free(s);
+	ldns_pkt_free(p);
+	p = askt(d, "_sip._tcp.auth.example.org", LDNS_RR_TYPE_SRV);
+	CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 1 &&
+	    count(p, LDNS_SECTION_ADDITIONAL) == 1);
+	s = rdf_str(rr_at(p, LDNS_SECTION_ADDITIONAL, 0), 0);
+	CHECK(s && strcmp(s, "192.0.2.60") == 0);
+	free(s);
+	ldns_pkt_free(p);
+	p = askt(d, "_none._tcp.auth.example.org", LDNS_RR_TYPE_SRV);	/* target "." */
+	CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 1 &&
+	    count(p, LDNS_SECTION_ADDITIONAL) == 0);
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* RRL and cookies */
+
+static void
+sa4(struct sockaddr_storage *ss, const char *ip)
+{
+	struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	s->sin_family = AF_INET;
+	inet_pton(AF_INET, ip, &s->sin_addr);
+}
+
+static void
+sa6(struct sockaddr_storage *ss, const char *ip)
+{
+	struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	s->sin6_family = AF_INET6;
+	inet_pton(AF_INET6, ip, &s->sin6_addr);
+}
+
+static enum dnsd_rrl_verdict
+rrl_acct(struct dnsd_rrl *r, const struct sockaddr_storage *ss, enum dnsd_rrl_kind k,
+    const char *name, uint32_t now)
+{
+	return rrl_account(r, (const struct sockaddr *)ss, k, (const uint8_t *)name,
+	    name ? strlen(name) + 1 : 0, now);
+}
+
+/* The token bucket: rate answers a second, then every slip-th limited one slips. */
+static int
+test_rrl_bucket(void)
+{
+	struct dnsd_rrl r;
+	struct sockaddr_storage a, b, c;
+
+	CHECK(rrl_init(&r, 0, 2, 1) == 0 && r.bucket == NULL);	/* rate 0: off */
+	sa4(&a, "192.0.2.1");
+	CHECK(rrl_acct(&r, &a, DNSD_RRL_POSITIVE, "x", 1) == DNSD_RRL_PASS);
+	CHECK(rrl_init(&r, 5, 2, 1) == 0 && r.bucket != NULL);
+	for (int i = 0; i < 5; i++)
+		CHECK(rrl_acct(&r, &a, DNSD_RRL_POSITIVE, "x", 100) == DNSD_RRL_PASS);
+	for (int i = 0; i < 6; i++)	/* slip 2: drop, slip, drop, slip ... */
+		CHECK(rrl_acct(&r, &a, DNSD_RRL_POSITIVE, "x", 100) ==
+		    (i % 2 == 0 ? DNSD_RRL_DROP : DNSD_RRL_SLIP));
+	/* the same /24 shares the bucket; another /24, kind or QNAME does not */
+	sa4(&b, "192.0.2.254");
+	CHECK(rrl_acct(&r, &b, DNSD_RRL_POSITIVE, "x", 100) != DNSD_RRL_PASS);
+	sa6(&b, "::ffff:192.0.2.77");	/* IPv4-mapped: the same /24 */
+	CHECK(rrl_acct(&r, &b, DNSD_RRL_POSITIVE, "x", 100) != DNSD_RRL_PASS);
+	sa4(&b, "192.0.3.1");
+	CHECK(rrl_acct(&r, &b, DNSD_RRL_POSITIVE, "x", 100) == DNSD_RRL_PASS);
+	CHECK(rrl_acct(&r, &a, DNSD_RRL_NXDOMAIN, "x", 100) == DNSD_RRL_PASS);
+	CHECK(rrl_acct(&r, &a, DNSD_RRL_POSITIVE, "y", 100) == DNSD_RRL_PASS);
+	/* NXDOMAIN, NODATA and errors are keyed without the QNAME */
+	for (int i = 0; i < 4; i++)
+		CHECK(rrl_acct(&r, &a, DNSD_RRL_NXDOMAIN, i % 2 ? "p" : "q", 100) == DNSD_RRL_PASS);
+	CHECK(rrl_acct(&r, &a, DNSD_RRL_NXDOMAIN, "other", 100) != DNSD_RRL_PASS);
+	/* a new second refills the bucket */
+	for (int i = 0; i < 5; i++)
+		CHECK(rrl_acct(&r, &a, DNSD_RRL_POSITIVE, "x", 101) == DNSD_RRL_PASS);
+	CHECK(rrl_acct(&r, &a, DNSD_RRL_POSITIVE, "x", 101) == DNSD_RRL_DROP);
+	/* IPv6 /56 */
+	sa6(&a, "2001:db8:0:100::1");
+	sa6(&b, "2001:db8:0:1ff:ffff::2");
+	sa6(&c, "2001:db8:0:200::1");
+	for (int i = 0; i < 5; i++)
+		CHECK(rrl_acct(&r, &a, DNSD_RRL_ERROR, NULL, 100) == DNSD_RRL_PASS);
+	CHECK(rrl_acct(&r, &b, DNSD_RRL_ERROR, NULL, 100) == DNSD_RRL_DROP);
+	CHECK(rrl_acct(&r, &c, DNSD_RRL_ERROR, NULL, 100) == DNSD_RRL_PASS);
+	rrl_fini(&r);
+	/* slip 0 drops all, slip 1 slips all, slip 3 every third */
+	for (unsigned slip = 0; slip <= 3; slip += (slip == 1 ? 2 : 1)) {
+		CHECK(rrl_init(&r, 1, slip, 7) == 0);
+		sa4(&a, "198.51.100.9");
+		CHECK(rrl_acct(&r, &a, DNSD_RRL_EMPTY, NULL, 5) == DNSD_RRL_PASS);
+		for (unsigned i = 1; i <= 9; i++) {
+			enum dnsd_rrl_verdict want = slip != 0 && i % slip == 0 ? DNSD_RRL_SLIP :
+			    DNSD_RRL_DROP;
+
+			CHECK(rrl_acct(&r, &a, DNSD_RRL_EMPTY, NULL, 5) == want);
+		}
+		rrl_fini(&r);
+	}
+	/* the kinds, after Knot */
+	CHECK(rrl_kind(0, 1, DNSD_T_TXT) == DNSD_RRL_POSITIVE);
+	CHECK(rrl_kind(0, 0, DNSD_T_TXT) == DNSD_RRL_EMPTY);
+	CHECK(rrl_kind(0, 1, DNSD_T_ANY) == DNSD_RRL_ANY);
+	CHECK(rrl_kind(3, 0, DNSD_T_TXT) == DNSD_RRL_NXDOMAIN);
+	CHECK(rrl_kind(5, 0, DNSD_T_TXT) == DNSD_RRL_ERROR);
+	CHECK(rrl_kind(1, 0, 0) == DNSD_RRL_ERROR);
+	return 0;
+}
+
+static int
+hex(const char *s, uint8_t *out)
+{
+	size_t n = strlen(s) / 2;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return (int)n;
+}
+
+/* RFC 9018 Appendix A.1 and A.2: the server cookie, byte for byte. */
+static int
+test_cookie_vectors(void)
+{
+	struct dnsd_params prm;
+	char err[256];
+	struct dnsd *d;
+	struct dnsd_ctx c;
+	uint8_t secret[16], cc[8], ip[4] = { 198, 51, 100, 100 }, want[16], got[16];
+
+	params_init(&prm);
+	prm.cookies = true;
+	CHECK((d = dnsd_new(&prm, err, sizeof(err))) != NULL);
+	memset(&c, 0, sizeof(c));
+	CHECK(cookie_ctx_init(d, &c) == 0 && c.mac != NULL);
+	CHECK(hex("e5e973e5a6b2a43f48e7dc849e37bfcf", secret) == 16);
+	CHECK(hex("2464c4abcf10c957", cc) == 8);
+	CHECK(hex("010000005cf79f111f8130c3eee29480", want) == 16);
+	CHECK(cookie_make(&c, secret, cc, ip, 4, 1559731985, got) == 0);
+	CHECK(memcmp(got, want, 16) == 0);
+	CHECK(hex("010000005cf7a871d4a564a1442aca77", want) == 16);
+	CHECK(cookie_make(&c, secret, cc, ip, 4, 1559734385, got) == 0);
+	CHECK(memcmp(got, want, 16) == 0);
+	/* validity: the A.1 cookie 40 minutes later is valid, 2 hours later not */
+	memcpy(c.ck_cur, secret, 16);
+	c.ck_has_prev = false;
+	CHECK(hex("010000005cf79f111f8130c3eee29480", want) == 16);
+	c.wall = 1559731985 + 2400;
+	CHECK(cookie_valid(&c, cc, want, 16, ip, 4));
+	c.wall = 1559731985 - 200;	/* up to 5 minutes ahead of us */
+	CHECK(cookie_valid(&c, cc, want, 16, ip, 4));
+	c.wall = 1559731985 - 400;
+	CHECK(!cookie_valid(&c, cc, want, 16, ip, 4));
+	c.wall = 1559731985 + 7200;
+	CHECK(!cookie_valid(&c, cc, want, 16, ip, 4));
+	c.wall = 1559731985;
+	ip[3]++;	/* another client address */
+	CHECK(!cookie_valid(&c, cc, want, 16, ip, 4));
+	cookie_ctx_fini(&c);
+	dnsd_free(d);
+	return 0;
+}
+
+/* The COOKIE option of an answer (the last 28 bytes), or -1. */
+static int
+answer_cookie(const uint8_t *a, int n, uint8_t out[24])
+{
+	if (n < 12 + 11 + 28 || a[n - 28] != 0 || a[n - 27] != DNSD_OPT_COOKIE ||
+	    a[n - 26] != 0 || a[n - 25] != 24 || a[n - 28 - 11] != 0 || a[n - 28 - 10] != 0 ||
+	    a[n - 28 - 9] != 41)
+		return -1;
+	memcpy(out, a + n - 24, 24);
+	return 0;
+}
+
+static int
+ask_cookie(struct dnsd *d, const char *name, const uint8_t *ck, size_t cklen, uint8_t *a, int *n)
+{
+	struct qopt o = { .id = 11, .qtype = LDNS_RR_TYPE_TXT, .edns = 1, .udpsize = 1232,
+	    .cookie = ck, .cookielen = cklen };
+	uint8_t q[600];
+	size_t ql = mkq(q, name, &o);
+
+	*n = dnsd_answer(d, q, ql, a, DNSD_MAX_UDP_PAYLOAD, false);
+	return *n > 12 ? (int)(a[3] & 0xf) : -1;
+}
+
+/* Client cookie -> server cookie -> accepted and echoed; bad ones replaced; malformed FORMERR. */
+static int
+test_cookies(void)
+{
+	struct dnsd_params prm;
+	char err[256];
+	struct dnsd *d;
+	const char *v[1] = { V1 };
+	uint8_t cc[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, ck[24], ck2[24], bad[41], a[2048];
+	int n;
+
+	params_init(&prm);
+	prm.cookies = true;
+	CHECK((d = dnsd_new(&prm, err, sizeof(err))) != NULL);
+	CHECK(dnsd_publish(d, UUID1, v, 1) == 0);
+	/* a client cookie alone gets the answer and a server cookie (RFC 7873 §5.2.3) */
+	CHECK(ask_cookie(d, UUID1 ".auth.example.org", cc, 8, a, &n) == 0 && a[7] == 1);
+	CHECK(answer_cookie(a, n, ck) == 0 && memcmp(ck, cc, 8) == 0 && ck[8] == 1);
+	/* sent back: valid, echoed unchanged, no BADCOOKIE (§5.2.5) */
+	CHECK(ask_cookie(d, UUID1 ".auth.example.org", ck, 24, a, &n) == 0 && a[7] == 1);
+	CHECK(answer_cookie(a, n, ck2) == 0 && memcmp(ck, ck2, 24) == 0);
+	CHECK(a[n - 28 - 6] == 0);	/* extended RCODE 0 */
+	/* a wrong server cookie: answered normally with a fresh one (§5.2.4) */
+	memcpy(bad, ck, 24);
+	bad[23] ^= 1;
+	CHECK(ask_cookie(d, UUID1 ".auth.example.org", bad, 24, a, &n) == 0 && a[7] == 1);
+	CHECK(answer_cookie(a, n, ck2) == 0 && memcmp(ck2, cc, 8) == 0 &&
+	    memcmp(ck2 + 16, bad + 16, 8) != 0);
+	/* a server cookie that is not ours in size (8..32 bytes allowed) */
+	memcpy(bad, cc, 8);
+	memset(bad + 8, 0x55, 32);
+	CHECK(ask_cookie(d, UUID1 ".auth.example.org", bad, 40, a, &n) == 0);
+	CHECK(answer_cookie(a, n, ck2) == 0 && ck2[8] == 1);
+	/* malformed lengths: FORMERR with OPT, no cookie (§5.2.2) */
+	static const size_t badlen[] = { 0, 7, 9, 15, 41 };
+	for (size_t i = 0; i < sizeof(badlen) / sizeof(badlen[0]); i++) {
+		CHECK(ask_cookie(d, UUID1 ".auth.example.org", bad, badlen[i], a, &n) == 1);
+		CHECK(n == 12 + 11 && a[11] == 1 && a[12] == 0 && a[14] == 41);
+	}
+	/* rotation: the previous secret is still accepted, the one before is not */
+	cookie_rotate(d);
+	CHECK(ask_cookie(d, UUID1 ".auth.example.org", ck, 24, a, &n) == 0);
+	CHECK(answer_cookie(a, n, ck2) == 0 && memcmp(ck, ck2, 24) == 0);
+	cookie_rotate(d);
+	CHECK(ask_cookie(d, UUID1 ".auth.example.org", ck, 24, a, &n) == 0);
+	CHECK(answer_cookie(a, n, ck2) == 0 && memcmp(ck2, cc, 8) == 0 &&
+	    memcmp(ck + 16, ck2 + 16, 8) != 0);
+	/* QDCOUNT 0 with a client cookie: NOERROR with a server cookie (§5.4) */
+	{
+		struct qopt o = { .id = 12, .qtype = 1, .edns = 1, .udpsize = 1232,
+		    .cookie = cc, .cookielen = 8 };
+		uint8_t q[600];
+		size_t ql = mkq(q, "x", &o);
+
+		q[5] = 0;
+		memmove(q + 12, q + 12 + 7, ql - 12 - 7);	/* drop the question */
+		ql -= 7;
+		n = dnsd_answer(d, q, ql, a, sizeof(a), false);
+		CHECK(n > 12 && (a[3] & 0xf) == 0 && a[5] == 0 && answer_cookie(a, n, ck2) == 0);
+	}
+	dnsd_free(d);
+	/* cookies off: the option is ignored, no cookie back */
+	params_init(&prm);
+	CHECK((d = dnsd_new(&prm, err, sizeof(err))) != NULL);
+	CHECK(ask_cookie(d, "auth.example.org", cc, 8, a, &n) == 0);
+	CHECK(answer_cookie(a, n, ck2) == -1);
+	dnsd_free(d);
+	return 0;
+}
+
+/* answer_query() as a UDP worker runs it, from a client address. */
+static int
+ask_from(struct dnsd *d, struct dnsd_ctx *c, const struct qopt *o, const char *name, bool tcp,
+    uint8_t *a)
+{
+	uint8_t q[600];
+	size_t ql = mkq(q, name, o);
+	int n;
+
+	rcu_online(d, 0);
+	n = answer_query(d, c, q, ql, a, tcp ? 65535 : DNSD_MAX_UDP_PAYLOAD, tcp);
+	rcu_offline(d, 0);
+	return n;
+}
+
+/* RRL on the answer path: limited UDP answers dropped or slipped (TC, or BADCOOKIE). */
+static int
+test_rrl_answers(void)
+{
+	struct dnsd_params prm;
+	char err[256];
+	struct dnsd *d;
+	struct dnsd_ctx c;
+	struct sockaddr_storage from;
+	const char *v[1] = { V1 };
+	uint8_t cc[8] = { 9, 9, 9, 9, 9, 9, 9, 9 }, ck[24], a[65535];
+	struct qopt o = { .id = 5, .qtype = LDNS_RR_TYPE_TXT, .edns = 1, .udpsize = 1232 };
+	int n, pass = 0, drop = 0, tc = 0;
+
+	params_init(&prm);
+	prm.rrl_rate = 3;
+	prm.rrl_slip = 2;
+	prm.cookies = true;
+	CHECK((d = dnsd_new(&prm, err, sizeof(err))) != NULL);
+	CHECK(dnsd_publish(d, UUID1, v, 1) == 0);
+	memset(&c, 0, sizeof(c));
+	CHECK(cookie_ctx_init(d, &c) == 0);
+	sa4(&from, "203.0.113.5");
+	c.from = (const struct sockaddr *)&from;
+	c.mono = 50;
+	c.wall = (uint32_t)time(NULL);
+	cookie_tick(d, &c);
+	for (int i = 0; i < 13; i++) {
+		n = ask_from(d, &c, &o, UUID1 ".auth.example.org", false, a);
+		if (n == 0)
+			drop++;
+		else if (n > 12 && (a[2] & 0x02) && a[7] == 0 && a[5] == 1 && a[11] == 1)
+			tc++;	/* TC, the question, no answer, OPT */
+		else if (n > 12 && !(a[2] & 0x02) && a[7] == 1)
+			pass++;
+	}
+	CHECK(pass == 3 && drop == 5 && tc == 5);
+	/* TCP is never limited */
+	CHECK(ask_from(d, &c, &o, UUID1 ".auth.example.org", true, a) > 12 && a[7] == 1);
+	/* a client cookie alone: the slipped answer is BADCOOKIE with a server cookie */
+	o.cookie = cc;
+	o.cookielen = 8;
+	n = ask_from(d, &c, &o, UUID1 ".auth.example.org", false, a);
+	if (n == 0)
+		n = ask_from(d, &c, &o, UUID1 ".auth.example.org", false, a);
+	CHECK(n > 12 && !(a[2] & 0x02) && (a[3] & 0xf) == (DNSD_RC_BADCOOKIE & 0xf) &&
+	    a[7] == 0 && answer_cookie(a, n, ck) == 0 && a[n - 28 - 6] == DNSD_RC_BADCOOKIE >> 4);
+	/* a valid server cookie proves the address: never limited */
+	o.cookie = ck;
+	o.cookielen = 24;
+	for (int i = 0; i < 10; i++)
+		CHECK(ask_from(d, &c, &o, UUID1 ".auth.example.org", false, a) > 12 && a[7] == 1);
+	/* another network is not affected; the next second refills */
+	o.cookie = NULL;
+	sa4(&from, "203.0.114.5");
+	CHECK(ask_from(d, &c, &o, UUID1 ".auth.example.org", false, a) > 12 && a[7] == 1);
+	sa4(&from, "203.0.113.5");
+	c.mono = 51;
+	CHECK(ask_from(d, &c, &o, UUID1 ".auth.example.org", false, a) > 12 && a[7] == 1);
+	cookie_ctx_fini(&c);
+	dnsd_free(d);
+	return 0;
+}
+
+
+/* ------------------------------------------------------------------ */
 /* The allocation guard (docs/architecture.md): zero allocations per answer. */
 
 static int
@@ -851,6 +1412,72 @@ test_alloc_guard(void)
 	rc |= alloc_run(d, "www.auth.example.org", LDNS_RR_TYPE_A, 0, 2);	/* static */
 	dnsd_free(d);
 	return rc;
+}
+
+/*
+ * The same with RRL and cookies on, as a UDP worker answers: 1000 queries
+ * each with a client cookie alone, with a valid server cookie, and without
+ * one, from one address at a low rate, so that answers are passed, dropped
+ * and slipped (TC and BADCOOKIE), and the server cookie is made and checked.
+ */
+static int
+test_alloc_guard_rrl_cookies(void)
+{
+	struct dnsd_params prm;
+	char err[256];
+	struct dnsd *d;
+	struct dnsd_ctx c;
+	struct sockaddr_storage from;
+	const char *v[2] = { V1, V2 };
+	uint8_t cc[8] = { 7, 7, 7, 7, 7, 7, 7, 7 }, ck[24], a[2048];
+	struct qopt o = { .id = 1, .qtype = LDNS_RR_TYPE_TXT, .edns = 1, .udpsize = 1232 };
+	int n, kinds[4] = { 0 };
+	long allocs;
+
+	params_init(&prm);
+	prm.rrl_rate = 100;
+	prm.rrl_slip = 2;
+	prm.cookies = true;
+	CHECK((d = dnsd_new(&prm, err, sizeof(err))) != NULL);
+	CHECK(dnsd_publish(d, UUID1, v, 2) == 0);
+	memset(&c, 0, sizeof(c));
+	CHECK(cookie_ctx_init(d, &c) == 0);
+	sa4(&from, "192.0.2.10");
+	c.from = (const struct sockaddr *)&from;
+	c.mono = 7;
+	c.wall = (uint32_t)time(NULL);
+	cookie_tick(d, &c);
+	o.cookie = cc;
+	o.cookielen = 8;
+	CHECK(ask_from(d, &c, &o, UUID1 ".auth.example.org", false, a) > 0);
+	n = ask_from(d, &c, &o, UUID1 ".auth.example.org", false, a);
+	CHECK(answer_cookie(a, n, ck) == 0);
+	atomic_store(&nallocs, 0);
+	atomic_store(&counting, true);
+	for (int i = 0; i < 3000; i++) {
+		o.cookie = i % 3 == 0 ? NULL : i % 3 == 1 ? cc : ck;
+		o.cookielen = i % 3 == 1 ? 8 : 24;
+		c.mono = 8 + (uint32_t)(i / 1000);	/* three seconds */
+		n = ask_from(d, &c, &o, i % 2 ? UUID1 ".auth.example.org" : "nx.auth.example.org",
+		    false, a);
+		if (n == 0)
+			kinds[0]++;	/* dropped */
+		else if (a[2] & 0x02)
+			kinds[1]++;	/* slipped: TC */
+		else if ((a[3] & 0xf) == (DNSD_RC_BADCOOKIE & 0xf))
+			kinds[2]++;	/* slipped: BADCOOKIE */
+		else
+			kinds[3]++;	/* answered */
+	}
+	atomic_store(&counting, false);
+	allocs = atomic_load(&nallocs);
+	if (allocs != 0)
+		fprintf(stderr, "    %ld allocations in 3000 answers\n", allocs);
+	CHECK(allocs == 0);
+	CHECK(kinds[0] > 0 && kinds[1] > 0 && kinds[2] > 0 && kinds[3] > 1000);
+	cookie_ctx_fini(&c);
+	dnsd_free(d);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1212,10 +1839,19 @@ static const struct test_case tests[] = {
 	{ "static", test_static },
 	{ "zone_errors", test_zone_errors },
 	{ "alloc_guard", test_alloc_guard },
+	{ "alloc_guard_rrl_cookies", test_alloc_guard_rrl_cookies },
 	{ "concurrent_publish", test_concurrent_publish },
 	{ "sockets", test_sockets },
 	{ "tcp_idle", test_tcp_idle },
 	{ "port_guard", test_port_guard },
+	{ "table_growth", test_table_growth },
+	{ "edns_payload", test_edns_payload },
+	{ "opt_on_errors", test_opt_on_errors },
+	{ "mx_srv_additional", test_mx_srv_additional },
+	{ "rrl_bucket", test_rrl_bucket },
+	{ "cookie_vectors", test_cookie_vectors },
+	{ "cookies", test_cookies },
+	{ "rrl_answers", test_rrl_answers },
 };
 
 TEST_MAIN(tests)
