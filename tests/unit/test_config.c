@@ -256,6 +256,32 @@ test_acme_dns_shipped_tls_cert(void)
 	return 0;
 }
 
+/* [general] rrl_rate, rrl_slip, cookies, cookie_rotation: set, and the boundaries. */
+static int
+test_dns_limit_keys(void)
+{
+	struct config cfg;
+	const char *text = "[general]\n"
+	    "listen = \"127.0.0.1:53\"\n"
+	    "domain = \"auth.example.org\"\n"
+	    "nsname = \"auth.example.org\"\n"
+	    "nsadmin = \"admin.example.org\"\n"
+	    "rrl_rate = 1_000_000\n"
+	    "rrl_slip = 0\n"
+	    "cookies = false\n"
+	    "cookie_rotation = 2592000\n"
+	    "[database]\n"
+	    "connection = \"/tmp/dns01d-test.db\"\n"
+	    "[api]\n"
+	    "port = \"443\"\n";
+
+	CHECK(parse(text, &cfg) == 0);
+	CHECK(cfg.rrl_rate == 1000000 && cfg.rrl_slip == 0);
+	CHECK(!cfg.cookies && cfg.cookie_rotation == 2592000);
+	config_free(&cfg);
+	return 0;
+}
+
 static int
 test_defaults(void)
 {
@@ -269,6 +295,8 @@ test_defaults(void)
 	CHECK(cfg.negative_ttl == 60);
 	CHECK(cfg.tcp_idle_timeout == 10);
 	CHECK(cfg.tcp_max_clients == 1024);
+	CHECK(cfg.rrl_rate == 20 && cfg.rrl_slip == 2);
+	CHECK(cfg.cookies && cfg.cookie_rotation == 86400);
 	CHECK_STR(cfg.db_engine, "sqlite3");
 	CHECK_STR(cfg.api_ip, "127.0.0.1");
 	CHECK(cfg.api_port == 443);
@@ -593,6 +621,13 @@ static const struct err_case err_cases[] = {
 	  "t.cfg:2: [general] tcp_idle_timeout: 0 is out of range (1..3600)" },
 	{ "[general]\ntcp_max_clients = 0\n",
 	  "t.cfg:2: [general] tcp_max_clients: 0 is out of range (1..65536)" },
+	{ "[general]\nrrl_rate = 1000001\n",
+	  "t.cfg:2: [general] rrl_rate: 1000001 is out of range (0..1000000)" },
+	{ "[general]\nrrl_slip = 11\n",
+	  "t.cfg:2: [general] rrl_slip: 11 is out of range (0..10)" },
+	{ "[general]\ncookie_rotation = 60\n",
+	  "t.cfg:2: [general] cookie_rotation: 60 is out of range (3600..2592000)" },
+	{ "[general]\ncookies = 1\n", "t.cfg:2: [general] cookies: expected true or false" },
 	{ "[general]\ndns_threads = 257\n",
 	  "t.cfg:2: [general] dns_threads: 257 is out of range (0..256)" },
 	{ "[api]\ntxt_values = 0\n", "t.cfg:2: [api] txt_values: 0 is out of range (1..16)" },
@@ -1069,6 +1104,7 @@ static const struct test_case tests[] = {
 	{ "user_group_syslog", test_user_group_syslog },
 	{ "diff", test_diff },
 	{ "dns01d_keys", test_dns01d_keys },
+	{ "dns_limit_keys", test_dns_limit_keys },
 	{ "port_string_or_integer", test_port_string_or_integer },
 	{ "listen_forms", test_listen_forms },
 	{ "protocols", test_protocols },
