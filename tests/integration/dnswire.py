@@ -8,6 +8,7 @@ Subcommands (all print one "key=value ..." line per answer, or "timeout=1"):
   pipeline NAME:TYPE ...      several queries written at once on one TCP connection
   idle                        open a TCP connection, stay silent, report when it closes
   fuzz                        send many malformed datagrams (deterministic from a seed)
+  flood NAME TYPE --count N   send N queries over UDP from one socket, count the answers
 Only the standard library is used, so it runs on any python3.
 """
 import argparse
@@ -21,7 +22,7 @@ TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "HINFO": 13, "MX": 15, "TXT": 16
          "AXFR": 252, "IXFR": 251, "ANY": 255, "CAA": 257}
 TYPENAMES = {v: k for k, v in TYPES.items()}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP",
-          5: "REFUSED", 9: "NOTAUTH", 16: "BADVERS"}
+          5: "REFUSED", 9: "NOTAUTH", 16: "BADVERS", 23: "BADCOOKIE"}
 
 
 def encode_name(name):
@@ -35,10 +36,11 @@ def encode_name(name):
     return out + b"\0"
 
 
-def opt_rr(owner=".", bufsize=1232, version=0, do=False, ext_rcode=0):
-    """An OPT pseudo-RR (RFC 6891 §6.1.2)."""
+def opt_rr(owner=".", bufsize=1232, version=0, do=False, ext_rcode=0, cookie=None):
+    """An OPT pseudo-RR (RFC 6891 §6.1.2), with a COOKIE option (RFC 7873 §4) if given."""
     ttl = (ext_rcode << 24) | (version << 16) | (0x8000 if do else 0)
-    return encode_name(owner) + struct.pack(">HHIH", 41, bufsize, ttl, 0)
+    rdata = b"" if cookie is None else struct.pack(">HH", 10, len(cookie)) + cookie
+    return encode_name(owner) + struct.pack(">HHIH", 41, bufsize, ttl, len(rdata)) + rdata
 
 
 def build(args):
@@ -55,9 +57,10 @@ def build(args):
     additional = b""
     nopt = 0
     if args.edns is not None:
-        additional += opt_rr(args.optowner, args.bufsize, args.edns, args.do)
+        cookie = bytes.fromhex(args.cookie) if getattr(args, "cookie", None) is not None else None
+        additional += opt_rr(args.optowner, args.bufsize, args.edns, args.do, cookie=cookie)
         nopt += 1
-        if args.opt2:
+        if getattr(args, "opt2", False):
             additional += opt_rr(".", args.bufsize, args.edns, args.do)
             nopt += 1
     header = struct.pack(">HHHHHH", args.id, flags, nq, 0, 0, nopt)
@@ -137,7 +140,14 @@ def parse(msg):
             if t == 41:
                 nopt += 1
                 opt = {"owner": name, "udp": c, "ext": ttl >> 24,
-                       "version": (ttl >> 16) & 0xFF, "do": 1 if ttl & 0x8000 else 0}
+                       "version": (ttl >> 16) & 0xFF, "do": 1 if ttl & 0x8000 else 0,
+                       "cookie": "-"}
+                o = 0
+                while o + 4 <= len(rdata):
+                    code, olen = struct.unpack(">HH", rdata[o:o + 4])
+                    if code == 10:
+                        opt["cookie"] = rdata[o + 4:o + 4 + olen].hex()
+                    o += 4 + olen
                 continue
             sections[sec].append((name, t, ttl, rdata))
     for sec, rrs in sections.items():
@@ -154,6 +164,7 @@ def parse(msg):
         r["opt_udp"] = str(opt["udp"])
         r["opt_version"] = str(opt["version"])
         r["opt_do"] = str(opt["do"])
+        r["cookie"] = opt["cookie"]
     r["opt_count"] = str(nopt)
     r["rcode"] = RCODES.get(rcode, str(rcode))
     r["size"] = str(len(msg))
@@ -315,6 +326,42 @@ def cmd_idle(args):
     return 0
 
 
+def cmd_flood(args):
+    """Send args.count queries as fast as one socket can, then read answers until 1 s of
+    silence (at most args.count answers, at most 10 s): one line of counts."""
+    s = socket.socket(family(args.host), socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.connect((args.host, args.port))
+    counts = {"answered": 0, "tc": 0, "other": 0}
+    t0 = time.monotonic()
+    for i in range(args.count):
+        args.id = i & 0xFFFF
+        s.send(build(args))
+    sent_s = time.monotonic() - t0
+    s.settimeout(1.0)
+    got = 0
+    sample = None
+    while got < args.count and time.monotonic() - t0 < 10:
+        try:
+            r = parse(s.recv(65535))
+        except socket.timeout:
+            break
+        got += 1
+        if "tc" in r["flags"].split(",") and r["an"] == "0":
+            counts["tc"] += 1
+            sample = sample or r
+        elif r["rcode"] == "NOERROR" and r["an"] != "0":
+            counts["answered"] += 1
+        else:
+            counts["other"] += 1
+    s.close()
+    print("sent=%d answered=%d tc=%d other=%d seconds=%.3f" % (
+        args.count, counts["answered"], counts["tc"], counts["other"], sent_s), flush=True)
+    if sample is not None:  # the first truncated answer, in full, on a second line
+        show(sample)
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--host", default="127.0.0.1")
@@ -338,6 +385,13 @@ def main():
     q.add_argument("--optowner", default=".")
     q.add_argument("--truncate", type=int, help="cut the packet to this many bytes")
     q.add_argument("--hex", help="send these bytes instead")
+    q.add_argument("--cookie", help="a COOKIE option with these bytes (hex), with --edns")
+    fl = sub.add_parser("flood")
+    fl.add_argument("name")
+    fl.add_argument("type")
+    fl.add_argument("--count", type=int, default=100)
+    fl.set_defaults(opcode=0, qr=False, rd=False, qclass=1, qdcount=None, edns=0, do=False,
+                    bufsize=1232, optowner=".", truncate=None, hex=None, cookie=None, id=0)
     pl = sub.add_parser("pipeline")
     pl.add_argument("queries", nargs="+", help="NAME:TYPE")
     pl.add_argument("--bytewise", action="store_true", help="write one byte at a time")
@@ -350,7 +404,8 @@ def main():
     f.add_argument("--seed", type=int, default=1)
     f.add_argument("--valid", default="auth.example.org", help="the name of the query to mutate")
     args = p.parse_args()
-    cmds = {"query": cmd_query, "pipeline": cmd_pipeline, "idle": cmd_idle, "fuzz": cmd_fuzz}
+    cmds = {"query": cmd_query, "pipeline": cmd_pipeline, "idle": cmd_idle, "fuzz": cmd_fuzz,
+            "flood": cmd_flood}
     return cmds[args.cmd](args)
 
 
