@@ -137,6 +137,15 @@ def rows(m, raw):
         get("udp_misses.knot.cpu"), 2, "ratio<=", 1.0)
     row("server CPU per TCP hit, us (ref: Knot)", get("tcp_hits.dns01d.cpu"),
         get("tcp_hits.knot.cpu"), 2)
+    row("RRL on, every answer accounted, UDP hits QPS (ref: RRL off)",
+        get("rrl.on.udp_hits.dns01d.qps"), get("rrl.off.udp_hits.dns01d.qps"), 0,
+        "ratio>=", 0.95)
+    row("RRL on, server CPU per UDP hit, us (ref: RRL off)",
+        get("rrl.on.udp_hits.dns01d.cpu"), get("rrl.off.udp_hits.dns01d.cpu"), 2)
+    row("cookies: UDP hits, client cookie in each query, QPS (ref: none)",
+        get("cookie.on.udp_hits.dns01d.qps"), get("cookie.off.udp_hits.dns01d.qps"), 0)
+    row("cookies: server CPU per UDP hit, us (ref: no cookie)",
+        get("cookie.on.udp_hits.dns01d.cpu"), get("cookie.off.udp_hits.dns01d.cpu"), 2)
 
     # Correctness of what was measured: each dnsperf run got only the expected
     # rcode, and a sample of answers is identical on both servers.

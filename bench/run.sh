@@ -9,6 +9,9 @@
 #      one UDP, one TCP and one background worker.
 #   3. dnsperf -c 10 -T 1 -e, alternating dns01d and Knot, BENCH_ROUNDS rounds of
 #      BENCH_SECONDS s each: UDP TXT hits (0x20 mixed case), UDP misses, TCP hits.
+#      Both without RRL, dns01d with cookies on (its default).
+#   3b. The cost of RRL (a second daemon with RRL on, alternating with the first) and of
+#      cookies (UDP hits with and without a client cookie), in the same rounds.
 #   4. BENCH_SCALE_N accounts (default 100,000) written straight into an acme-dns
 #      database: startup time, RSS, and UDP hits alternating with the 1,000-account daemon.
 #   5. wrk on /update; dnsperf idle and while wrk saturates /update, alternating;
@@ -114,13 +117,16 @@ finish() {
 	exit "$rc"
 }
 
-# bench_config FILE DB DNS_PORT API_PORT: dns01d's config, written by lib.sh's write_config
-# with the bench's zone (DOMAIN, RECORDS) and DNS_THREADS UDP workers. register_rate = 0:
-# the bench registers thousands of accounts a second from 127.0.0.1, far over the
-# default "100/hour" per address (docs/performance.md).
+# bench_config FILE DB DNS_PORT API_PORT [RRL_RATE]: dns01d's config, written by lib.sh's
+# write_config with the bench's zone (DOMAIN, RECORDS) and DNS_THREADS UDP workers.
+# register_rate = 0: the bench registers thousands of accounts a second from 127.0.0.1,
+# far over the default "100/hour" per address (docs/performance.md). RRL is off
+# (rrl_rate = 0) unless RRL_RATE is given: Knot runs without RRL too, and dnsperf sends
+# everything from 127.0.0.1 (docs/performance.md). Cookies are on (the default).
 bench_config() {
 	DB=$2 DNS_PORT=$3 API_PORT=$4 PROTO=both4 LOGLEVEL=info \
-		write_config "$1" "dns_threads = $DNS_THREADS" "register_rate = 0"
+		write_config "$1" "dns_threads = $DNS_THREADS
+rrl_rate = ${5:-0}" "register_rate = 0"
 }
 
 # start_daemon CONFIG LOG API_PORT: start dns01d, wait for /health 200 (at most 20 s).
@@ -181,16 +187,16 @@ txt_set() { kdig +short +time=2 +retry=1 -p "$1" @127.0.0.1 "$2" TXT | tr -d '"'
 rcode() { kdig +time=2 +retry=1 -p "$1" @127.0.0.1 "$2" TXT 2>/dev/null | sed -n 's/.*status: \([A-Z]*\).*/\1/p'; }
 
 # ---------------------------------------------------------------- phase 1: dns01d, N accounts
-# Five distinct free ports: dns01d DNS and API, Knot, and the scale daemon's two.
+# Seven distinct free ports: dns01d DNS and API, Knot, the scale daemon's two, the RRL one's two.
 PORTS=()
-for _ in $(seq 1 50); do
+for _ in $(seq 1 70); do
 	p=$(free_port)
 	[ -n "$p" ] && [[ " ${PORTS[*]} " != *" $p "* ]] && PORTS+=("$p")
-	[ "${#PORTS[@]}" = 5 ] && break
+	[ "${#PORTS[@]}" = 7 ] && break
 done
-[ "${#PORTS[@]}" = 5 ] || die "cannot find free ports on 127.0.0.1"
+[ "${#PORTS[@]}" = 7 ] || die "cannot find free ports on 127.0.0.1"
 DNS_PORT=${PORTS[0]} API_PORT=${PORTS[1]} KNOT_PORT=${PORTS[2]}
-SDNS_PORT=${PORTS[3]} SAPI_PORT=${PORTS[4]}
+SDNS_PORT=${PORTS[3]} SAPI_PORT=${PORTS[4]} RDNS_PORT=${PORTS[5]} RAPI_PORT=${PORTS[6]}
 result accounts "$N"
 bench_config "$T_DIR/dns01d.cfg" "$T_DIR/dns01d.db" "$DNS_PORT" "$API_PORT"
 note "dns01d: DNS 127.0.0.1:$DNS_PORT, API 127.0.0.1:$API_PORT, $DNS_THREADS UDP worker(s)"
@@ -276,6 +282,37 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 done
 stop_pid "$K_PID"
+
+# ---------------------------------------------------------------- phase 3b: RRL and cookie cost
+# A second daemon on a copy of the database with RRL on at a rate no bucket reaches, so
+# every answer pays the whole RRL bookkeeping (hash, bucket load and store) and none is
+# limited, alternating with the RRL-off daemon; then the RRL-off daemon with and without a
+# client cookie in every query (each such answer computes a SipHash server cookie).
+budget "the RRL and cookie phase"
+sqlite3 "$T_DIR/dns01d.db" ".backup '$T_DIR/rrl.db'" || { note "cannot copy the database"; finish; }
+bench_config "$T_DIR/rrl.cfg" "$T_DIR/rrl.db" "$RDNS_PORT" "$RAPI_PORT" 1000000
+start_daemon "$T_DIR/rrl.cfg" "$OUT/dns01d-rrl.log" "$RAPI_PORT" || finish
+R_PID=$DAEMON_PID
+for r in $(seq 1 "$ROUNDS"); do
+	budget "RRL round $r"
+	if [ $((r % 2)) = 1 ]; then order="on off"; else order="off on"; fi
+	for s in $order; do
+		if [ "$s" = on ]; then
+			run_dnsperf rrl.on.udp_hits.dns01d "$RDNS_PORT" "$R_PID" "$T_DIR/hits" NOERROR
+		else
+			run_dnsperf rrl.off.udp_hits.dns01d "$DNS_PORT" "$D_PID" "$T_DIR/hits" NOERROR
+		fi
+	done
+	for s in $order; do
+		if [ "$s" = on ]; then
+			run_dnsperf cookie.on.udp_hits.dns01d "$DNS_PORT" "$D_PID" "$T_DIR/hits" NOERROR \
+				-E 10:0123456789abcdef
+		else
+			run_dnsperf cookie.off.udp_hits.dns01d "$DNS_PORT" "$D_PID" "$T_DIR/hits" NOERROR
+		fi
+	done
+done
+stop_pid "$R_PID"
 
 # ---------------------------------------------------------------- phase 4: scale
 # The 100,000-account daemon runs next to the 1,000-account one, and dnsperf
