@@ -38,7 +38,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # The allocation guard counts malloc calls made by our own objects.
 WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
 
-.PHONY: all test check bench install lint clean deps run unit
+.PHONY: all test check bench install lint clean deps run unit fuzz fuzz-build
 all: $(B)/dns01d $(B)/dns01 $(UNIT_BIN)
 
 $(B)/%.o: %.c
@@ -63,6 +63,31 @@ $(B)/tests/test_api $(B)/tests/test_json: $(B)/tests/%: $(B)/tests/unit/%.o $(LI
 	$(TEST_LINK)
 $(B)/tests/test_client: $(B)/tests/unit/test_client.o $(CLIENT_OBJ) $(ACME_OBJ) $(COMMON_OBJ)
 	$(TEST_LINK)
+
+# libFuzzer targets (tests/fuzz/), built by Debian's clang with ASan+UBSan into
+# build-fuzz/. `make fuzz FUZZ_SECONDS=N` runs each for N seconds on a temporary copy of
+# its seed corpus (tests/fuzz/corpus/<target>/) and fails on any finding.
+FUZZ_B := build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := dns api config acme acmedns stored
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# gcc's build keeps these two warnings; clang's versions of them differ (it flags MHD's
+# printf-style logger callback, and it does not read /* FALLTHROUGH */ comments).
+FUZZ_CFLAGS := -Wno-format-nonliteral -Wno-implicit-fallthrough
+fuzz:
+	$(MAKE) B=$(FUZZ_B) CC=$(FUZZ_CC) OPT="-O1 -g" SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+		CFLAGS="$(FUZZ_CFLAGS)" fuzz-build
+	B=$(FUZZ_B) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+FUZZ_LINK = @mkdir -p $(dir $@); $(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+$(B)/fuzz/fuzz_dns $(B)/fuzz/fuzz_config: $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(DNSD_OBJ) $(COMMON_OBJ)
+	$(FUZZ_LINK)
+$(B)/fuzz/fuzz_api $(B)/fuzz/fuzz_stored: $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(LIB_OBJ)
+	$(FUZZ_LINK)
+$(B)/fuzz/fuzz_acme $(B)/fuzz/fuzz_acmedns: $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(CLIENT_OBJ) $(COMMON_OBJ)
+	$(FUZZ_LINK)
 
 # Install the Debian 12 packages the build, the tests and the benchmarks need (as root).
 deps:
@@ -109,6 +134,6 @@ lint:
 		--suppress=missingIncludeSystem -D_GNU_SOURCE common storage dnsd api acme client daemon
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

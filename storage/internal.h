@@ -111,6 +111,8 @@ int storage_wal_hook(void *arg, sqlite3 *db, const char *name, int nframes);
 /* account.c */
 int storage_hash_key(const struct storage *st, const char *key, char out[STORAGE_HASH_MAX]);
 int storage_legacy_init(struct storage *st, char *err, size_t errlen);
+/* Decode an AllowFrom column (JSON array) into acct; 0, or -1 to deny (tests/fuzz). */
+int storage_allowfrom_decode(const char *text, struct storage_account *acct);
 
 /* health.c */
 int storage_files_init(struct storage *st, char *err, size_t errlen);
