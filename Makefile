@@ -106,7 +106,8 @@ unit: all
 
 check:
 	$(MAKE) B=build-asan OPT="-O1 -g" \
-		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+		FUZZ_SECONDS=0 test
 
 bench: all
 	B=$(B) bash bench/run.sh

@@ -4,7 +4,7 @@
 # Every test prints "ok - NAME", "FAIL - NAME" or "SKIPPED - NAME: why" per check. A skip
 # is only for what the machine forbids (no IPv6, no mount namespaces); a missing test
 # tool is a FAIL (sudo deploy/deps.sh --test installs them all).
-# ONLY=unit|integration|e2e runs one stage; a pattern as $1 filters test files by name.
+# ONLY=unit|integration|e2e|fuzz runs one stage; a pattern as $1 filters test files by name.
 set -u
 cd "$(dirname "$0")/.."
 # unbound, pebble's helpers and other daemons live in /usr/sbin and /sbin, which are not
@@ -72,6 +72,18 @@ if stage e2e; then
 		run_one "e2e/as_user.sh" bash tests/e2e/as_user.sh \
 			"$((passed - p0))" "$((failed - f0))" "$((skipped - s0))"
 	fi
+fi
+# The fuzz smoke (make fuzz): each libFuzzer target for FUZZ_SECONDS (default 30, about
+# 4 minutes in all with the clang build), ASan+UBSan, one "ok - fuzz_<target>" each.
+# FUZZ_SECONDS=0 leaves the stage out (make check does: the targets already run under
+# ASan+UBSan). A name pattern as $1 picks targets.
+if stage fuzz && [ "${FUZZ_SECONDS:-30}" != 0 ]; then
+	fuzz_targets=""
+	for t in dns api config acme acmedns stored; do
+		case "fuzz_$t" in *"$pattern"*) fuzz_targets="$fuzz_targets $t" ;; esac
+	done
+	[ -n "$fuzz_targets" ] && run_one "fuzz" make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" \
+	    FUZZ_TARGETS="${fuzz_targets# }"
 fi
 [ -s "$logdir/skips" ] && cat "$logdir/skips"
 rm -rf "$logdir"
