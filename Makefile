@@ -11,7 +11,7 @@ MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 SYSTEMDUNITDIR ?= /lib/systemd/system
 CC ?= cc
-PKGS := ldns libmicrohttpd sqlite3 libcrypto libssl libcurl jansson libsystemd
+PKGS := ldns libmicrohttpd sqlite3 libcrypto libssl libcurl jansson libsystemd libseccomp
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 	-Wpointer-arith -Wcast-qual -Wformat=2 -Wimplicit-fallthrough
@@ -62,6 +62,8 @@ $(B)/tests/test_dnsd: $(B)/tests/unit/test_dnsd.o $(DNSD_OBJ) $(COMMON_OBJ)
 $(B)/tests/test_api $(B)/tests/test_json: $(B)/tests/%: $(B)/tests/unit/%.o $(LIB_OBJ)
 	$(TEST_LINK)
 $(B)/tests/test_client: $(B)/tests/unit/test_client.o $(CLIENT_OBJ) $(ACME_OBJ) $(COMMON_OBJ)
+	$(TEST_LINK)
+$(B)/tests/test_sandbox: $(B)/tests/unit/test_sandbox.o $(B)/daemon/sandbox.o $(COMMON_OBJ)
 	$(TEST_LINK)
 
 # libFuzzer targets (tests/fuzz/), built by Debian's clang with ASan+UBSan into

@@ -141,6 +141,7 @@ struct config {
 	unsigned rrl_slip;		/* every Nth limited answer sent TC=1 (default 2; 0 = drop all) */
 	bool cookies;			/* DNS cookies, RFC 7873/9018 (default true) */
 	unsigned cookie_rotation;	/* seconds between server secret rotations (default 86400) */
+	bool seccomp;			/* load the seccomp allow-list once started (default true) */
 
 	/* [database] */
 	char *db_engine;		/* "sqlite3" or "sqlite"; anything else is an error */

@@ -80,6 +80,7 @@ static const struct key_desc keys[] = {
 	{ "general", "cookies", K_BOOL, F(cookies), 0, 0, false },
 	{ "general", "cookie_rotation", K_UINT, F(cookie_rotation), CONFIG_MIN_COOKIE_ROTATION,
 	    CONFIG_MAX_COOKIE_ROTATION, false },
+	{ "general", "seccomp", K_BOOL, F(seccomp), 0, 0, false },
 
 	{ "database", "engine", K_ENGINE, F(db_engine), 0, 0, false },
 	{ "database", "connection", K_STR, F(db_connection), 0, 0, true },
@@ -751,6 +752,7 @@ defaults(struct cctx *c, struct config *cfg)
 	cfg->rrl_slip = 2;
 	cfg->cookies = true;
 	cfg->cookie_rotation = 86400;
+	cfg->seccomp = true;
 	cfg->txt_values = 2;
 	cfg->max_body = 4096;
 	cfg->api_threads = 2;

@@ -17,6 +17,7 @@
 #include "../dnsd/dnsd.h"
 #include "../storage/storage.h"
 #include "daemon.h"
+#include "sandbox.h"
 
 #define DNS01D_VERSION "0.1.0"
 #define DAEMON_MAX_ERR 512	/* bytes in one start-up error line */
@@ -145,10 +146,12 @@ start(struct daemon *dm, const struct timespec *t0)
 		log_fatalx("api: %s", err);
 	if (privdrop_final(cfg, err, sizeof(err)) == -1)
 		log_fatalx("%s", err);
-	/* Anything that narrows the process further (a seccomp filter) goes here, after the drop. */
-	log_info("dns01d %s ready: dns %s (port %u), api %s port %u, started in %.0f ms",
-	    DNS01D_VERSION, cfg->listen, dnsd_port(dm->d), cfg->api_ip, api_port(dm->a),
-	    elapsed_ms(t0));
+	/* Last: after the drop, every socket bound and every thread running (TSYNC covers them). */
+	if (cfg->seccomp && sandbox_enter(cfg->logformat == LOG_FORMAT_JSON, err, sizeof(err)) == -1)
+		log_fatalx("%s", err);
+	log_info("dns01d %s ready: dns %s (port %u), api %s port %u, started in %.0f ms, "
+	    "seccomp %s", DNS01D_VERSION, cfg->listen, dnsd_port(dm->d), cfg->api_ip,
+	    api_port(dm->a), elapsed_ms(t0), cfg->seccomp ? "on" : "off");
 	sd_notifyf(0, "READY=1\nSTATUS=dns port %u, api port %u", dnsd_port(dm->d),
 	    api_port(dm->a));
 }

@@ -18,7 +18,8 @@ T_PIDS=()
 T_LOGS=()
 T_FAILED=0
 
-# t_sanitizer_scan: a FAIL line for each daemon log holding an ASan/UBSan/LSan report
+# t_sanitizer_scan: a FAIL line for each daemon log holding an ASan/UBSan/LSan report or
+# a seccomp "blocked system call" line
 # (make check runs this suite with a sanitizer build). Returns non-zero if any.
 t_sanitizer_scan() {
 	local f bad=0 seen=" "
@@ -26,8 +27,8 @@ t_sanitizer_scan() {
 		case "$seen" in *" $f "*) continue ;; esac
 		seen="$seen$f "
 		[ -f "$f" ] || continue
-		if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |WARNING: ThreadSanitizer' "$f"; then
-			echo "FAIL - sanitizer_clean: $(grep -Em 3 'ERROR: |runtime error: |SUMMARY: |WARNING: ' "$f" | tr '\n' ' ' | cut -c1-600)"
+		if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |WARNING: ThreadSanitizer|seccomp: blocked system call' "$f"; then
+			echo "FAIL - sanitizer_clean: $(grep -Em 3 'ERROR: |runtime error: |SUMMARY: |WARNING: |seccomp: blocked' "$f" | tr '\n' ' ' | cut -c1-600)"
 			bad=1
 		fi
 	done
