@@ -23,11 +23,17 @@ for t in "$@"; do
 		continue
 	fi
 	mkdir -p "$work/corpus/$t" "$work/tmp/$t" "$art"
+	# fuzz_api: dnsd frees replaced answers after a grace period and SQLite keeps caches,
+	# so allocations never balance within one input, and libFuzzer's per-input leak
+	# check would run LeakSanitizer on nearly every input (12 times slower). Leaks are
+	# still reported by LeakSanitizer when the process exits.
+	extra=()
+	[ "$t" = api ] && extra=(-detect_leaks=0)
 	cp tests/fuzz/corpus/"$t"/* "$work/corpus/$t/" 2>/dev/null
 	# The outer timeout is a backstop for a hung process; libFuzzer stops itself.
 	TMPDIR="$work/tmp/$t" timeout -k 10 $((secs * 2 + 120)) "$bin" \
 	    -max_total_time="$secs" -rss_limit_mb="$rss_mb" -timeout="$unit_timeout" \
-	    -print_final_stats=1 -artifact_prefix="$art/" "$work/corpus/$t" >"$log" 2>&1
+	    -print_final_stats=1 -artifact_prefix="$art/" "${extra[@]}" "$work/corpus/$t" >"$log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
