@@ -88,7 +88,9 @@ $(B)/fuzz/fuzz_dns $(B)/fuzz/fuzz_config: $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(DNS
 	$(FUZZ_LINK)
 $(B)/fuzz/fuzz_api $(B)/fuzz/fuzz_stored: $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(LIB_OBJ)
 	$(FUZZ_LINK)
-$(B)/fuzz/fuzz_acme $(B)/fuzz/fuzz_acmedns: $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(CLIENT_OBJ) $(COMMON_OBJ)
+$(B)/fuzz/fuzz_acme: $(B)/tests/fuzz/fuzz_acme.o $(ACME_OBJ) $(COMMON_OBJ)
+	$(FUZZ_LINK)
+$(B)/fuzz/fuzz_acmedns: $(B)/tests/fuzz/fuzz_acmedns.o $(CLIENT_OBJ) $(ACME_OBJ) $(COMMON_OBJ)
 	$(FUZZ_LINK)
 
 # Install the Debian 12 packages the build, the tests and the benchmarks need (as root).

@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_acme.c -- libFuzzer target: the client's parsers of what an ACME server sends */
+/* tests/fuzz/fuzz_acme.c -- libFuzzer target: the acme module's parsers of what an ACME server sends */
 /* SPDX-License-Identifier: ISC */
 
 /*
@@ -12,14 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../client/client.h"
+#include "../../acme/internal.h"
 #include "fuzz.h"
 
 #define BASE_URL "https://acme.example.org/acme/order/1"
 
 /* A failure must leave one error line; a success none. */
 static void
-check_err(int rc, const struct client_err *err)
+check_err(int rc, const struct acme_err *err)
 {
 	if (rc == -1 && (!err->set || err->msg[0] == '\0' || strchr(err->msg, '\n') != NULL))
 		abort();
@@ -29,7 +29,7 @@ static void
 parse_directory(const char *s, size_t n)
 {
 	struct acme_directory d;
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 
 	memset(&d, 0, sizeof(d));
 	check_err(json_directory_parse(s, n, &d, &err), &err);
@@ -40,7 +40,7 @@ static void
 parse_order(const char *s, size_t n)
 {
 	struct acme_order o;
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 
 	memset(&o, 0, sizeof(o));
 	check_err(json_order_parse(s, n, &o, &err), &err);
@@ -51,7 +51,7 @@ static void
 parse_authz(const char *s, size_t n)
 {
 	struct acme_authz a;
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 
 	memset(&a, 0, sizeof(a));
 	check_err(json_authz_parse(s, n, &a, &err), &err);
@@ -84,16 +84,16 @@ parse_small(unsigned which, const char *s, size_t n)
 	case 6:
 		memset(&resp, 0, sizeof(resp));
 		http_parse_link(BASE_URL, s, &resp);
-		if (resp.nalternate > CLIENT_MAX_LINKS)
+		if (resp.nalternate > ACME_MAX_LINKS)
 			abort();
 		http_response_free(&resp);
 		break;
 	case 7:
-		if (client_retry_after(s, 1700000000, &secs) == 0 && secs < 0)
+		if (acme_retry_after(s, 1700000000, &secs) == 0 && secs < 0)
 			abort();
 		break;
 	default:
-		client_rfc3339(s, &t0);
+		acme_rfc3339(s, &t0);
 		break;
 	}
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../../acme/internal.h"
 #include "../../client/client.h"
 #include "fuzz.h"
 
@@ -19,7 +20,7 @@ static void
 parse_register(const char *s, size_t n)
 {
 	struct acmedns_account a;
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 
 	if (json_acmedns_account(s, n, SERVER_URL, &a, &err) == 0) {
 		if (a.username == NULL || a.password == NULL || a.server_url == NULL ||
@@ -35,7 +36,7 @@ static void
 parse_storage(const char *key, const char *s, size_t n)
 {
 	struct acmedns_account a;
-	struct client_err err = { .set = false };
+	struct acme_err err = { .set = false };
 	char *out;
 	int rc;
 
