@@ -108,6 +108,7 @@ int dnsd_answer(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, siz
 #define DNSD_MAX_NAME 255		/* wire length, RFC 1035 §2.3.4 */
 #define DNSD_MAX_TXT_VALUE 1024		/* bytes in one published TXT value */
 #define DNSD_MAX_CNAME_CHAIN 8		/* CNAMEs followed inside the zone */
+#define DNSD_MAX_TYPE_TOKEN 32		/* bytes of a TTL, class or type token in a records line */
 #define DNSD_MAX_COMP 128		/* name offsets remembered for compression */
 #define DNSD_MAX_UDP_THREADS 64		/* UDP workers per address family */
 #define DNSD_MAX_ADDRS 2		/* sockets per role: one IPv4, one IPv6 */

@@ -762,6 +762,11 @@ test_zone_errors(void)
 		{ "www HINFO a b", "test.cfg:42: record type not supported" },
 		{ "* A 192.0.2.1", "test.cfg:42: wildcard" },
 		{ "www CH A 192.0.2.1", "test.cfg:42: " },
+		/* Refused before ldns parses it: ldns leaks on a bad CERT (fuzz_config). */
+		{ "7ww CERT 0 issuewild \";\"", "test.cfg:42: record type not supported" },
+		{ "www 3600 IN CERT x", "test.cfg:42: record type not supported" },
+		{ "www", "test.cfg:42: record type missing or unknown" },
+		{ "www IN 60", "test.cfg:42: record type missing or unknown" },
 	};
 	struct dnsd_params p;
 	char err[512];
