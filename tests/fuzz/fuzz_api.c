@@ -4,10 +4,13 @@
 /*
  * The input is one request as libmicrohttpd hands it to api/server.c:
  *   method NUL path NUL X-Api-User NUL X-Api-Key NUL Origin NUL
- *   Access-Control-Request-Method NUL peer address NUL X-Forwarded-For NUL body
+ *   Access-Control-Request-Method NUL Authorization NUL peer address NUL
+ *   X-Forwarded-For NUL body
  * It goes the way server.c's answer() takes it: the client address from the
  * peer and the forwarded header (trusted proxies), then api_route() on real
- * storage (SQLite in a temporary directory) and a real, unstarted dnsd.
+ * storage (SQLite in a temporary directory) and a real, unstarted dnsd,
+ * with the rate limiters on (generous rates, so the authenticated paths stay
+ * reachable) and a registration token (the seeds know it).
  * Two accounts exist, one open and one with an allowfrom list; the tokens
  * @U1 @K1 @S1 (@U2 @K2 @S2) in the user, key and body stand for their
  * username, key and subdomain, so seeds can reach the authenticated paths.
@@ -19,11 +22,14 @@
 #include <unistd.h>
 
 #include "../../api/api.h"
+#include "../../api/internal.h"
 #include "fuzz.h"
 
 #define FUZZ_API_MAX_REGISTER 2000	/* /register calls that reach storage per process; later
 					 * ones stop after the body parser, so the database stays small */
 #define FUZZ_API_ACCOUNTS 2
+#define FUZZ_API_FIELDS 9		/* NUL-separated fields before the body */
+#define FUZZ_API_TOKEN "fuzz-register-token-0123456789"	/* register_token of the config */
 
 static const char config_text[] =
     "[general]\nlisten = \"127.0.0.1:0\"\nprotocol = \"both4\"\n"
@@ -34,6 +40,8 @@ static const char config_text[] =
     "corsorigins = [\"https://*.example.com\", \"https://exact.example.org\"]\n"
     "use_header = true\nheader_name = \"X-Forwarded-For\"\n"
     "trusted_proxies = [\"127.0.0.0/8\", \"::1\"]\n"
+    "auth_fail_rate = \"1000/second\"\nregister_rate = \"1000/second\"\n"
+    "register_token = \"" FUZZ_API_TOKEN "\"\n"
     "[logconfig]\nloglevel = \"error\"\n";
 
 struct fx {
@@ -100,7 +108,14 @@ fx_once(void)
 		goto fail;
 	if (cidr_parse("127.0.0.0/8", &fx.trusted[0]) == -1 || cidr_parse("::1", &fx.trusted[1]) == -1)
 		abort();
-	fx.ctx = (struct api_ctx){ &fx.cfg, fx.st, fx.d, fx.trusted, 2 };
+	memset(&fx.ctx, 0, sizeof(fx.ctx));
+	fx.ctx.cfg = &fx.cfg;
+	fx.ctx.st = fx.st;
+	fx.ctx.d = fx.d;
+	fx.ctx.trusted = fx.trusted;
+	fx.ctx.ntrusted = 2;
+	if (api_limits_start(&fx.ctx, err, sizeof(err)) == -1)
+		goto fail;
 	if (storage_register(fx.st, NULL, 0, &fx.acct[0], fx.key[0]) == -1 ||
 	    storage_register(fx.st, allow, 2, &fx.acct[1], fx.key[1]) == -1)
 		abort();
@@ -160,7 +175,8 @@ static void
 check_response(const struct api_request *req, const struct api_response *resp)
 {
 	switch (resp->status) {
-	case 200: case 201: case 400: case 401: case 404: case 405: case 413: case 500: case 503:
+	case 200: case 201: case 301: case 307: case 400: case 401: case 404: case 405: case 413:
+	case 429: case 500: case 503:
 		break;
 	default:
 		abort();
@@ -207,17 +223,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_in in = { data, size };
 	struct api_request req;
 	struct sockaddr_storage peer;
-	char *f[8], *body;
+	char *f[FUZZ_API_FIELDS], *body;
 	size_t i, blen;
 
 	if (fx.st == NULL)
 		fx_once();
 	if (size > FUZZ_MAX_INPUT)
 		return 0;
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < FUZZ_API_FIELDS; i++)
 		f[i] = subst_field(fuzz_field(&in));
 	body = subst_body(fuzz_rest(&in, &blen), &blen);
-	if (cidr_addr_parse(f[6], &peer) == -1 && cidr_addr_parse("127.0.0.1", &peer) == -1)
+	if (cidr_addr_parse(f[7], &peer) == -1 && cidr_addr_parse("127.0.0.1", &peer) == -1)
 		abort();
 	memset(&req, 0, sizeof(req));
 	req.method = f[0];
@@ -226,10 +242,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.api_key = f[3][0] != '\0' ? f[3] : NULL;
 	req.origin = f[4][0] != '\0' ? f[4] : NULL;
 	req.acr_method = f[5][0] != '\0' ? f[5] : NULL;
+	req.authorization = f[6][0] != '\0' ? f[6] : NULL;
 	req.body = body;
 	req.body_len = blen;
-	route(&req, (const struct sockaddr *)&peer, f[7][0] != '\0' ? f[7] : NULL);
-	for (i = 0; i < 8; i++)
+	route(&req, (const struct sockaddr *)&peer, f[8][0] != '\0' ? f[8] : NULL);
+	for (i = 0; i < FUZZ_API_FIELDS; i++)
 		free(f[i]);
 	free(body);
 	return 0;

@@ -74,8 +74,11 @@ def dns_seeds():
     for k, v in seeds.items():
         put("dns", k, v)
 
-def api_seed(method, path, user="", key="", origin="", acr="", peer="127.0.0.1", fwd="", body=""):
-    return "\0".join([method, path, user, key, origin, acr, peer, fwd, body])
+TOKEN = "fuzz-register-token-0123456789"   # fuzz_api.c's register_token
+
+def api_seed(method, path, user="", key="", origin="", acr="", peer="127.0.0.1", fwd="", body="",
+             auth="Bearer " + TOKEN):
+    return "\0".join([method, path, user, key, origin, acr, auth, peer, fwd, body])
 
 def api_seeds():
     upd1 = '{"subdomain":"@S1","txt":"%s"}' % TXT
@@ -108,6 +111,12 @@ def api_seeds():
         "method_get_update": api_seed("GET", "/update", origin="https://evil.example.net"),
         "not_found": api_seed("POST", "/update/"),
         "deep_json": api_seed("POST", "/register", body="[" * 40 + "]" * 40),
+        "register_no_token": api_seed("POST", "/register", auth=""),
+        "register_wrong_token": api_seed("POST", "/register", auth="Bearer wrong"),
+        "redirect_trailing_slash": api_seed("POST", "/update/", "@U1", "@K1",
+                                            body='{"subdomain":"@S1","txt":"%s"}' % TXT),
+        "redirect_double_slash": api_seed("GET", "//health"),
+        "redirect_case": api_seed("POST", "/Register"),
     }
     for k, v in seeds.items():
         put("api", k, v)
