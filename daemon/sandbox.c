@@ -202,8 +202,9 @@ add_narrow_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
 	struct scmp_arg_cmp a;
 	size_t i;
+	/* getdents: the sanitizer runtime lists /proc/PID/task with the old call on x86_64. */
 	static const char *const sanitizer[] = { "ptrace", "wait4", "waitid", "prctl", "clone",
-		"kill", "tkill", "tgkill", "sched_getparam", "getpgid" };
+		"kill", "tkill", "tgkill", "sched_getparam", "getpgid", "getdents", "arch_prctl" };
 
 	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		a = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]);
