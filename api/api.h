@@ -22,6 +22,11 @@
 #define API_MAX_LABEL 63		/* RFC 1035 §2.3.4: octets in one DNS label */
 #define API_MAX_FORWARDED 64		/* entries of header_name examined, right to left */
 #define API_MAX_TLS_FILE (1024 * 1024)	/* the most bytes read from a PEM file */
+#define API_TLS_MAX_CHAIN 10		/* certificates in the served chain */
+#define API_TLS_MAX_SERIAL 20		/* RFC 5280 §4.1.2.2: octets of a serial number */
+#define API_TLS_MAX_RETIRED 8		/* replaced certificates kept for handshakes in flight */
+#define API_TLS_POLL_MS 1000		/* tls = "cert": how often the files are stat'ed */
+#define API_HSTS_MAX 96			/* bytes of the Strict-Transport-Security value */
 #define API_LOG_PATH_MAX 128		/* bytes of the request path kept for the access log */
 #define API_LOG_USER_MAX 48		/* bytes of the user field of the access log: a UUID, or
 					 * "bad:" and a sanitized, cut X-Api-User */
@@ -47,6 +52,26 @@ unsigned api_port(const struct api *a);
 
 /* Stop serving, finish in-flight requests, free everything. Accepts NULL. */
 void api_stop(struct api *a);
+
+/*
+ * Serve a new certificate: chain_pem (leaf first) and key_pem. The chain must
+ * parse in order and the key match the leaf; otherwise the old certificate
+ * stays, one error line is logged and err says why. New TLS handshakes get
+ * the new one at once; connections already up are not touched. With tls =
+ * "acme" the HTTPS listener starts with the first certificate. 0 or -1.
+ */
+int api_set_certificate(struct api *a, const char *chain_pem, size_t chain_len,
+    const char *key_pem, size_t key_len, char *err, size_t errlen);
+/* tls = "cert": re-read the two files now (SIGHUP). 0, or -1 with the old kept (logged). */
+int api_reload_certificate(struct api *a);
+/* True if the API is serving (HTTP, or HTTPS with a certificate). */
+bool api_serving(const struct api *a);
+/*
+ * dns01d -n: check the files as the API would load them (readable, the chain
+ * parses, the key matches the leaf). 0, or -1 with one line in err.
+ */
+int api_check_certificate_files(const char *chain_path, const char *key_path, char *err,
+    size_t errlen);
 
 /* ------------------------------------------------------------------ */
 /* Below: the module's internal, library-free interfaces between its files
@@ -130,6 +155,32 @@ void api_route(const struct api_ctx *ctx, const struct api_request *req,
 void api_response_error(struct api_response *resp, enum api_err e);
 /* Free an owned body. Accepts a zeroed struct. */
 void api_response_clear(struct api_response *resp);
+
+/* tls.c -- the certificate for new handshakes (GnuTLS stops there) */
+
+struct api_tls;
+struct MHD_OptionItem;
+
+/*
+ * The TLS state for cfg: with tls = "cert" the files are loaded and checked
+ * (an error fails the start) and a watcher re-reads them when they change;
+ * otherwise it starts empty. NULL with err set.
+ */
+struct api_tls *api_tls_new(const struct config *cfg, char *err, size_t errlen);
+/* Free everything; MHD must have stopped. Accepts NULL. */
+void api_tls_free(struct api_tls *t);
+/* True once a certificate is installed. */
+bool api_tls_ready(struct api_tls *t);
+/* The MHD option that makes each handshake ask for the current certificate. */
+void api_tls_option(struct MHD_OptionItem *item);
+/* Check and install a PEM chain and key; on error the old stays (logged). 0 or -1. */
+int api_tls_swap(struct api_tls *t, const char *chain, size_t chain_len, const char *key,
+    size_t key_len, char *err, size_t errlen);
+/* Re-read the files (tls = "cert"); on error the old stays (logged). 0 or -1. */
+int api_tls_reload_files(struct api_tls *t);
+/* Load and check a pair of files without serving them. 0 or -1 with err. */
+int api_tls_check_files(const char *chain_path, const char *key_path, char *err,
+    size_t errlen);
 
 /* auth.c */
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -33,10 +34,12 @@ struct api {
 	struct api_ctx ctx;
 	size_t max_body;
 	unsigned port;
-	char *tls_key;			/* PEM, wiped on stop */
-	size_t tls_key_len;
-	char *tls_cert;
 	struct api_deadline *deadline;	/* closes requests that take too long to arrive */
+	struct api_tls *tls;		/* NULL for plain HTTP */
+	char hsts[API_HSTS_MAX];	/* Strict-Transport-Security value, or "" */
+	int pending_fd;			/* bound, waiting for the first certificate, or -1 */
+	pthread_mutex_t start_mu;	/* guards a deferred start */
+	const struct config *cfg;
 };
 
 /*
@@ -52,6 +55,7 @@ struct conn {
 	bool answered;			/* a reply was queued before the body ended */
 	size_t drained;			/* bytes discarded after too_large */
 	struct api_deadline_node dl;	/* this connection's request deadline */
+	const char *hsts;		/* the api's Strict-Transport-Security value, or NULL */
 	char inline_body[API_BODY_INITIAL];
 };
 
@@ -91,6 +95,7 @@ notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 			if (ci != NULL)
 				api_deadline_arm(a->deadline, &cs->dl, ci->connect_fd);
+			cs->hsts = a != NULL && a->hsts[0] != '\0' ? a->hsts : NULL;
 		}
 		*socket_context = cs;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -214,6 +219,8 @@ log_request(const struct conn *cs, const struct sockaddr *peer, const struct soc
 static enum MHD_Result
 queue(struct MHD_Connection *c, struct api_response *resp)
 {
+	const union MHD_ConnectionInfo *ci;
+	const struct conn *cs;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
@@ -256,6 +263,11 @@ queue(struct MHD_Connection *c, struct api_response *resp)
 			MHD_add_response_header(r, "Access-Control-Max-Age", API_CORS_MAX_AGE);
 		}
 	}
+	/* RFC 6797 §7.1: only over HTTPS, so cs->hsts is set only with TLS on. */
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	cs = ci != NULL ? ci->socket_context : NULL;
+	if (cs != NULL && cs->hsts != NULL)
+		MHD_add_response_header(r, "Strict-Transport-Security", cs->hsts);
 	ret = MHD_queue_response(c, resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -451,50 +463,6 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	return answer(a, cs, c, method, url);
 }
 
-/* Read a whole file of at most max bytes into a NUL-terminated buffer. */
-static char *
-read_file_capped(const char *path, size_t max, size_t *lenp, char *err, size_t errlen)
-{
-	struct stat sb;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t r;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > max) {
-		snprintf(err, errlen, "%s: not a regular file of at most %zu bytes", path, max);
-		goto fail;
-	}
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto fail;
-	}
-	while (len < (size_t)sb.st_size) {
-		r = read(fd, buf + len, (size_t)sb.st_size - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			snprintf(err, errlen, "%s: read failed", path);
-			goto fail;
-		}
-		len += (size_t)r;
-	}
-	buf[len] = '\0';
-	close(fd);
-	*lenp = len;
-	return buf;
-fail:
-	if (buf != NULL) {
-		explicit_bzero(buf, (size_t)sb.st_size + 1);
-		free(buf);
-	}
-	close(fd);
-	return NULL;
-}
 
 /*
  * Create, bind and listen on the API socket ourselves so a bind failure is
@@ -576,14 +544,74 @@ fd_limit_fit(const struct config *cfg)
 		    (unsigned long long)want);
 }
 
+/* The port a bound socket got (the config may ask for port 0). */
+static unsigned
+fd_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return 0;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* RFC 6797 §6.1: the Strict-Transport-Security value from the hsts_* keys, or "". */
+static void
+hsts_value(const struct config *cfg, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (cfg->hsts_enabled)
+		snprintf(buf, len, "max-age=%u%s%s", cfg->hsts_max_age,
+		    cfg->hsts_include_subdomains ? "; includeSubDomains" : "",
+		    cfg->hsts_preload ? "; preload" : "");
+}
+
+/* Start MHD on the bound socket fd (taken over on success), with TLS when a->tls. */
+static int
+start_mhd(struct api *a, int fd, char *err, size_t errlen)
+{
+	const struct config *cfg = a->cfg;
+	struct MHD_OptionItem tls_opts[2];
+	unsigned threads, timeout, flags;
+
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	memset(tls_opts, 0, sizeof(tls_opts));
+	tls_opts[0].option = MHD_OPTION_END;
+	tls_opts[1].option = MHD_OPTION_END;
+	if (a->tls != NULL) {
+		flags |= MHD_USE_TLS;
+		api_tls_option(&tls_opts[0]);
+	}
+	threads = cfg->api_threads != 0 ? cfg->api_threads : API_DEFAULT_THREADS;
+	timeout = cfg->connection_timeout != 0 ? cfg->connection_timeout : API_DEFAULT_TIMEOUT;
+	a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, a,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, a,
+	    MHD_OPTION_NOTIFY_COMPLETED, request_completed, a,
+	    MHD_OPTION_ARRAY, tls_opts,
+	    MHD_OPTION_END);
+	if (a->mhd == NULL) {
+		snprintf(err, errlen, "cannot start the HTTP server%s",
+		    a->tls != NULL ? " (check the TLS key and certificate)" : "");
+		return -1;
+	}
+	return 0;
+}
+
 /* Start the API: parse trusted proxies, load TLS material, listen, start MHD. */
 struct api *
 api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
     char *err, size_t errlen)
 {
-	const union MHD_DaemonInfo *di;
 	struct api *a;
-	unsigned threads, timeout, flags;
 	size_t i;
 	int fd = -1;
 
@@ -591,6 +619,9 @@ api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	a->pending_fd = -1;
+	a->cfg = cfg;
+	pthread_mutex_init(&a->start_mu, NULL);
 	a->ctx.cfg = cfg;
 	a->ctx.st = st;
 	a->ctx.d = d;
@@ -614,32 +645,15 @@ api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
 		a->ctx.ntrusted = cfg->trusted_proxies.n;
 	}
 
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
-	if (cfg->tls != NULL && strcmp(cfg->tls, "cert") == 0) {
-		size_t clen;
-
-		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
-			snprintf(err, errlen, "tls = \"cert\": libmicrohttpd was built without TLS");
+	if (cfg->tls != CONFIG_TLS_NONE) {
+		if (!MHD_is_feature_supported(MHD_FEATURE_TLS) ||
+		    !MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK)) {
+			snprintf(err, errlen, "tls: libmicrohttpd was built without TLS");
 			goto fail;
 		}
-		if (cfg->tls_cert_privkey == NULL || cfg->tls_cert_fullchain == NULL) {
-			snprintf(err, errlen,
-			    "tls = \"cert\" needs tls_cert_privkey and tls_cert_fullchain");
+		if ((a->tls = api_tls_new(cfg, err, errlen)) == NULL)
 			goto fail;
-		}
-		a->tls_key = read_file_capped(cfg->tls_cert_privkey, API_MAX_TLS_FILE,
-		    &a->tls_key_len, err, errlen);
-		if (a->tls_key == NULL)
-			goto fail;
-		a->tls_cert = read_file_capped(cfg->tls_cert_fullchain, API_MAX_TLS_FILE, &clen,
-		    err, errlen);
-		if (a->tls_cert == NULL)
-			goto fail;
-		flags |= MHD_USE_TLS;
-	} else if (cfg->tls != NULL && strcmp(cfg->tls, "none") != 0) {
-		snprintf(err, errlen, "tls = \"%s\" is not supported (use \"cert\" or \"none\")",
-		    cfg->tls);
-		goto fail;
+		hsts_value(cfg, a->hsts, sizeof(a->hsts));
 	}
 
 	if (api_limits_start(&a->ctx, err, errlen) == -1)
@@ -652,57 +666,17 @@ api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
 	fd_limit_fit(cfg);
 	if ((fd = listen_socket(cfg->api_ip, cfg->api_port, err, errlen)) == -1)
 		goto fail;
-	threads = cfg->api_threads != 0 ? cfg->api_threads : API_DEFAULT_THREADS;
-	timeout = cfg->connection_timeout != 0 ? cfg->connection_timeout : API_DEFAULT_TIMEOUT;
-
-	if (flags & MHD_USE_TLS) {
-		a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, a,
-		    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-		    MHD_OPTION_LISTEN_SOCKET, fd,
-		    MHD_OPTION_THREAD_POOL_SIZE, threads,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip,
-		    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
-		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, a,
-		    MHD_OPTION_NOTIFY_COMPLETED, request_completed, a,
-		    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key,
-		    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert,
-		    MHD_OPTION_END);
-	} else {
-		a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, a,
-		    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-		    MHD_OPTION_LISTEN_SOCKET, fd,
-		    MHD_OPTION_THREAD_POOL_SIZE, threads,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip,
-		    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
-		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, a,
-		    MHD_OPTION_NOTIFY_COMPLETED, request_completed, a,
-		    MHD_OPTION_END);
+	a->port = fd_port(fd);
+	if (a->tls != NULL && !api_tls_ready(a->tls)) {
+		/* tls = acme with no certificate yet: HTTPS starts when it arrives. */
+		a->pending_fd = fd;
+		log_info("api: waiting for the first certificate; HTTPS on port %u starts when it "
+		    "arrives", a->port);
+		return a;
 	}
-	if (a->mhd == NULL) {
-		snprintf(err, errlen, "cannot start the HTTP server%s",
-		    (flags & MHD_USE_TLS) ? " (check the TLS key and certificate)" : "");
+	if (start_mhd(a, fd, err, errlen) == -1)
 		goto fail;
-	}
 	fd = -1;	/* MHD owns and closes the listen socket now */
-
-	if ((di = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_BIND_PORT)) != NULL &&
-	    di->port != 0) {
-		a->port = di->port;
-	} else {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		const union MHD_DaemonInfo *li = MHD_get_daemon_info(a->mhd,
-		    MHD_DAEMON_INFO_LISTEN_FD);
-
-		if (li != NULL && getsockname(li->listen_fd, (struct sockaddr *)&ss, &sl) == 0)
-			a->port = ntohs(ss.ss_family == AF_INET6 ?
-			    ((struct sockaddr_in6 *)&ss)->sin6_port :
-			    ((struct sockaddr_in *)&ss)->sin_port);
-	}
 	return a;
 fail:
 	if (fd != -1)
@@ -728,11 +702,63 @@ api_stop(struct api *a)
 		MHD_stop_daemon(a->mhd);
 	api_deadline_stop(a->deadline);	/* after MHD: its close callbacks use the list */
 	api_limits_free(&a->ctx);
+	if (a->pending_fd != -1)
+		close(a->pending_fd);
+	api_tls_free(a->tls);
 	free(a->ctx.trusted);
-	if (a->tls_key != NULL) {
-		explicit_bzero(a->tls_key, a->tls_key_len);
-		free(a->tls_key);
-	}
-	free(a->tls_cert);
+	pthread_mutex_destroy(&a->start_mu);
 	free(a);
+}
+
+/* See api.h. */
+int
+api_set_certificate(struct api *a, const char *chain_pem, size_t chain_len,
+    const char *key_pem, size_t key_len, char *err, size_t errlen)
+{
+	int rc = -1;
+
+	if (a == NULL || a->tls == NULL) {
+		snprintf(err, errlen, "the API does not serve HTTPS");
+		return -1;
+	}
+	if (api_tls_swap(a->tls, chain_pem, chain_len, key_pem, key_len, err, errlen) == -1)
+		return -1;
+	pthread_mutex_lock(&a->start_mu);
+	if (a->mhd == NULL && a->pending_fd != -1) {
+		if (start_mhd(a, a->pending_fd, err, errlen) == -1) {
+			log_warnx("api: %s", err);
+			goto out;
+		}
+		a->pending_fd = -1;
+		log_info("api: HTTPS listener started on port %u with the first certificate",
+		    a->port);
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&a->start_mu);
+	return rc;
+}
+
+/* See api.h. */
+int
+api_reload_certificate(struct api *a)
+{
+	if (a == NULL || a->tls == NULL)
+		return 0;
+	return api_tls_reload_files(a->tls);
+}
+
+/* See api.h. */
+bool
+api_serving(const struct api *a)
+{
+	return a != NULL && a->mhd != NULL;
+}
+
+/* See api.h. */
+int
+api_check_certificate_files(const char *chain_path, const char *key_path, char *err,
+    size_t errlen)
+{
+	return api_tls_check_files(chain_path, key_path, err, errlen);
 }

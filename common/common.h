@@ -93,6 +93,21 @@ void log_event(enum log_level level, const char *msg, ...) __attribute__((sentin
 #define CONFIG_MIN_TOKEN 16		/* register_token: fewest characters */
 #define CONFIG_MAX_TOKEN 256		/* register_token: most characters */
 #define CONFIG_MAX_PWBUF 16384		/* getpwnam_r/getgrnam_r buffer for user, group */
+#define CONFIG_MAX_HSTS_AGE 63072000	/* hsts_max_age ceiling: two years in seconds */
+#define CONFIG_MAX_RENEW_BEFORE 315360000	/* acme_renew_before ceiling: ten years (s) */
+
+/* Let's Encrypt's ACME directories, for tls = "letsencrypt" and "letsencryptstaging". */
+#define CONFIG_LE_DIRECTORY "https://acme-v02.api.letsencrypt.org/directory"
+#define CONFIG_LE_STAGING_DIRECTORY "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+/* [api] tls: how the API gets its certificate. */
+enum config_tls {
+	CONFIG_TLS_NONE = 0,		/* plain HTTP (behind a proxy) */
+	CONFIG_TLS_CERT,		/* tls_cert_fullchain + tls_cert_privkey, reloaded on change */
+	CONFIG_TLS_LETSENCRYPT,		/* ACME at Let's Encrypt (acme_directory set for it) */
+	CONFIG_TLS_LETSENCRYPT_STAGING,	/* ACME at Let's Encrypt's staging CA */
+	CONFIG_TLS_ACME,		/* ACME at acme_directory */
+};
 
 /* general.protocol: which transports and families dnsd serves. */
 #define CONFIG_PROTO_UDP 0x1
@@ -151,11 +166,15 @@ struct config {
 	char *api_ip;			/* "127.0.0.1", "::", "0.0.0.0" */
 	unsigned api_port;		/* 0..65535; 0 = pick a free port (tests) */
 	bool disable_registration;
-	char *tls;			/* "none" or "cert" (letsencrypt* is refused with a clear error) */
+	enum config_tls tls;		/* none, cert, letsencrypt, letsencryptstaging, acme */
 	char *tls_cert_privkey;
 	char *tls_cert_fullchain;
-	char *acme_cache_dir;		/* accepted, unused */
-	char *notification_email;	/* accepted, unused */
+	char *acme_cache_dir;		/* ACME account, certificate and key (default "api-certs") */
+	char *notification_email;	/* ACME account contact, or "" for none */
+	bool hsts_enabled;		/* Strict-Transport-Security on HTTPS replies */
+	unsigned hsts_max_age;		/* seconds (default 31536000) */
+	bool hsts_include_subdomains;
+	bool hsts_preload;
 	struct config_strv corsorigins;
 	bool use_header;
 	char *header_name;		/* default "X-Forwarded-For" */
@@ -175,6 +194,12 @@ struct config {
 	size_t nregister_allowfrom;
 	char *register_token;		/* a secret: /register needs "Authorization: Bearer
 					 * <token>" when set; never logged; wiped on free */
+	char *acme_directory;		/* the CA's directory URL (tls = acme; set for letsencrypt*) */
+	char *acme_ca_file;		/* PEM bundle trusted for the CA's HTTPS, or NULL */
+	char *acme_eab_kid;		/* External Account Binding key ID, or NULL */
+	char *acme_eab_hmac_key;	/* EAB HMAC key, base64url (a secret: never logged) */
+	unsigned acme_renew_before;	/* seconds before expiry to renew; 0 = a third of the
+					 * lifetime or the CA's ARI window (default) */
 
 	/* [logconfig] */
 	enum log_level loglevel;	/* debug|info|warning|error (default info) */

@@ -93,6 +93,15 @@ static const struct key_desc keys[] = {
 	{ "api", "tls_cert_fullchain", K_STR, F(tls_cert_fullchain), 0, 0, false },
 	{ "api", "acme_cache_dir", K_STR, F(acme_cache_dir), 0, 0, false },
 	{ "api", "notification_email", K_STR, F(notification_email), 0, 0, false },
+	{ "api", "hsts_enabled", K_BOOL, F(hsts_enabled), 0, 0, false },
+	{ "api", "hsts_max_age", K_UINT, F(hsts_max_age), 0, CONFIG_MAX_HSTS_AGE, false },
+	{ "api", "hsts_include_subdomains", K_BOOL, F(hsts_include_subdomains), 0, 0, false },
+	{ "api", "hsts_preload", K_BOOL, F(hsts_preload), 0, 0, false },
+	{ "api", "acme_directory", K_STR, F(acme_directory), 0, 0, false },
+	{ "api", "acme_ca_file", K_STR, F(acme_ca_file), 0, 0, false },
+	{ "api", "acme_eab_kid", K_STR, F(acme_eab_kid), 0, 0, false },
+	{ "api", "acme_eab_hmac_key", K_STR, F(acme_eab_hmac_key), 0, 0, false },
+	{ "api", "acme_renew_before", K_UINT, F(acme_renew_before), 0, CONFIG_MAX_RENEW_BEFORE, false },
 	{ "api", "corsorigins", K_STRV, F(corsorigins), 0, 0, false },
 	{ "api", "use_header", K_BOOL, F(use_header), 0, 0, false },
 	{ "api", "header_name", K_HEADER, F(header_name), 0, 0, false },
@@ -672,16 +681,25 @@ apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct
 		else
 			cerr(c, kv->line, "[database] engine: \"%s\" is not \"sqlite3\"", s);
 		return -1;
-	case K_TLS:
-		if (strcasecmp(s, "none") == 0 || strcasecmp(s, "cert") == 0)
-			return set_str(c, kv->line, field, strcasecmp(s, "none") == 0 ? "none" : "cert");
-		if (strcasecmp(s, "letsencrypt") == 0 || strcasecmp(s, "letsencryptstaging") == 0)
-			cerr(c, kv->line, "[api] tls = \"%s\" is not supported: get the certificate "
-			    "with dns01 and use tls = \"cert\", or use tls = \"none\" behind a "
-			    "reverse proxy (see docs/migration.md)", s);
-		else
-			cerr(c, kv->line, "[api] tls: \"%s\" is not \"none\" or \"cert\"", s);
+	case K_TLS: {
+		static const struct { const char *name; enum config_tls v; } tls_names[] = {
+			{ "none", CONFIG_TLS_NONE }, { "cert", CONFIG_TLS_CERT },
+			{ "letsencrypt", CONFIG_TLS_LETSENCRYPT },
+			{ "letsencryptstaging", CONFIG_TLS_LETSENCRYPT_STAGING },
+			{ "acme", CONFIG_TLS_ACME },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(tls_names) / sizeof(tls_names[0]); i++) {
+			if (strcasecmp(s, tls_names[i].name) == 0) {
+				cfg->tls = tls_names[i].v;
+				return 0;
+			}
+		}
+		cerr(c, kv->line, "[api] tls: \"%s\" is not \"none\", \"cert\", \"letsencrypt\", "
+		    "\"letsencryptstaging\" or \"acme\"", s);
 		return -1;
+	}
 	case K_HEADER:
 		if (!header_name_valid(s)) {
 			cerr(c, kv->line, "[api] header_name: \"%s\" is not an HTTP header name", s);
@@ -763,14 +781,70 @@ defaults(struct cctx *c, struct config *cfg)
 	cfg->auth_fail_rate.period = 60;
 	cfg->register_rate.count = 100;
 	cfg->register_rate.period = 3600;
+	cfg->tls = CONFIG_TLS_NONE;
+	cfg->hsts_max_age = 31536000;	/* one year, acme-dns's default */
 	cfg->loglevel = LOG_LEVEL_INFO;
 	cfg->logformat = LOG_FORMAT_TEXT;
 	if (set_str(c, 0, &cfg->db_engine, "sqlite3") == -1 ||
 	    set_str(c, 0, &cfg->api_ip, "127.0.0.1") == -1 ||
-	    set_str(c, 0, &cfg->tls, "none") == -1 ||
+	    set_str(c, 0, &cfg->acme_cache_dir, "api-certs") == -1 ||
 	    set_str(c, 0, &cfg->header_name, "X-Forwarded-For") == -1 ||
 	    set_str(c, 0, &cfg->logtype, "stdout") == -1)
 		return -1;
+	return 0;
+}
+
+/* True if s is an http(s) URL with a host and no spaces or control characters. */
+static bool
+url_valid(const char *s)
+{
+	const char *p;
+
+	if (strncasecmp(s, "https://", 8) == 0)
+		p = s + 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		p = s + 7;
+	else
+		return false;
+	if (*p == '\0' || *p == '/')
+		return false;
+	for (; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
+}
+
+/* tls and the ACME keys: letsencrypt* pick their directory; acme needs one. */
+static int
+tls_check(struct cctx *c, struct config *cfg)
+{
+	const char *le = NULL;
+
+	if (cfg->tls == CONFIG_TLS_LETSENCRYPT)
+		le = CONFIG_LE_DIRECTORY;
+	else if (cfg->tls == CONFIG_TLS_LETSENCRYPT_STAGING)
+		le = CONFIG_LE_STAGING_DIRECTORY;
+	if (le != NULL && cfg->acme_directory == NULL &&
+	    set_str(c, 0, &cfg->acme_directory, le) == -1)
+		return -1;
+	if (cfg->tls == CONFIG_TLS_ACME && cfg->acme_directory == NULL) {
+		cerr(c, 0, "missing key [api] acme_directory (tls = \"acme\" needs the CA's "
+		    "directory URL)");
+		return -1;
+	}
+	if (cfg->acme_directory != NULL && !url_valid(cfg->acme_directory)) {
+		cerr(c, 0, "[api] acme_directory: \"%s\" is not an http(s) URL",
+		    cfg->acme_directory);
+		return -1;
+	}
+	if ((cfg->acme_eab_kid != NULL) != (cfg->acme_eab_hmac_key != NULL)) {
+		cerr(c, 0, "[api] acme_eab_kid and acme_eab_hmac_key go together");
+		return -1;
+	}
+	if (cfg->tls >= CONFIG_TLS_LETSENCRYPT && *cfg->acme_cache_dir == '\0') {
+		cerr(c, 0, "[api] acme_cache_dir is empty");
+		return -1;
+	}
 	return 0;
 }
 
@@ -787,7 +861,9 @@ cross_check(struct cctx *c, struct config *cfg, const unsigned *seen)
 			return -1;
 		}
 	}
-	if (strcmp(cfg->tls, "cert") == 0) {
+	if (tls_check(c, cfg) == -1)
+		return -1;
+	if (cfg->tls == CONFIG_TLS_CERT) {
 		if (cfg->tls_cert_privkey == NULL || *cfg->tls_cert_privkey == '\0') {
 			cerr(c, 0, "missing key [api] tls_cert_privkey (tls = \"cert\" needs it)");
 			return -1;
@@ -984,6 +1060,7 @@ config_free(struct config *cfg)
 		case K_PROTOCOL:
 		case K_LOGLEVEL:
 		case K_LOGFORMAT:
+		case K_TLS:
 		case K_RATE:
 			break;
 		case K_CIDRLIST:
@@ -1031,6 +1108,8 @@ key_equal(const struct key_desc *d, const struct config *a, const struct config 
 		return a->loglevel == b->loglevel;
 	case K_LOGFORMAT:
 		return a->logformat == b->logformat;
+	case K_TLS:
+		return a->tls == b->tls;
 	case K_RATE: {
 		const struct config_rate *ra = (const void *)pa, *rb = (const void *)pb;
 

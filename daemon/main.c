@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -22,6 +25,7 @@
 #define DNS01D_VERSION "0.1.0"
 #define DAEMON_MAX_ERR 512	/* bytes in one start-up error line */
 #define DAEMON_MAX_CHANGED 1024	/* bytes naming the settings a reload cannot apply */
+#define DAEMON_MAX_PATH_DEPTH 256	/* parents climbed to find where acme_cache_dir would go */
 
 /* What the daemon runs: built by start(), torn down by stop(). */
 struct daemon {
@@ -81,6 +85,58 @@ load_one(void *arg, const char *subdomain, const struct storage_txt *txt)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * dns01d -n: the certificate files exist, can be read and match (tls = "cert");
+ * the ACME cache directory can be written, or created (tls = letsencrypt*,
+ * acme). The CA is not contacted. 0, or -1 with one line in err.
+ */
+static int
+check_tls(const struct config *cfg, char *err, size_t errlen)
+{
+	char dir[4096], *slash;
+	struct stat st;
+	int depth;
+
+	if (cfg->tls == CONFIG_TLS_CERT)
+		return api_check_certificate_files(cfg->tls_cert_fullchain, cfg->tls_cert_privkey,
+		    err, errlen);
+	if (cfg->tls == CONFIG_TLS_NONE)
+		return 0;
+	/* The nearest existing ancestor must be a writable directory (mkdir -p works). */
+	snprintf(dir, sizeof(dir), "%s", cfg->acme_cache_dir);
+	for (depth = 0; depth < DAEMON_MAX_PATH_DEPTH; depth++) {
+		if (stat(dir, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				snprintf(err, errlen, "acme_cache_dir %.200s: %.200s is not a directory",
+				    cfg->acme_cache_dir, dir);
+				return -1;
+			}
+			if (access(dir, W_OK | X_OK) == -1) {
+				snprintf(err, errlen, "acme_cache_dir %.200s: %.200s is not writable: %s",
+				    cfg->acme_cache_dir, dir, strerror(errno));
+				return -1;
+			}
+			return 0;
+		}
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "acme_cache_dir %.200s: %.200s: %s", cfg->acme_cache_dir, dir,
+			    strerror(errno));
+			return -1;
+		}
+		slash = strrchr(dir, '/');
+		if (slash == NULL) {
+			snprintf(dir, sizeof(dir), ".");
+		} else if (slash == dir) {
+			dir[1] = '\0';
+		} else {
+			*slash = '\0';
+		}
+	}
+	snprintf(err, errlen, "acme_cache_dir %.200s: no existing parent directory",
+	    cfg->acme_cache_dir);
+	return -1;
 }
 
 static double
@@ -169,6 +225,9 @@ reload(struct daemon *dm)
 	size_t n;
 
 	sd_notify(0, "RELOADING=1");
+	/* tls = "cert": the files again (an error keeps the old ones, logged). */
+	if (dm->cfg.tls == CONFIG_TLS_CERT && api_reload_certificate(dm->a) == 0)
+		log_info("SIGHUP: certificate files re-read");
 	if (log_reopen() == -1)
 		log_warn("SIGHUP: %s: cannot reopen the log file, still writing to the old one",
 		    dm->cfg.logfile);
@@ -270,6 +329,14 @@ main(int argc, char **argv)
 	memset(&dm, 0, sizeof(dm));
 	configure(&dm, path);
 	if (check_only) {
+		char err[DAEMON_MAX_ERR];
+
+		if (check_tls(&dm.cfg, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s: %s\n", path, err);
+			dnsd_free(dm.d);
+			config_free(&dm.cfg);
+			return 1;
+		}
 		printf("%s: configuration OK\n", path);
 		dnsd_free(dm.d);
 		config_free(&dm.cfg);

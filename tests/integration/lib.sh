@@ -132,7 +132,7 @@ connection = "$DB"
 ip = "$API_IP"
 disable_registration = ${DISABLE_REG:-false}
 port = "$API_PORT"
-tls = "none"
+tls = "${TLS:-none}"
 corsorigins = [
     "*"
 ]

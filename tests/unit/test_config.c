@@ -175,20 +175,51 @@ slurp(const char *path)
 	return data;
 }
 
+/* Issue 7: acme-dns's shipped config, letsencryptstaging and all, is accepted unchanged. */
 static int
-test_acme_dns_shipped_refuses_letsencrypt(void)
+test_acme_dns_shipped_letsencryptstaging(void)
 {
 	struct config cfg;
-	char want[512];
 
-	CHECK(parse(acme_dns_cfg, &cfg) == -1);
-	snprintf(want, sizeof(want), "t.cfg:%u: [api] tls = \"letsencryptstaging\" is not "
-	    "supported: get the certificate with dns01 and use tls = \"cert\", or use tls = "
-	    "\"none\" behind a reverse proxy (see docs/migration.md)",
-	    line_of(acme_dns_cfg, "tls = \"letsencryptstaging\""));
-	CHECK_STR(errbuf, want);
 	CHECK(line_of(acme_dns_cfg, "tls = \"letsencryptstaging\"") == 40);
-	CHECK(cfg.domain == NULL && cfg.path == NULL);	/* nothing left to free */
+	CHECK(parse(acme_dns_cfg, &cfg) == 0);
+	CHECK(cfg.tls == CONFIG_TLS_LETSENCRYPT_STAGING);
+	CHECK_STR(cfg.acme_directory, CONFIG_LE_STAGING_DIRECTORY);
+	CHECK_STR(cfg.acme_cache_dir, "api-certs");
+	CHECK_STR(cfg.notification_email, "");
+	CHECK(cfg.acme_ca_file == NULL && cfg.acme_eab_kid == NULL && cfg.acme_renew_before == 0);
+	config_free(&cfg);
+	return 0;
+}
+
+/* tls = "acme" needs acme_directory, a URL; EAB keys go in pairs; HSTS keys are read. */
+static int
+test_tls_acme_keys(void)
+{
+	struct config cfg;
+
+	CHECK(parse(MINIMAL "tls = \"letsencrypt\"\n", &cfg) == 0);
+	CHECK(cfg.tls == CONFIG_TLS_LETSENCRYPT);
+	CHECK_STR(cfg.acme_directory, CONFIG_LE_DIRECTORY);
+	config_free(&cfg);
+	CHECK(parse(MINIMAL "tls = \"ACME\"\nacme_directory = \"https://127.0.0.1:14000/dir\"\n"
+	    "acme_ca_file = \"/ca.pem\"\nacme_eab_kid = \"k\"\nacme_eab_hmac_key = \"aGk\"\n"
+	    "acme_renew_before = 20\nhsts_enabled = true\nhsts_max_age = 600\n"
+	    "hsts_include_subdomains = true\nhsts_preload = true\n", &cfg) == 0);
+	CHECK(cfg.tls == CONFIG_TLS_ACME);
+	CHECK_STR(cfg.acme_directory, "https://127.0.0.1:14000/dir");
+	CHECK_STR(cfg.acme_ca_file, "/ca.pem");
+	CHECK_STR(cfg.acme_eab_hmac_key, "aGk");
+	CHECK(cfg.acme_renew_before == 20);
+	CHECK(cfg.hsts_enabled && cfg.hsts_max_age == 600 && cfg.hsts_include_subdomains &&
+	    cfg.hsts_preload);
+	config_free(&cfg);
+	CHECK(parse(MINIMAL "tls = \"acme\"\n", &cfg) == -1);
+	CHECK(strstr(errbuf, "acme_directory") != NULL);
+	CHECK(parse(MINIMAL "tls = \"acme\"\nacme_directory = \"ftp://x/\"\n", &cfg) == -1);
+	CHECK(strstr(errbuf, "not an http(s) URL") != NULL);
+	CHECK(parse(MINIMAL "acme_eab_kid = \"k\"\n", &cfg) == -1);
+	CHECK(strstr(errbuf, "go together") != NULL);
 	return 0;
 }
 
@@ -221,7 +252,7 @@ test_acme_dns_shipped_with_tls_none(void)
 	CHECK_STR(cfg.api_ip, "0.0.0.0");
 	CHECK(cfg.api_port == 443);
 	CHECK(cfg.disable_registration == false);
-	CHECK_STR(cfg.tls, "none");
+	CHECK(cfg.tls == CONFIG_TLS_NONE);
 	CHECK_STR(cfg.tls_cert_privkey, "/etc/tls/example.org/privkey.pem");
 	CHECK_STR(cfg.tls_cert_fullchain, "/etc/tls/example.org/fullchain.pem");
 	CHECK_STR(cfg.acme_cache_dir, "api-certs");
@@ -251,7 +282,7 @@ test_acme_dns_shipped_tls_cert(void)
 	r = parse(text, &cfg);
 	free(text);
 	CHECK(r == 0);
-	CHECK_STR(cfg.tls, "cert");
+	CHECK(cfg.tls == CONFIG_TLS_CERT);
 	config_free(&cfg);
 	return 0;
 }
@@ -300,7 +331,7 @@ test_defaults(void)
 	CHECK_STR(cfg.db_engine, "sqlite3");
 	CHECK_STR(cfg.api_ip, "127.0.0.1");
 	CHECK(cfg.api_port == 443);
-	CHECK_STR(cfg.tls, "none");
+	CHECK(cfg.tls == CONFIG_TLS_NONE);
 	CHECK_STR(cfg.header_name, "X-Forwarded-For");
 	CHECK(cfg.trusted_proxies.n == 0);
 	CHECK(cfg.txt_values == 2);
@@ -667,10 +698,8 @@ static const struct err_case err_cases[] = {
 	{ "[database]\nengine = \"postgres\"\n", "t.cfg:2: [database] engine \"postgres\" is not "
 	  "supported: dns01d stores in SQLite only (see docs/migration.md)" },
 	{ "[database]\nengine = \"mysql\"\n", "t.cfg:2: [database] engine: \"mysql\" is not \"sqlite3\"" },
-	{ "[api]\ntls = \"letsencrypt\"\n", "t.cfg:2: [api] tls = \"letsencrypt\" is not supported: get "
-	  "the certificate with dns01 and use tls = \"cert\", or use tls = \"none\" behind a reverse "
-	  "proxy (see docs/migration.md)" },
-	{ "[api]\ntls = \"https\"\n", "t.cfg:2: [api] tls: \"https\" is not \"none\" or \"cert\"" },
+	{ "[api]\ntls = \"https\"\n", "t.cfg:2: [api] tls: \"https\" is not \"none\", \"cert\", "
+	  "\"letsencrypt\", \"letsencryptstaging\" or \"acme\"" },
 	{ "[api]\nip = \"localhost\"\n", "t.cfg:2: [api] ip: \"localhost\" is not an IP address" },
 	{ "[api]\nheader_name = \"X Real IP\"\n",
 	  "t.cfg:2: [api] header_name: \"X Real IP\" is not an HTTP header name" },
@@ -1097,7 +1126,8 @@ test_fuzz_mutations(void)
 }
 
 static const struct test_case tests[] = {
-	{ "acme_dns_shipped_refuses_letsencrypt", test_acme_dns_shipped_refuses_letsencrypt },
+	{ "acme_dns_shipped_letsencryptstaging", test_acme_dns_shipped_letsencryptstaging },
+	{ "tls_acme_keys", test_tls_acme_keys },
 	{ "acme_dns_shipped_with_tls_none", test_acme_dns_shipped_with_tls_none },
 	{ "acme_dns_shipped_tls_cert", test_acme_dns_shipped_tls_cert },
 	{ "defaults", test_defaults },
