@@ -31,6 +31,7 @@ DNSD_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard dnsd/*.c))
 API_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard api/*.c))
 ACME_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard acme/*.c))
 DAEMON_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard daemon/*.c))
+AUTOCERT_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard autocert/*.c))
 CLIENT_OBJ := $(patsubst %.c,$(B)/%.o,$(filter-out client/main.c,$(wildcard client/*.c)))
 LIB_OBJ := $(COMMON_OBJ) $(STORAGE_OBJ) $(DNSD_OBJ) $(API_OBJ)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -45,7 +46,7 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
-$(B)/dns01d: $(DAEMON_OBJ) $(LIB_OBJ)
+$(B)/dns01d: $(DAEMON_OBJ) $(LIB_OBJ) $(AUTOCERT_OBJ) $(ACME_OBJ)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(B)/dns01: $(B)/client/main.o $(CLIENT_OBJ) $(ACME_OBJ) $(COMMON_OBJ)
@@ -136,7 +137,7 @@ install: $(B)/dns01d $(B)/dns01
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-		--suppress=missingIncludeSystem -D_GNU_SOURCE common storage dnsd api acme client daemon
+		--suppress=missingIncludeSystem -D_GNU_SOURCE common storage dnsd api acme autocert client daemon
 
 clean:
 	rm -rf build build-asan build-fuzz

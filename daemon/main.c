@@ -16,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "../api/api.h"
+#include "../autocert/autocert.h"
 #include "../common/common.h"
 #include "../dnsd/dnsd.h"
 #include "../storage/storage.h"
@@ -33,6 +34,7 @@ struct daemon {
 	struct dnsd *d;
 	struct storage *st;
 	struct api *a;
+	struct autocert *ac;		/* tls = letsencrypt*, acme; else NULL */
 };
 
 static void
@@ -89,8 +91,9 @@ load_one(void *arg, const char *subdomain, const struct storage_txt *txt)
 
 /*
  * dns01d -n: the certificate files exist, can be read and match (tls = "cert");
- * the ACME cache directory can be written, or created (tls = letsencrypt*,
- * acme). The CA is not contacted. 0, or -1 with one line in err.
+ * the ACME cache directory can be written, or created, and acme_ca_file can be
+ * read (tls = letsencrypt*, acme; config.c already checked that acme_directory
+ * is a URL). The CA is not contacted. 0, or -1 with one line in err.
  */
 static int
 check_tls(const struct config *cfg, char *err, size_t errlen)
@@ -104,6 +107,10 @@ check_tls(const struct config *cfg, char *err, size_t errlen)
 		    err, errlen);
 	if (cfg->tls == CONFIG_TLS_NONE)
 		return 0;
+	if (cfg->acme_ca_file != NULL && access(cfg->acme_ca_file, R_OK) == -1) {
+		snprintf(err, errlen, "acme_ca_file %.200s: %s", cfg->acme_ca_file, strerror(errno));
+		return -1;
+	}
 	/* The nearest existing ancestor must be a writable directory (mkdir -p works). */
 	snprintf(dir, sizeof(dir), "%s", cfg->acme_cache_dir);
 	for (depth = 0; depth < DAEMON_MAX_PATH_DEPTH; depth++) {
@@ -137,6 +144,51 @@ check_tls(const struct config *cfg, char *err, size_t errlen)
 	snprintf(err, errlen, "acme_cache_dir %.200s: no existing parent directory",
 	    cfg->acme_cache_dir);
 	return -1;
+}
+
+/* autocert's publish callback: the dns-01 TXT in dnsd's memory (never in storage). */
+static int
+publish_challenge(void *arg, const char *const *values, size_t n)
+{
+	struct daemon *dm = arg;
+
+	return dnsd_publish(dm->d, AUTOCERT_CHALLENGE_LABEL, values, n);
+}
+
+/* autocert's deliver callback: the API serves the new certificate. */
+static int
+deliver_certificate(void *arg, const char *chain, size_t chain_len, const char *key,
+    size_t key_len)
+{
+	struct daemon *dm = arg;
+	char err[DAEMON_MAX_ERR];
+
+	return api_set_certificate(dm->a, chain, chain_len, key, key_len, err, sizeof(err));
+}
+
+/* tls = letsencrypt*, acme: start the certificate manager on our own DNS. */
+static struct autocert *
+start_autocert(const struct config *cfg, struct daemon *dm)
+{
+	struct autocert_params p;
+	struct autocert *ac;
+	char err[256];
+
+	memset(&p, 0, sizeof(p));
+	p.domain = cfg->domain;
+	p.directory_url = cfg->acme_directory;
+	p.cache_dir = cfg->acme_cache_dir;
+	p.ca_file = cfg->acme_ca_file;
+	p.email = cfg->notification_email;
+	p.eab_kid = cfg->acme_eab_kid;
+	p.eab_hmac_key = cfg->acme_eab_hmac_key;
+	p.renew_before = cfg->acme_renew_before;
+	p.publish = publish_challenge;
+	p.deliver = deliver_certificate;
+	p.arg = dm;
+	if ((ac = autocert_start(&p, err, sizeof(err))) == NULL)
+		log_fatalx("autocert: %s", err);
+	return ac;
 }
 
 static double
@@ -202,6 +254,9 @@ start(struct daemon *dm, const struct timespec *t0)
 		log_fatalx("api: %s", err);
 	if (privdrop_final(cfg, err, sizeof(err)) == -1)
 		log_fatalx("%s", err);
+	/* After the drop, so the cache files belong to the user; DNS already answers. */
+	if (cfg->tls >= CONFIG_TLS_LETSENCRYPT)
+		dm->ac = start_autocert(cfg, dm);
 	/* Last: after the drop, every socket bound and every thread running (TSYNC covers them). */
 	if (cfg->seccomp && sandbox_enter(cfg->logformat == LOG_FORMAT_JSON, err, sizeof(err)) == -1)
 		log_fatalx("%s", err);
@@ -268,6 +323,7 @@ serve(struct daemon *dm, const sigset_t *sigs)
 static void
 stop(struct daemon *dm)
 {
+	autocert_stop(dm->ac);	/* first: it calls into the API and dnsd */
 	api_stop(dm->a);
 	dnsd_free(dm->d);
 	storage_close(dm->st);

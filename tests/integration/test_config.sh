@@ -60,4 +60,33 @@ rc=$?
 check config_bad_daemon_exits_non_zero [ "$rc" -ne 0 ]
 check_match config_bad_daemon_message "$out" "^$T_DIR/start-bad\\.cfg:[0-9]+: "
 
+# Issue 7: acme-dns's own sample config.cfg (the copy in tests/unit/test_config.c), with
+# tls = "letsencryptstaging", passes -n unchanged: no CA is contacted, and the default
+# acme_cache_dir "api-certs", which does not exist yet, counts as writable because it
+# can be created.
+ACME_DNS_CFG=$T_DIR/acme-dns/config.cfg
+mkdir -p "$T_DIR/acme-dns"
+python3 - "$T_LIB_DIR/../unit/test_config.c" >"$ACME_DNS_CFG" <<'PY'
+import ast, re, sys
+src = open(sys.argv[1]).read()
+body = src.split("acme_dns_cfg[] =", 1)[1].split(";", 1)[0]
+sys.stdout.write("".join(ast.literal_eval(s) for s in re.findall(r'"(?:[^"\\]|\\.)*"', body)))
+PY
+check_match acme_dns_sample_is_letsencryptstaging "$(cat "$ACME_DNS_CFG")" 'tls = "letsencryptstaging"'
+# With no network at all (a new network namespace) when the machine allows one.
+NONET=()
+unshare -rn true 2>/dev/null && NONET=(unshare -rn)
+out=$(cd "$T_DIR/acme-dns" && timeout 10 "${NONET[@]}" "$DNS01D_BIN" -n -c config.cfg 2>&1)
+rc=$?
+[ ${#NONET[@]} -gt 0 ] || echo "# no network namespace here: -n ran with the network up"
+check_eq acme_dns_sample_letsencryptstaging_dash_n "$rc $out" "0 config.cfg: configuration OK"
+check acme_dns_sample_dash_n_creates_nothing [ ! -e "$T_DIR/acme-dns/api-certs" ]
+# A cache directory that cannot be created (below a plain file) is refused by -n.
+: >"$T_DIR/acme-dns/afile"
+sed "s|^acme_cache_dir = .*|acme_cache_dir = \"$T_DIR/acme-dns/afile/api-certs\"|" "$ACME_DNS_CFG" >"$T_DIR/acme-dns/bad.cfg"
+out=$(timeout 10 "$DNS01D_BIN" -n -c "$T_DIR/acme-dns/bad.cfg" 2>&1)
+rc=$?
+check_eq acme_cache_dir_unwritable_exit_1 "$rc" 1
+check_match acme_cache_dir_unwritable_message "$out" "acme_cache_dir $T_DIR/acme-dns/afile/api-certs: .*(Not a directory|is not a directory)"
+
 t_done
