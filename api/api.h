@@ -64,8 +64,6 @@ int api_set_certificate(struct api *a, const char *chain_pem, size_t chain_len,
     const char *key_pem, size_t key_len, char *err, size_t errlen);
 /* tls = "cert": re-read the two files now (SIGHUP). 0, or -1 with the old kept (logged). */
 int api_reload_certificate(struct api *a);
-/* True if the API is serving (HTTP, or HTTPS with a certificate). */
-bool api_serving(const struct api *a);
 /*
  * dns01d -n: check the files as the API would load them (readable, the chain
  * parses, the key matches the leaf). 0, or -1 with one line in err.

@@ -749,13 +749,6 @@ api_reload_certificate(struct api *a)
 }
 
 /* See api.h. */
-bool
-api_serving(const struct api *a)
-{
-	return a != NULL && a->mhd != NULL;
-}
-
-/* See api.h. */
 int
 api_check_certificate_files(const char *chain_path, const char *key_path, char *err,
     size_t errlen)

@@ -427,6 +427,14 @@ run(void *arg)
 			ac->failures = 0;
 			delay = 0;
 			ari_next = 0;
+			/* A renew_before longer than the lifetime must not hammer the CA. */
+			if (due_at(ac, now, &ask_ari) <= time(NULL)) {
+				log_warnx("autocert: acme_renew_before (%u s) is longer than the "
+				    "certificate's lifetime: renewing again in %d s", ac->p.renew_before,
+				    AUTOCERT_MIN_INTERVAL);
+				if (sleep_until(ac, time(NULL) + AUTOCERT_MIN_INTERVAL))
+					break;
+			}
 			continue;
 		}
 		ac->failures++;

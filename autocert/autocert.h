@@ -23,6 +23,7 @@
 #define AUTOCERT_ERROR_AFTER 5		/* failures in a row, with no certificate, logged as errors */
 #define AUTOCERT_EXPIRY_NEAR (7 * 86400)	/* seconds left when failures become errors */
 #define AUTOCERT_ARI_INTERVAL (6 * 3600)	/* seconds between two renewalInfo checks */
+#define AUTOCERT_MIN_INTERVAL 60	/* seconds between two issuances at least */
 #define AUTOCERT_STOP_WAIT_MS 3000	/* how long autocert_stop waits for a busy thread */
 
 struct autocert;
