@@ -23,7 +23,7 @@ start_pebble() { UB_PORT=$DNS_PORT bed_start_pebble PEB; }
 # config EXTRA_API: tls = "acme" at Pebble, cache in $CACHE.
 config() {
 	local -a RECORDS=("$D. A 127.0.0.1" "$D. NS $D.")
-	DOMAIN=$D NSADMIN=admin.$BED_ZONE LOGLEVEL=info TLS=acme write_config "$CFG" "" \
+	DOMAIN=$D NSADMIN=admin.$BED_ZONE LOGLEVEL=info TLS=acme write_config "$CFG" "rrl_rate = 0" \
 		"acme_directory = \"$PEB_DIR_URL\"
 acme_ca_file = \"$BED_CA\"
 acme_cache_dir = \"$CACHE\"
