@@ -11,7 +11,7 @@ MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 SYSTEMDUNITDIR ?= /lib/systemd/system
 CC ?= cc
-PKGS := ldns libmicrohttpd gnutls sqlite3 libcrypto libssl libcurl jansson libsystemd libseccomp
+PKGS := ldns libmicrohttpd gnutls sqlite3 libpq libcrypto libssl libcurl jansson libsystemd libseccomp
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 	-Wpointer-arith -Wcast-qual -Wformat=2 -Wimplicit-fallthrough

@@ -84,6 +84,7 @@ enum api_err {
 	API_ERR_BAD_SUBDOMAIN,	/* 400 bad_subdomain: not a valid DNS label */
 	API_ERR_BAD_TXT,	/* 400 bad_txt: not 43 base64url characters */
 	API_ERR_DB,		/* 500 db_error */
+	API_ERR_DB_UNAVAILABLE,	/* 503 db_unavailable: the database server cannot be reached */
 	API_ERR_NOT_FOUND,	/* 404 not_found (also /register when registration is disabled) */
 	API_ERR_METHOD,		/* 405 method_not_allowed */
 	API_ERR_TOO_LARGE,	/* 413 payload_too_large */

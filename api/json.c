@@ -22,6 +22,7 @@ static const struct {
 	[API_ERR_BAD_SUBDOMAIN] = { 400, "{\"error\":\"bad_subdomain\"}" },
 	[API_ERR_BAD_TXT] = { 400, "{\"error\":\"bad_txt\"}" },
 	[API_ERR_DB] = { 500, "{\"error\":\"db_error\"}" },
+	[API_ERR_DB_UNAVAILABLE] = { 503, "{\"error\":\"db_unavailable\"}" },
 	[API_ERR_NOT_FOUND] = { 404, "{\"error\":\"not_found\"}" },
 	[API_ERR_METHOD] = { 405, "{\"error\":\"method_not_allowed\"}" },
 	[API_ERR_TOO_LARGE] = { 413, "{\"error\":\"payload_too_large\"}" },

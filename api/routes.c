@@ -70,6 +70,13 @@ reply_empty(struct api_response *resp, unsigned status)
 	resp->json = false;
 }
 
+/* A storage failure: 503 while the database server is unreachable, else 500. */
+static void
+db_error(const struct api_ctx *ctx, struct api_response *resp)
+{
+	api_response_error(resp, storage_available(ctx->st) ? API_ERR_DB : API_ERR_DB_UNAVAILABLE);
+}
+
 /*
  * The gates of /register, cheapest first: register_allowfrom, then the
  * per-address rate (so a token cannot be guessed faster than accounts can
@@ -126,7 +133,7 @@ route_register(const struct api_ctx *ctx, const struct api_request *req,
 	for (i = 0; i < rr.n; i++)
 		cidrs[i] = rr.allowfrom[i];
 	if (storage_register(ctx->st, cidrs, rr.n, &acct, key) == -1) {
-		api_response_error(resp, API_ERR_DB);
+		db_error(ctx, resp);
 		return;
 	}
 	snprintf(resp->user, sizeof(resp->user), "%s", acct.username);
@@ -216,7 +223,7 @@ route_update(const struct api_ctx *ctx, const struct api_request *req,
 		api_response_too_many(resp, STORAGE_BCRYPT_RETRY);
 		return;
 	default:
-		api_response_error(resp, API_ERR_DB);
+		db_error(ctx, resp);
 		return;
 	}
 	snprintf(resp->user, sizeof(resp->user), "%s", acct.username);
@@ -234,7 +241,7 @@ route_update(const struct api_ctx *ctx, const struct api_request *req,
 	}
 	/* Store first: DNS must never serve a value that is not committed to the real file. */
 	if (storage_txt_set(ctx->st, acct.subdomain, txt, &now) == -1) {
-		api_response_error(resp, API_ERR_DB);
+		db_error(ctx, resp);
 		return;
 	}
 	for (i = 0; i < now.n && i < STORAGE_MAX_TXT; i++)

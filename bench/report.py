@@ -97,6 +97,17 @@ def fmt(v, digits):
     return "{:,.{}f}".format(v, digits)
 
 
+def pg_rows(row, get):
+    """Phase 6: dns01d on PostgreSQL, two instances."""
+    row("PostgreSQL: API /update, req/s", get("pg.update.rps"), None, 0)
+    row("PostgreSQL: API /update, p99 ms", get("pg.update.p99"), None, 2)
+    row("PostgreSQL: API /update, non-200 or socket errors", get("pg.update.bad"), None, 0,
+        "value==", 0)
+    row("PostgreSQL: propagation A's 200 to B's DNS, median ms", get("pg.prop.median"), None, 1)
+    row("PostgreSQL: propagation A's 200 to B's DNS, p99 ms", get("pg.prop.p99"), None, 1,
+        "value<=", 1000)
+
+
 def rows(m, raw):
     """(figure, value, reference, ratio, target text, verdict) for each row."""
     out = []
@@ -175,6 +186,12 @@ def rows(m, raw):
     row("isolation: /update req/s meanwhile", get("iso.update.rps"), None, 0)
     row("isolation: /update non-200 or errors meanwhile", get("iso.update.bad"), None, 0,
         "value==", 0)
+
+    if get("accounts") is None:	# BENCH_ONLY=pg: the PostgreSQL rows alone
+        out.clear()
+    pg_rows(row, get)
+    if get("accounts") is None:
+        return out
 
     n = get("scale.accounts")
     tag = "scale %s accounts" % (fmt(n, 0) if n else "?")

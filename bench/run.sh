@@ -16,6 +16,9 @@
 #      database: startup time, RSS, and UDP hits alternating with the 1,000-account daemon.
 #   5. wrk on /update; dnsperf idle and while wrk saturates /update, alternating;
 #      wrk on /register.
+#   6. dns01d on PostgreSQL (bench/pg.sh): wrk on /update, and the delay from one
+#      instance's 200 until another instance's DNS serves the value.
+# BENCH_ONLY=pg runs phase 6 alone.
 # Every process is started in the background, recorded by PID and stopped by PID.
 # Raw outputs are kept in $B/bench/. Exit status 0 when every row with a target passes.
 set -u
@@ -167,12 +170,12 @@ run_dnsperf() {
 		END { printf "bench:   %-24s %9.0f QPS  %6.0f us  %6.2f us CPU  ok=%s\n", l, q, t, c, o }' >&2
 }
 
-# run_wrk LABEL SCRIPT SECONDS URL: start one wrk run in the background (WRK_PID);
+# run_wrk LABEL SCRIPT SECONDS URL [ACCOUNTS_TSV]: start one wrk run in the background (WRK_PID);
 # wrk_result LABEL waits for it and appends LABEL.{rps,p99,bad}.
 run_wrk() {
-	local label=$1 script=$2 secs=$3 url=$4
+	local label=$1 script=$2 secs=$3 url=$4 accounts=${5:-$T_DIR/accounts.tsv}
 	WRK_OUT=$OUT/wrk.$label.$RANDOM.txt
-	spawn env BENCH_ACCOUNTS="$T_DIR/accounts.tsv" BENCH_LUA_DIR="$ROOT/bench" timeout $((secs + 30)) \
+	spawn env BENCH_ACCOUNTS="$accounts" BENCH_LUA_DIR="$ROOT/bench" timeout $((secs + 30)) \
 		wrk -t1 -c4 -d"${secs}s" --latency -s "$ROOT/bench/$script" "$url" >"$WRK_OUT" 2>&1
 	WRK_PID=$LAST_PID
 }
@@ -185,6 +188,13 @@ wrk_result() {
 # txt_set SERVER_PORT NAME: the TXT values of NAME, sorted, on one line.
 txt_set() { kdig +short +time=2 +retry=1 -p "$1" @127.0.0.1 "$2" TXT | tr -d '"' | sort | tr '\n' ' '; }
 rcode() { kdig +time=2 +retry=1 -p "$1" @127.0.0.1 "$2" TXT 2>/dev/null | sed -n 's/.*status: \([A-Z]*\).*/\1/p'; }
+
+# shellcheck source=pg.sh
+. "$ROOT/bench/pg.sh"
+if [ "${BENCH_ONLY:-}" = pg ]; then
+	pg_phase
+	finish
+fi
 
 # ---------------------------------------------------------------- phase 1: dns01d, N accounts
 # Seven distinct free ports: dns01d DNS and API, Knot, the scale daemon's two, the RRL one's two.
@@ -375,4 +385,7 @@ note "wrk: /register for ${API_SECONDS} s"
 run_wrk register register.lua "$API_SECONDS" "http://127.0.0.1:$API_PORT/register"
 wrk_result register
 stop_pid "$D_PID"
+# ---------------------------------------------------------------- phase 6: PostgreSQL
+budget "the PostgreSQL phase"
+pg_phase
 finish

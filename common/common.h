@@ -159,8 +159,10 @@ struct config {
 	bool seccomp;			/* load the seccomp allow-list once started (default true) */
 
 	/* [database] */
-	char *db_engine;		/* "sqlite3" or "sqlite"; anything else is an error */
-	char *db_connection;		/* the database file path */
+	char *db_engine;		/* "sqlite3" or "sqlite", or "postgres" (also for
+					 * "postgresql"); anything else is an error */
+	char *db_connection;		/* the database file path, or a libpq URI or
+					 * key=value string (may hold a password: never log) */
 
 	/* [api] (acme-dns keys) */
 	char *api_ip;			/* "127.0.0.1", "::", "0.0.0.0" */

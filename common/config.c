@@ -673,13 +673,12 @@ apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct
 		    cidr_addr_str((struct sockaddr *)&ss, buf, sizeof(buf)));
 	}
 	case K_ENGINE:
+		/* SQLite as written; PostgreSQL always as "postgres" (what the daemon tests). */
 		if (strcasecmp(s, "sqlite3") == 0 || strcasecmp(s, "sqlite") == 0)
 			return set_str(c, kv->line, field, s);
-		if (strncasecmp(s, "postgres", 8) == 0)
-			cerr(c, kv->line, "[database] engine \"%s\" is not supported: dns01d stores "
-			    "in SQLite only (see docs/migration.md)", s);
-		else
-			cerr(c, kv->line, "[database] engine: \"%s\" is not \"sqlite3\"", s);
+		if (strcasecmp(s, "postgres") == 0 || strcasecmp(s, "postgresql") == 0)
+			return set_str(c, kv->line, field, "postgres");
+		cerr(c, kv->line, "[database] engine: \"%s\" is not \"sqlite3\" or \"postgres\"", s);
 		return -1;
 	case K_TLS: {
 		static const struct { const char *name; enum config_tls v; } tls_names[] = {

@@ -41,7 +41,10 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: dns01d [-n] -c FILE\n"
+	    "       dns01d -c FILE -i SQLITE_FILE\n"
 	    "  -c FILE  the config file (acme-dns config.cfg format)\n"
+	    "  -i FILE  copy the accounts and values of the SQLite database FILE into the\n"
+	    "           PostgreSQL database of the config, then exit\n"
 	    "  -n       check the config and exit\n"
 	    "  -V       print the version and exit\n");
 	exit(2);
@@ -217,19 +220,35 @@ logging_start(const struct config *cfg)
  * with the user's effective ids, so the files are the user's and a directory
  * the user cannot write is an error now rather than after the drop.
  */
+/* The storage engine the config names, and a loggable name (no password) in name. */
+static enum storage_engine
+engine_of(const struct config *cfg, char name[STORAGE_DESCRIBE_LEN])
+{
+	enum storage_engine e = strcmp(cfg->db_engine, "postgres") == 0 ? STORAGE_POSTGRES :
+	    STORAGE_SQLITE;
+
+	storage_describe(e, cfg->db_connection, name, STORAGE_DESCRIBE_LEN);
+	return e;
+}
+
 static void
 storage_start(struct daemon *dm)
 {
 	const struct config *cfg = &dm->cfg;
-	char err[DAEMON_MAX_ERR];
+	char err[DAEMON_MAX_ERR], name[STORAGE_DESCRIBE_LEN];
+	enum storage_engine e = engine_of(cfg, name);
 
 	if (privdrop_borrow(cfg) == -1)
 		log_fatalx("cannot take the ids of user %s: %s", cfg->user, strerror(errno));
-	if ((dm->st = storage_open(cfg->db_connection, cfg->txt_values, err, sizeof(err))) == NULL)
-		log_fatalx("%s: %s%s%s", cfg->db_connection, err, cfg->user ? ", opened as user " : "",
+	if ((dm->st = storage_open_engine(e, cfg->db_connection, cfg->txt_values, err,
+	    sizeof(err))) == NULL)
+		log_fatalx("%s: %s%s%s", name, err, cfg->user ? ", opened as user " : "",
 		    cfg->user ? cfg->user : "");
 	if (storage_foreach(dm->st, load_one, dm->d) == -1)
-		log_fatalx("%s: cannot load the accounts into DNS memory", cfg->db_connection);
+		log_fatalx("%s: cannot load the accounts into DNS memory", name);
+	/* Other instances' writes (PostgreSQL) reach DNS memory through the same callback. */
+	if (storage_watch(dm->st, load_one, dm->d) == -1)
+		log_fatalx("%s: cannot watch for changes", name);
 	if (privdrop_resume(cfg) == -1)
 		log_fatalx("cannot get root back to bind the ports: %s", strerror(errno));
 }
@@ -319,16 +338,49 @@ serve(struct daemon *dm, const sigset_t *sigs)
 	}
 }
 
-/* Stop the API, DNS and storage, and free the config. */
+/* Stop the API, storage and DNS, and free the config. */
 static void
 stop(struct daemon *dm)
 {
 	autocert_stop(dm->ac);	/* first: it calls into the API and dnsd */
 	api_stop(dm->a);
-	dnsd_free(dm->d);
+	/* Storage before DNS: its watcher thread (PostgreSQL) publishes into DNS until it stops. */
 	storage_close(dm->st);
+	dnsd_free(dm->d);
 	config_free(&dm->cfg);
 	log_close();
+}
+
+/*
+ * -i: copy the SQLite database at path into the configured (PostgreSQL)
+ * database, then free everything. Returns the exit status.
+ */
+static int
+import_main(struct daemon *dm, const char *path)
+{
+	struct storage *from = NULL, *to = NULL;
+	char err[DAEMON_MAX_ERR], name[STORAGE_DESCRIBE_LEN];
+	enum storage_engine e = engine_of(&dm->cfg, name);
+	size_t n = 0;
+	int rc = 1;
+
+	if ((to = storage_open_engine(e, dm->cfg.db_connection, dm->cfg.txt_values, err,
+	    sizeof(err))) == NULL)
+		fprintf(stderr, "%s: %s\n", name, err);
+	else if ((from = storage_open(path, dm->cfg.txt_values, err, sizeof(err))) == NULL)
+		fprintf(stderr, "%s: %s\n", path, err);
+	else if (storage_copy(from, to, &n, err, sizeof(err)) == -1)
+		fprintf(stderr, "%s: %s\n", path, err);
+	else {
+		printf("%s: %zu accounts copied into %s\n", path, n, name);
+		rc = 0;
+	}
+	storage_close(from);
+	storage_close(to);
+	dnsd_free(dm->d);
+	config_free(&dm->cfg);
+	log_close();
+	return rc;
 }
 
 /*
@@ -358,15 +410,18 @@ main(int argc, char **argv)
 {
 	struct daemon dm;
 	struct timespec t0;
-	const char *path = NULL;
+	const char *path = NULL, *import = NULL;
 	bool check_only = false;
 	sigset_t sigs;
 	int c;
 
-	while ((c = getopt(argc, argv, "c:nVh")) != -1) {
+	while ((c = getopt(argc, argv, "c:i:nVh")) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'i':
+			import = optarg;
 			break;
 		case 'n':
 			check_only = true;
@@ -399,6 +454,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	logging_start(&dm.cfg);
+	if (import != NULL)
+		return import_main(&dm, import);
 
 	/*
 	 * Signals are taken synchronously by this thread alone: block them

@@ -251,17 +251,26 @@ storage_legacy_init(struct storage *st, char *err, size_t errlen)
 	    "SELECT count(*), max(CAST(substr(CAST(Password AS TEXT), 5, 2) AS INTEGER))"
 	    " FROM records WHERE substr(CAST(Password AS TEXT), 1, 4) IN ('$2a$', '$2b$', '$2y$')";
 	sqlite3_stmt *s = NULL;
-	long long cost = 10;	/* acme-dns's (Go bcrypt.DefaultCost) */
+	long long cost = 10, count = 0, max = -1;	/* 10: acme-dns's (Go bcrypt.DefaultCost) */
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(st->w, sql, -1, &s, NULL) != SQLITE_OK ||
+	if (st->pg != NULL) {
+		if (storage_pg_legacy_count(st, &count, &max) == -1) {
+			snprintf(err, errlen, "count legacy hashes: see the log");
+			goto out;
+		}
+	} else if (sqlite3_prepare_v2(st->w, sql, -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_ROW) {
 		snprintf(err, errlen, "count legacy hashes: %s", sqlite3_errmsg(st->w));
 		goto out;
+	} else {
+		count = sqlite3_column_int64(s, 0);
+		if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+			max = sqlite3_column_int64(s, 1);
 	}
-	st->legacy_left = (uint64_t)sqlite3_column_int64(s, 0);
-	if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
-		cost = sqlite3_column_int64(s, 1);
+	st->legacy_left = (uint64_t)count;
+	if (max != -1) {
+		cost = max;
 		if (cost < 4)
 			cost = 4;
 		if (cost > STORAGE_BCRYPT_MAX_COST)
@@ -426,10 +435,14 @@ storage_register(struct storage *st, const char *const *allowfrom, size_t n,
 		}
 		if (storage_hash_key(st, key, hash) == -1)
 			goto out;
-		if (storage_wlock(st) == -1)
-			goto out;
-		r = insert_account(st, user, hash, sub, json);
-		storage_wunlock(st);
+		if (st->pg != NULL)
+			r = storage_pg_insert_account(st, user, hash, sub, json);
+		else {
+			if (storage_wlock(st) == -1)
+				goto out;
+			r = insert_account(st, user, hash, sub, json);
+			storage_wunlock(st);
+		}
 		if (r != 1)
 			break;
 		log_warnx("storage: register: identifier collision, retrying");
@@ -437,7 +450,7 @@ storage_register(struct storage *st, const char *const *allowfrom, size_t n,
 	if (r != 0)
 		goto out;
 	/* Power-loss safety: wait for the shared fsync (group commit, sync.c). */
-	if (storage_sync_wait(st) == -1)
+	if (st->pg == NULL && storage_sync_wait(st) == -1)
 		goto out;
 	memcpy(out->username, user, sizeof(user));
 	memcpy(out->subdomain, sub, sizeof(sub));
@@ -470,6 +483,14 @@ storage_key_upgrade(struct storage *st, const struct storage_account *acct, cons
 	n = strnlen(acct->legacy_hash, sizeof(acct->legacy_hash));
 	if (n == 0 || n >= sizeof(acct->legacy_hash) || storage_hash_key(st, key, hash) == -1)
 		return -1;
+	if (st->pg != NULL) {
+		if ((rc = storage_pg_rehash(st, acct->username, acct->legacy_hash, hash)) == 1) {
+			log_info("%s: bcrypt key hash upgraded to salted SHA-256", acct->username);
+			if (st->legacy_left > 0)
+				st->legacy_left--;
+		}
+		goto out;
+	}
 	if (storage_wlock(st) == -1)
 		goto out;
 	if (st->broken) {
@@ -525,6 +546,8 @@ lookup(struct storage *st, const char *username, char hash[STORAGE_HASH_MAX],
 	bool found = false;
 	int rc;
 
+	if (st->pg != NULL)
+		return storage_pg_lookup(st, username, hash, out, allow);
 	if ((r = storage_rget(st)) == NULL)
 		return -1;
 	sqlite3_bind_text(r->get_account, 1, username, -1, SQLITE_STATIC);

@@ -519,25 +519,16 @@ open_readers(struct storage *st, const char *path, char *err, size_t errlen)
 }
 
 /*
- * Open (creating if needed) and migrate the database; see storage.h.
- * Returns a handle the caller frees with storage_close(), or NULL with err.
+ * Allocate a handle with the state both backends share (locks, SHA-256).
+ * Returns it (free with storage_close) or NULL with err.
  */
 struct storage *
-storage_open(const char *path, unsigned txt_values, char *err, size_t errlen)
+storage_alloc(unsigned txt_values, char *err, size_t errlen)
 {
-	struct storage *st = NULL;
-	char msg[256] = "";
+	struct storage *st;
 
-	if (path == NULL || *path == '\0') {
-		snprintf(err, errlen, "no database path");
-		return NULL;
-	}
 	if (txt_values < 1 || txt_values > STORAGE_MAX_TXT) {
 		snprintf(err, errlen, "txt_values %u is not in 1..%d", txt_values, STORAGE_MAX_TXT);
-		return NULL;
-	}
-	if (strncmp(path, "file:", 5) == 0 || strcmp(path, ":memory:") == 0) {
-		snprintf(err, errlen, "a database file path is needed, not a URI or :memory:");
 		return NULL;
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
@@ -560,11 +551,34 @@ storage_open(const char *path, unsigned txt_values, char *err, size_t errlen)
 	pthread_cond_init(&st->bcond, NULL);
 	st->sync_w = st->sync_ck = -1;
 	st->probe_ok = true;
-
 	if ((st->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
-		snprintf(msg, sizeof(msg), "OpenSSL has no SHA-256");
-		goto fail;
+		snprintf(err, errlen, "OpenSSL has no SHA-256");
+		storage_close(st);
+		return NULL;
 	}
+	return st;
+}
+
+/*
+ * Open (creating if needed) and migrate the database; see storage.h.
+ * Returns a handle the caller frees with storage_close(), or NULL with err.
+ */
+struct storage *
+storage_open(const char *path, unsigned txt_values, char *err, size_t errlen)
+{
+	struct storage *st = NULL;
+	char msg[256] = "";
+
+	if (path == NULL || *path == '\0') {
+		snprintf(err, errlen, "no database path");
+		return NULL;
+	}
+	if (strncmp(path, "file:", 5) == 0 || strcmp(path, ":memory:") == 0) {
+		snprintf(err, errlen, "a database file path is needed, not a URI or :memory:");
+		return NULL;
+	}
+	if ((st = storage_alloc(txt_values, err, errlen)) == NULL)
+		return NULL;
 	if (create_private(path, msg, sizeof(msg)) == -1 ||
 	    open_writer(st, path, msg, sizeof(msg)) == -1 ||
 	    open_readers(st, path, msg, sizeof(msg)) == -1)
@@ -588,6 +602,7 @@ storage_close(struct storage *st)
 
 	if (st == NULL)
 		return;
+	storage_pg_close(st);
 	storage_sync_stop(st);
 	for (i = 0; i < STORAGE_READERS; i++) {
 		sqlite3_finalize(st->readers[i].get_account);
@@ -634,6 +649,10 @@ storage_set_busy_timeout(struct storage *st, unsigned ms)
 
 	if (st == NULL)
 		return;
+	if (st->pg != NULL) {
+		st->busy_ms = ms;
+		return;
+	}
 	pthread_mutex_lock(&st->wlock);
 	pthread_mutex_lock(&st->rlock);
 	/* Collect every reader, so none is in use while we change it. */

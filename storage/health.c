@@ -222,6 +222,8 @@ storage_healthy(struct storage *st)
 	int64_t now;
 	bool ok;
 
+	if (st != NULL && st->pg != NULL)
+		return storage_pg_healthy(st);
 	if (st == NULL || st->broken || storage_files_ok(st) == -1 || !space_ok(st) ||
 	    !probe_read(st))
 		return false;

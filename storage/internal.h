@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
@@ -29,8 +30,12 @@ struct storage_reader {
 	struct storage_reader *next;	/* free list link */
 };
 
+struct storage_pg;
+
 struct storage {
 	unsigned txt_values;		/* values kept per account */
+	struct storage_pg *pg;		/* non-NULL: the PostgreSQL backend (pg*.c); the
+					 * SQLite connections below are then unused */
 	_Atomic unsigned busy_ms;	/* how long a write waits for another process's lock */
 	EVP_MD *sha256;			/* fetched once: implicit fetches contend on a lock */
 
@@ -94,6 +99,7 @@ struct storage {
 };
 
 /* db.c */
+struct storage *storage_alloc(unsigned txt_values, char *err, size_t errlen);
 int storage_wlock(struct storage *st);
 void storage_wunlock(struct storage *st);
 struct storage_reader *storage_rget(struct storage *st);
@@ -120,5 +126,93 @@ int storage_files_ok(struct storage *st);
 void storage_write_failed(struct storage *st, int sqlite_rc);
 int storage_begin(struct storage *st, const char *what);
 int storage_commit(struct storage *st, const char *what);
+
+/* rotate.c: the rotation rule, shared by both backends */
+struct storage_txt_row {
+	long long rowid;
+	long long seq;
+	char value[STORAGE_TXT_LEN + 1];	/* "" for a placeholder or an unusable value */
+};
+struct storage_txt_plan {
+	long long seq;		/* Seq of the new value */
+	long long target;	/* rowid to overwrite, or 0 to insert a row */
+};
+void storage_txt_plan(const struct storage_txt_row *rows, size_t kept, size_t count,
+    long long oldest, unsigned keep, const char *txt, struct storage_txt_plan *plan,
+    struct storage_txt *now);
+
+/* Advisory lock taken before a change row is added, held to the commit: ids commit in order. */
+#define STORAGE_PG_LOCK_CHANGES 0x646e7330316368LL	/* "dns01ch" */
+
+/* The PostgreSQL backend's state (pg.c). Slots are the request pool. */
+struct pg_slot {
+	PGconn *conn;			/* NULL until first used, or after it broke */
+	unsigned gen;			/* pg->gen when connected: older ones are dropped */
+	bool busy;
+};
+
+struct storage_pg {
+	char *conninfo;			/* as configured: may hold a password, never logged */
+	char name[160];			/* loggable: postgres://user@host:port/db */
+	unsigned txt_values;
+	_Atomic bool up;		/* the server answered lately (else fail fast) */
+	_Atomic unsigned gen;		/* bumped by each reconnect of the watcher */
+	pthread_mutex_t lock;		/* guards slots[].busy */
+	pthread_cond_t cond;
+	struct pg_slot slots[STORAGE_PG_CONNS];
+
+	/* The watcher (pg_watch.c). */
+	pthread_mutex_t wlock;		/* guards cb, cbarg */
+	pthread_cond_t wcond;
+	int (*cb)(void *, const char *, const struct storage_txt *);
+	void *cbarg;
+	PGconn *listen;			/* the watcher's own connection */
+	long long last;			/* the last change id applied */
+	int wake[2];			/* a pipe: wakes the watcher's poll */
+	pthread_t wthread;
+	bool wrunning;
+	_Atomic bool wstop;
+};
+
+/* pg.c */
+int64_t pg_now_ms(void);
+PGconn *pg_connect(const char *conninfo, int timeout_ms, char *err, size_t errlen);
+PGresult *pg_query(PGconn *c, int64_t deadline, bool *broken, const char *sql, int n,
+    const char *const *params);
+bool pg_ok(const PGresult *res, const char *what);
+int pg_exec(PGconn *c, int64_t deadline, bool *broken, const char *what, const char *sql,
+    int n, const char *const *params);
+int pg_query_int(PGconn *c, int64_t deadline, bool *broken, const char *sql, int n,
+    const char *const *params, long long *out);
+void pg_down(struct storage_pg *pg);
+struct pg_slot *pg_acquire(struct storage_pg *pg, int64_t deadline);
+void pg_release(struct storage_pg *pg, struct pg_slot *s, bool broken);
+int storage_pg_open(struct storage *st, const char *conninfo, char *err, size_t errlen);
+void storage_pg_close(struct storage *st);
+bool storage_pg_healthy(struct storage *st);
+void storage_pg_redact(const char *conninfo, char *out, size_t outlen);
+
+/* pg_data.c */
+int storage_pg_insert_account(struct storage *st, const char *user, const char *hash,
+    const char *sub, const char *json);
+int storage_pg_lookup(struct storage *st, const char *username, char hash[STORAGE_HASH_MAX],
+    struct storage_account *out, char **allow);
+int storage_pg_rehash(struct storage *st, const char *user, const char *old, const char *hash);
+int storage_pg_legacy_count(struct storage *st, long long *count, long long *cost);
+int storage_pg_txt_set(struct storage *st, const char *sub, const char *txt,
+    struct storage_txt *now);
+int pg_values(struct storage_pg *pg, PGconn *c, int64_t deadline, bool *broken,
+    const char *sub, struct storage_txt *out);
+int pg_emit_all(struct storage_pg *pg, const PGresult *res,
+    int (*cb)(void *, const char *, const struct storage_txt *), void *arg);
+int storage_pg_foreach(struct storage *st,
+    int (*cb)(void *arg, const char *subdomain, const struct storage_txt *txt), void *arg);
+
+/* pg_watch.c */
+void pg_watch_wake(struct storage_pg *pg);
+int pg_watch_start(struct storage_pg *pg, char *err, size_t errlen);
+void pg_watch_stop(struct storage_pg *pg);
+int storage_pg_watch(struct storage *st,
+    int (*cb)(void *arg, const char *subdomain, const struct storage_txt *txt), void *arg);
 
 #endif

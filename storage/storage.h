@@ -33,6 +33,28 @@
 #define STORAGE_MIN_FREE (1024 * 1024)	/* bytes free on the database's file system below
 					 * which storage is unhealthy (a full disk) */
 
+/* PostgreSQL (storage_open_engine with STORAGE_POSTGRES). */
+#define STORAGE_PG_SCHEMA_VERSION 1	/* acmedns row 'dns01d_version' once migrated */
+#define STORAGE_PG_CONNS 4		/* pooled connections for API requests */
+#define STORAGE_PG_OP_MS 900		/* deadline of one request's work (then 503) */
+#define STORAGE_PG_CONNECT_MS 3000	/* deadline of a connection at open or reconnect */
+#define STORAGE_PG_MIGRATE_MS 60000	/* deadline of the schema migration at open */
+#define STORAGE_PG_LOAD_MS 60000	/* deadline of a full load (storage_foreach, copy) */
+#define STORAGE_PG_CATCHUP_MS 1000	/* change-log catch-up period, notifications or not */
+#define STORAGE_PG_BATCH 500		/* change rows read per catch-up query */
+#define STORAGE_PG_KEEP_S 86400		/* change rows are kept this long (seconds) ... */
+#define STORAGE_PG_PRUNE_S 600		/* ... and pruned this often by each instance */
+#define STORAGE_PG_BACKOFF_MIN_MS 100	/* first reconnect delay after the server is lost */
+#define STORAGE_PG_BACKOFF_MAX_MS 2000	/* reconnect delay cap (doubles up to it) */
+#define STORAGE_PG_CHANNEL "dns01d_changes"	/* LISTEN/NOTIFY channel */
+#define STORAGE_DESCRIBE_LEN 160	/* room for storage_describe() */
+
+/* Which database holds the accounts. */
+enum storage_engine {
+	STORAGE_SQLITE = 0,	/* a file; one dns01d process */
+	STORAGE_POSTGRES = 1,	/* a server; any number of dns01d instances */
+};
+
 struct storage;
 
 /* One account as the API sees it. Plain data; no pointers. */
@@ -87,6 +109,24 @@ struct storage_stats {
  * err. Thread-safe: any thread may call any function below at once.
  */
 struct storage *storage_open(const char *path, unsigned txt_values, char *err, size_t errlen);
+/*
+ * Open the database of engine: for STORAGE_SQLITE, storage_open(connection);
+ * for STORAGE_POSTGRES, connection is a libpq URI or key=value string (as
+ * acme-dns takes): connect, create acme-dns's tables if missing (an
+ * acme-dns database opens in place), migrate dns01d's additions, and start
+ * the change-feed thread (storage_watch). Returns NULL with a one-line
+ * reason in err, which never holds the connection string.
+ */
+struct storage *storage_open_engine(enum storage_engine engine, const char *connection,
+    unsigned txt_values, char *err, size_t errlen);
+
+/*
+ * A loggable name for a connection (for PostgreSQL: user, host, port and
+ * database, never the password) in out[STORAGE_DESCRIBE_LEN].
+ */
+void storage_describe(enum storage_engine engine, const char *connection, char *out,
+    size_t outlen);
+
 /* Close the database, finishing queued writes first. Accepts NULL. */
 void storage_close(struct storage *st);
 
@@ -146,13 +186,41 @@ int storage_foreach(struct storage *st,
     int (*cb)(void *arg, const char *subdomain, const struct storage_txt *txt), void *arg);
 
 /*
+ * Call cb (from a storage thread) for each subdomain whose values another
+ * instance (or this one) committed since storage_open_engine, with its
+ * values now: changes arrive within about a second (PostgreSQL
+ * LISTEN/NOTIFY, with a catch-up by change id every STORAGE_PG_CATCHUP_MS
+ * and after a reconnect). A no-op for SQLite, where this process is the
+ * only writer. cb's return value is ignored. Returns 0 or -1.
+ */
+int storage_watch(struct storage *st,
+    int (*cb)(void *arg, const char *subdomain, const struct storage_txt *txt), void *arg);
+
+/*
+ * False while the database server is known to be unreachable: a write
+ * that failed then means "unavailable" (HTTP 503), not a database error.
+ * Always true for SQLite. Never blocks.
+ */
+bool storage_available(struct storage *st);
+
+/*
+ * Copy every account (its key hash as stored, so keys keep working) and
+ * its values from an SQLite database into a PostgreSQL one, in one
+ * transaction. Accounts whose username already exists in to are skipped.
+ * *copied gets the number of accounts copied. Returns 0 or -1 with err.
+ */
+int storage_copy(struct storage *from, struct storage *to, size_t *copied, char *err,
+    size_t errlen);
+
+/*
  * True if storage can keep its promises right now (for /health): the
  * database and -wal files are still the ones open (not deleted or
  * replaced), the last write did not fail, the file system has
  * STORAGE_MIN_FREE bytes free, and a read and a small write succeed (the
  * write at most every STORAGE_PROBE_MS; a lock held by another process is
  * not a failure). A deleted or replaced database stays unhealthy, and every
- * write fails, until the daemon reopens it (restart).
+ * write fails, until the daemon reopens it (restart). For PostgreSQL: the
+ * server answers a query within STORAGE_PG_OP_MS.
  */
 bool storage_healthy(struct storage *st);
 

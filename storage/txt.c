@@ -109,6 +109,8 @@ storage_txt_set(struct storage *st, const char *subdomain, const char *txt,
 	if (st == NULL || subdomain == NULL || txt == NULL || now == NULL ||
 	    *txt == '\0' || strlen(txt) > STORAGE_TXT_LEN || strlen(subdomain) > STORAGE_ID_LEN)
 		return -1;
+	if (st->pg != NULL)
+		return storage_pg_txt_set(st, subdomain, txt, now);
 	if (storage_wlock(st) == -1)
 		return -1;
 	if (storage_begin(st, "txt begin") == -1)
@@ -208,6 +210,8 @@ storage_foreach(struct storage *st,
 	bool have = false, skip = false;
 	int rc = -1, r;
 
+	if (st != NULL && cb != NULL && st->pg != NULL)
+		return storage_pg_foreach(st, cb, arg);
 	if (st == NULL || cb == NULL || (rd = storage_rget(st)) == NULL)
 		return -1;
 	if (sqlite3_prepare_v2(rd->db, sql, -1, &s, NULL) != SQLITE_OK) {

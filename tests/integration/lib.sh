@@ -16,6 +16,7 @@ DNS_SERVER=${DNS_SERVER:-127.0.0.1}
 T_DIR=$(mktemp -d /tmp/dns01d-it.XXXXXX)
 T_PIDS=()
 T_LOGS=()
+T_CLEAN_DIRS=()
 T_FAILED=0
 
 # t_sanitizer_scan: a FAIL line for each daemon log holding an ASan/UBSan/LSan report or
@@ -52,7 +53,7 @@ t_cleanup() {
 		wait "$p" 2>/dev/null
 	done
 	t_sanitizer_scan || rc=1
-	rm -rf "$T_DIR"
+	rm -rf "$T_DIR" "${T_CLEAN_DIRS[@]}"
 	exit "$rc"
 }
 trap t_cleanup EXIT
@@ -321,3 +322,83 @@ have_ipv6() {
 
 # t_done: end of a test file; exit status reflects failures.
 t_done() { exit "$T_FAILED"; }
+
+# --- PostgreSQL (issue 8): a throwaway server of our own, stopped by PID ---
+# PG_BIN: where Debian keeps initdb and postgres (not on PATH).
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+PG_PID=""
+
+# have_pg: true if a PostgreSQL server can be run here.
+have_pg() { [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/postgres" ]; }
+
+# pg_as CMD...: run CMD as the unprivileged owner of the cluster (initdb refuses root).
+pg_as() {
+	if [ "$(id -u)" = 0 ]; then
+		setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# pg_init: initdb a cluster in PG_DIR (a fresh temp directory owned by nobody, removed on
+# exit), with a password-protected role dns01d and a database acmedns. Sets PG_DIR, PG_PORT,
+# PG_PASS, and PG_CONN (a URI as acme-dns takes, with the password). Returns non-zero on failure.
+pg_init() {
+	have_pg || return 1
+	PG_DIR=$(mktemp -d /tmp/dns01d-pg.XXXXXX)
+	T_CLEAN_DIRS+=("$PG_DIR")
+	chmod 755 "$PG_DIR"
+	[ "$(id -u)" = 0 ] && chown nobody:nogroup "$PG_DIR"
+	PG_PORT=$(free_port)
+	PG_PASS="pw-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-locale -E UTF8 \
+		--no-sync >"$PG_DIR/initdb.log" 2>&1 || { sed 's/^/#   /' "$PG_DIR/initdb.log"; return 1; }
+	# Loopback TCP asks for the password; the Unix socket (the tests' psql) is trusted.
+	printf 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n' >"$PG_DIR/data/pg_hba.conf"
+	pg_start || return 1
+	pg_sql postgres "CREATE ROLE dns01d LOGIN PASSWORD '$PG_PASS'" >/dev/null &&
+		pg_sql postgres "CREATE DATABASE acmedns OWNER dns01d" >/dev/null || return 1
+	PG_CONN="postgres://dns01d:$PG_PASS@127.0.0.1:$PG_PORT/acmedns?sslmode=disable"
+}
+
+# pg_start: start the cluster of pg_init (again) on PG_PORT; wait until it accepts (10 s).
+# Durability is off (the tests do not test PostgreSQL's fsync) unless PG_FSYNC=on.
+pg_start() {
+	local -a as=()
+	[ "$(id -u)" = 0 ] && as=(setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env --)
+	# exec: the PID recorded is the postmaster itself, so stopping it by PID stops the server.
+	( exec "${as[@]}" "$PG_BIN/postgres" -D "$PG_DIR/data" -p "$PG_PORT" -k "$PG_DIR" \
+		-c listen_addresses=127.0.0.1 -c fsync="${PG_FSYNC:-off}" \
+		-c synchronous_commit="${PG_FSYNC:-off}" -c max_connections=100 \
+		>>"$PG_DIR/server.log" 2>&1 ) &
+	PG_PID=$!
+	T_PIDS+=("$PG_PID")
+	local i
+	for i in $(seq 1 100); do
+		pg_sql postgres "SELECT 1" >/dev/null 2>&1 && return 0
+		kill -0 "$PG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# postgres did not start:"; tail -n 20 "$PG_DIR/server.log" | sed 's/^/#   /'
+	return 1
+}
+
+# pg_stop: fast shutdown of the server started by pg_start (SIGINT to its PID), and wait.
+pg_stop() {
+	[ -n "$PG_PID" ] || return 0
+	kill -INT "$PG_PID" 2>/dev/null
+	for _ in $(seq 1 100); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$PG_PID" 2>/dev/null
+	wait "$PG_PID" 2>/dev/null
+	PG_PID=""
+}
+
+# pg_sql DB SQL: run SQL as the superuser over the Unix socket; prints rows unaligned.
+pg_sql() { pg_as "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -U postgres -d "$1" -c "$2"; }
+
+# pg_config FILE [EXTRA_GENERAL] [EXTRA_API]: write_config with engine postgres and PG_CONN.
+pg_config() {
+	write_config "$@"
+	sed -i -e 's/^engine = .*/engine = "postgres"/' \
+		-e "s|^connection = .*|connection = \"$PG_CONN\"|" "$1"
+}

@@ -491,6 +491,29 @@ test_listen_forms(void)
 	return 0;
 }
 
+/* engine = "postgres" or "postgresql" (any case) is stored as "postgres"; the URI as given. */
+static int
+test_engine_postgres(void)
+{
+	static const char *const names[] = { "postgres", "postgresql", "PostgreSQL" };
+	char text[1024];
+	struct config cfg;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(text, sizeof(text), "[general]\nlisten = \":53\"\n"
+		    "domain = \"a.example\"\nnsname = \"a.example\"\nnsadmin = \"h.a.example\"\n"
+		    "[database]\nengine = \"%s\"\n"
+		    "connection = \"postgres://u:p@db:5432/acmedns?sslmode=disable\"\n"
+		    "[api]\nport = 1\n", names[i]);
+		CHECK(parse(text, &cfg) == 0);
+		CHECK_STR(cfg.db_engine, "postgres");
+		CHECK_STR(cfg.db_connection, "postgres://u:p@db:5432/acmedns?sslmode=disable");
+		config_free(&cfg);
+	}
+	return 0;
+}
+
 static int
 test_protocols(void)
 {
@@ -695,9 +718,8 @@ static const struct err_case err_cases[] = {
 	{ "[general]\ndomain = \".\"\n", "t.cfg:2: [general] domain: \".\" is not a valid domain name" },
 	{ "[general]\ndomain = \"a\\n.example\"\n", "t.cfg:2: [general] domain: control character in string" },
 	{ "[general]\nrecords = [\"ok\",\n\"a\\nb\"]\n", "t.cfg:3: [general] records: control character in string" },
-	{ "[database]\nengine = \"postgres\"\n", "t.cfg:2: [database] engine \"postgres\" is not "
-	  "supported: dns01d stores in SQLite only (see docs/migration.md)" },
-	{ "[database]\nengine = \"mysql\"\n", "t.cfg:2: [database] engine: \"mysql\" is not \"sqlite3\"" },
+	{ "[database]\nengine = \"mysql\"\n",
+	  "t.cfg:2: [database] engine: \"mysql\" is not \"sqlite3\" or \"postgres\"" },
 	{ "[api]\ntls = \"https\"\n", "t.cfg:2: [api] tls: \"https\" is not \"none\", \"cert\", "
 	  "\"letsencrypt\", \"letsencryptstaging\" or \"acme\"" },
 	{ "[api]\nip = \"localhost\"\n", "t.cfg:2: [api] ip: \"localhost\" is not an IP address" },
@@ -1137,6 +1159,7 @@ static const struct test_case tests[] = {
 	{ "dns_limit_keys", test_dns_limit_keys },
 	{ "port_string_or_integer", test_port_string_or_integer },
 	{ "listen_forms", test_listen_forms },
+	{ "engine_postgres", test_engine_postgres },
 	{ "protocols", test_protocols },
 	{ "strings_and_arrays", test_strings_and_arrays },
 	{ "names_normalised", test_names_normalised },

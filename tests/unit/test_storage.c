@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <linux/fs.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "../../common/common.h"
@@ -34,6 +35,58 @@
 static char dir[64];
 static char dbpath[128];
 
+/*
+ * The backend. With DNS01D_TEST_PG set (a libpq URI of a server's admin
+ * database; tests/integration/test_pg.sh starts one), the tests of the
+ * shared table run on PostgreSQL, each in a database of its own.
+ */
+static const char *pg_admin;
+static char pg_db[64];		/* this test's database */
+static char pg_conn[600];	/* connection string for it */
+static unsigned pg_count;
+
+/* Run SQL on the admin database (CREATE/DROP DATABASE). Exits on failure. */
+static void
+pg_admin_exec(const char *stmt)
+{
+	PGconn *c = PQconnectdb(pg_admin);
+	PGresult *r;
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "    postgres: %s", PQerrorMessage(c));
+		exit(1);
+	}
+	r = PQexec(c, stmt);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "    postgres: %s: %s", stmt, PQresultErrorMessage(r));
+		exit(1);
+	}
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* The admin URI with its database replaced by pg_db, as key=value (later keys win). */
+static void
+pg_fresh(void)
+{
+	char q[128];
+
+	snprintf(pg_db, sizeof(pg_db), "t_storage_%d_%u", (int)getpid(), pg_count++);
+	snprintf(q, sizeof(q), "CREATE DATABASE %s", pg_db);
+	pg_admin_exec(q);
+	snprintf(pg_conn, sizeof(pg_conn), "%s%sdbname=%s", pg_admin,
+	    strchr(pg_admin, '?') ? "&" : "?", pg_db);
+}
+
+/* Open the storage under test on this test's database. */
+static struct storage *
+open_st(unsigned txt_values, char *err, size_t errlen)
+{
+	if (pg_admin != NULL)
+		return storage_open_engine(STORAGE_POSTGRES, pg_conn, txt_values, err, errlen);
+	return storage_open(dbpath, txt_values, err, errlen);
+}
+
 /* A fresh temporary directory and database path for each test. */
 static void
 fresh(void)
@@ -44,6 +97,8 @@ fresh(void)
 		exit(1);
 	}
 	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", dir);
+	if (pg_admin != NULL)
+		pg_fresh();
 }
 
 /* Remove the database, its -wal and -shm, and the directory. */
@@ -58,6 +113,37 @@ cleanup(void)
 	unlink(p);
 	unlink(dbpath);
 	rmdir(dir);
+	if (pg_admin != NULL && pg_db[0] != '\0') {
+		snprintf(p, sizeof(p), "DROP DATABASE %s WITH (FORCE)", pg_db);
+		pg_admin_exec(p);
+		pg_db[0] = '\0';
+	}
+}
+
+/* Run SQL through libpq on this test's database. */
+static int
+pg_sql(const char *stmt, char *out, size_t len)
+{
+	PGconn *c = PQconnectdb(pg_conn);
+	PGresult *r = NULL;
+	int rc = -1;
+
+	if (out != NULL)
+		out[0] = '\0';
+	if (PQstatus(c) != CONNECTION_OK)
+		goto done;
+	r = PQexec(c, stmt);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && out != NULL && PQntuples(r) > 0) {
+		snprintf(out, len, "%s", PQgetisnull(r, 0, 0) ? "(null)" : PQgetvalue(r, 0, 0));
+		rc = 0;
+	} else if (PQresultStatus(r) == PGRES_COMMAND_OK && out == NULL)
+		rc = 0;
+	else
+		fprintf(stderr, "    sql: %s", PQresultErrorMessage(r));
+done:
+	PQclear(r);
+	PQfinish(c);
+	return rc;
 }
 
 /* Run SQL on the database through a separate connection (as another tool would). */
@@ -68,6 +154,8 @@ sql(const char *stmt)
 	char *msg = NULL;
 	int rc;
 
+	if (pg_admin != NULL)
+		return pg_sql(stmt, NULL, 0);
 	if (sqlite3_open(dbpath, &db) != SQLITE_OK)
 		return -1;
 	sqlite3_busy_timeout(db, 2000);
@@ -88,6 +176,8 @@ sql_text(const char *q, char *out, size_t len)
 	int rc = -1;
 
 	out[0] = '\0';
+	if (pg_admin != NULL)
+		return pg_sql(q, out, len);
 	if (sqlite3_open(dbpath, &db) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, q, -1, &s, NULL) != SQLITE_OK)
 		goto out;
@@ -153,7 +243,7 @@ test_register_auth(void)
 	char key[STORAGE_KEY_LEN + 1], key2[STORAGE_KEY_LEN + 1], err[256];
 
 	fresh();
-	st = storage_open(dbpath, 2, err, sizeof(err));
+	st = open_st(2, err, sizeof(err));
 	CHECK(st != NULL);
 	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
 	CHECK(is_uuid(a.username) && is_uuid(a.subdomain));
@@ -196,12 +286,17 @@ test_key_not_stored(void)
 	char key[STORAGE_KEY_LEN + 1], err[256], q[256], pw[256], p[160];
 
 	fresh();
-	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
 	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
 	snprintf(q, sizeof(q), "SELECT Password FROM records WHERE Username = '%s'", a.username);
 	CHECK(sql_text(q, pw, sizeof(pw)) == 0);
 	CHECK(strncmp(pw, "$sha256$", 8) == 0);
 	CHECK(strstr(pw, key) == NULL);
+	if (pg_admin != NULL) {	/* the server's files are its own business */
+		storage_close(st);
+		cleanup();
+		return 0;
+	}
 	snprintf(p, sizeof(p), "%s-wal", dbpath);
 	CHECK(!file_has(dbpath, key) && !file_has(p, key));
 	CHECK(file_has(dbpath, a.username) || file_has(p, a.username));	/* the reader works */
@@ -225,7 +320,7 @@ test_rotation_2(void)
 	time_t t0 = time(NULL);
 
 	fresh();
-	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
 	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
 	CHECK(storage_txt_set(st, a.subdomain, TXT_A, &now) == 0);
 	CHECK(now.n == 1);
@@ -281,7 +376,7 @@ test_rotation_3(void)
 	char key[STORAGE_KEY_LEN + 1], err[256];
 
 	fresh();
-	CHECK((st = storage_open(dbpath, 3, err, sizeof(err))) != NULL);
+	CHECK((st = open_st(3, err, sizeof(err))) != NULL);
 	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
 	CHECK(storage_txt_set(st, a.subdomain, TXT_A, &now) == 0);
 	CHECK(storage_txt_set(st, a.subdomain, TXT_B, &now) == 0);
@@ -297,7 +392,7 @@ test_rotation_3(void)
 	storage_close(st);
 
 	/* Lowered to 2 on restart: the newest two are served and kept. */
-	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
 	c.want = a.subdomain;
 	CHECK(storage_foreach(st, collect_cb, &c) == 0);
 	CHECK(c.seen && c.got.n == 2);
@@ -325,7 +420,7 @@ test_foreach(void)
 	char key[STORAGE_KEY_LEN + 1], err[256];
 
 	fresh();
-	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
 	c.want = "nothing";
 	CHECK(storage_foreach(st, collect_cb, &c) == 0);
 	CHECK(c.accounts == 0);
@@ -348,9 +443,11 @@ test_foreach(void)
 	CHECK(c.accounts == 2);
 	/* A row DNS cannot serve is skipped, not fatal. */
 	CHECK(sql("INSERT INTO records VALUES ('u', 'p', 'not-a-uuid', '[]');"
-	    "INSERT INTO txt VALUES ('not-a-uuid', 'x', 1, 1);") == 0);
+	    "INSERT INTO txt(Subdomain, Value, LastUpdate, Seq) VALUES ('not-a-uuid', 'x', 1, 1);")
+	    == 0);
 	char q[200];
-	snprintf(q, sizeof(q), "INSERT INTO txt VALUES ('%s', 'bad value', 1, 99)", a[2].subdomain);
+	snprintf(q, sizeof(q), "INSERT INTO txt(Subdomain, Value, LastUpdate, Seq)"
+	    " VALUES ('%s', 'bad value', 1, 99)", a[2].subdomain);
 	CHECK(sql(q) == 0);
 	memset(&c, 0, sizeof(c));
 	c.want = a[2].subdomain;
@@ -371,12 +468,12 @@ test_reopen(void)
 	char key[STORAGE_KEY_LEN + 1], err[256];
 
 	fresh();
-	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
 	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
 	CHECK(storage_txt_set(st, a.subdomain, TXT_A, &now) == 0);
 	CHECK(storage_txt_set(st, a.subdomain, TXT_B, &now) == 0);
 	storage_close(st);
-	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
 	CHECK(storage_auth(st, a.username, key, &got) == STORAGE_AUTH_OK);
 	c.want = a.subdomain;
 	CHECK(storage_foreach(st, collect_cb, &c) == 0);
@@ -728,7 +825,7 @@ test_unknown_subdomain(void)
 	char key[STORAGE_KEY_LEN + 1], err[256], q[200], v[32];
 
 	fresh();
-	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
 	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
 	/* No account: nothing stored, no orphan rows. */
 	CHECK(storage_txt_set(st, "00000000-0000-4000-8000-000000000000", TXT_A, &now) == -1);
@@ -757,7 +854,7 @@ kill9_child(int wfd)
 	struct storage_txt now;
 	char key[STORAGE_KEY_LEN + 1], err[256], line[128];
 
-	if ((st = storage_open(dbpath, 2, err, sizeof(err))) == NULL ||
+	if ((st = open_st(2, err, sizeof(err))) == NULL ||
 	    storage_register(st, NULL, 0, &a, key) == -1 ||
 	    storage_txt_set(st, a.subdomain, TXT_A, &now) == -1 ||
 	    storage_txt_set(st, a.subdomain, TXT_B, &now) == -1)
@@ -795,7 +892,7 @@ test_survives_kill9(void)
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	CHECK(n > 0 && sscanf(buf, "%39s %39s %47s", user, sub, key) == 3);
 
-	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
 	CHECK(storage_auth(st, user, key, &got) == STORAGE_AUTH_OK);
 	c.want = sub;
 	CHECK(storage_foreach(st, collect_cb, &c) == 0);
@@ -844,7 +941,7 @@ test_concurrent_register(void)
 	int i;
 
 	fresh();
-	CHECK((st = storage_open(dbpath, 2, err, sizeof(err))) != NULL);
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
 	CHECK((ra = calloc(REG_THREADS, sizeof(*ra))) != NULL);
 	for (i = 0; i < REG_THREADS; i++) {
 		ra[i].st = st;
@@ -1077,6 +1174,74 @@ test_durability_settings(void)
 		CHECK(ss.wal_syncs == before + 1);
 	}
 	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+/* The change feed between two handles on one PostgreSQL database (two instances). */
+struct feed {
+	pthread_mutex_t lock;
+	char sub[STORAGE_ID_LEN + 1];
+	struct storage_txt got;
+	unsigned calls;
+};
+
+static int
+feed_cb(void *arg, const char *sub, const struct storage_txt *t)
+{
+	struct feed *f = arg;
+
+	pthread_mutex_lock(&f->lock);
+	if (strcmp(sub, f->sub) == 0) {
+		f->got = *t;
+		f->calls++;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+/* Wait (bounded: 5 s) until the feed has delivered want as the newest value. */
+static bool
+feed_wait(struct feed *f, const char *want, size_t n)
+{
+	bool ok = false;
+
+	for (int i = 0; i < 500 && !ok; i++) {
+		pthread_mutex_lock(&f->lock);
+		ok = f->got.n == n && strcmp(f->got.values[0], want) == 0;
+		pthread_mutex_unlock(&f->lock);
+		if (!ok)
+			usleep(10000);
+	}
+	return ok;
+}
+
+static int
+test_pg_watch_two_handles(void)
+{
+	struct storage *a, *b;
+	struct storage_account acct;
+	struct storage_txt now;
+	struct feed f = { .calls = 0 };
+	char key[STORAGE_KEY_LEN + 1], err[256];
+
+	fresh();
+	pthread_mutex_init(&f.lock, NULL);
+	CHECK((a = open_st(2, err, sizeof(err))) != NULL);
+	CHECK((b = open_st(2, err, sizeof(err))) != NULL);
+	CHECK(storage_watch(b, feed_cb, &f) == 0);
+	CHECK(storage_register(a, NULL, 0, &acct, key) == 0);
+	memcpy(f.sub, acct.subdomain, sizeof(f.sub));
+	CHECK(storage_txt_set(a, acct.subdomain, TXT_A, &now) == 0);
+	CHECK(feed_wait(&f, TXT_A, 1));
+	CHECK(storage_txt_set(b, acct.subdomain, TXT_B, &now) == 0);
+	CHECK(storage_txt_set(a, acct.subdomain, TXT_C, &now) == 0);
+	CHECK(feed_wait(&f, TXT_C, 2));
+	CHECK_STR(f.got.values[1], TXT_B);
+	CHECK(storage_available(a) && storage_available(b));
+	storage_close(b);
+	storage_close(a);
+	pthread_mutex_destroy(&f.lock);
 	cleanup();
 	return 0;
 }
@@ -1332,6 +1497,59 @@ test_full_disk(void)
 	return 0;
 }
 
+/* PostgreSQL schema: migrated once, versioned, a foreign table refused. */
+static int
+test_pg_schema(void)
+{
+	struct storage *st;
+	char err[256] = "", v[64];
+
+	fresh();
+	for (int i = 0; i < 2; i++) {
+		CHECK((st = open_st(2, err, sizeof(err))) != NULL);
+		storage_close(st);
+	}
+	CHECK(sql_text("SELECT Value FROM acmedns WHERE Name = 'dns01d_version'", v, sizeof(v)) == 0);
+	CHECK_STR(v, "1");
+	CHECK(sql_text("SELECT count(*) FROM acmedns", v, sizeof(v)) == 0);
+	CHECK_STR(v, "2");
+	CHECK(sql("UPDATE acmedns SET Value = '99' WHERE Name = 'dns01d_version'") == 0);
+	CHECK(open_st(2, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "schema version 99") != NULL);
+	cleanup();
+
+	fresh();
+	CHECK(sql("CREATE TABLE records(id INTEGER)") == 0);
+	CHECK(open_st(2, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "not an acme-dns") != NULL);
+	cleanup();
+	return 0;
+}
+
+/* A server that is not there: open fails at once with a reason, never the password. */
+static int
+test_pg_unreachable(void)
+{
+	char err[256] = "", name[STORAGE_DESCRIBE_LEN];
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(storage_open_engine(STORAGE_POSTGRES, "postgres://u:s3cret@127.0.0.1:1/db"
+	    "?sslmode=disable", 2, err, sizeof(err)) == NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(t1.tv_sec - t0.tv_sec < STORAGE_PG_CONNECT_MS / 1000 + 2);
+	CHECK(err[0] != '\0' && strstr(err, "s3cret") == NULL);
+	storage_describe(STORAGE_POSTGRES, "postgres://u:s3cret@db.example:5433/acme", name,
+	    sizeof(name));
+	CHECK_STR(name, "postgres://u@db.example:5433/acme");
+	storage_describe(STORAGE_POSTGRES, "host=h user=v password=s3cret dbname=d", name,
+	    sizeof(name));
+	CHECK_STR(name, "postgres://v@h/d");
+	CHECK(storage_open_engine(STORAGE_POSTGRES, "", 2, err, sizeof(err)) == NULL);
+	return 0;
+}
+
+/* Tests of the contract: run on both backends. */
 static const struct test_case tests[] = {
 	{ "register_auth", test_register_auth },
 	{ "key_not_stored", test_key_not_stored },
@@ -1339,15 +1557,19 @@ static const struct test_case tests[] = {
 	{ "rotation_3", test_rotation_3 },
 	{ "foreach", test_foreach },
 	{ "reopen", test_reopen },
+	{ "unknown_subdomain", test_unknown_subdomain },
+	{ "survives_kill9", test_survives_kill9 },
+	{ "concurrent_register", test_concurrent_register },
+};
+
+/* SQLite's files, schema and locking. */
+static const struct test_case sqlite_tests[] = {
 	{ "acme_dns_db", test_acme_dns_db },
 	{ "acme_dns_bad_allowfrom", test_acme_dns_bad_allowfrom },
 	{ "migration_idempotent", test_migration_idempotent },
 	{ "fresh_schema_is_acme", test_fresh_schema_is_acme },
 	{ "bad_files", test_bad_files },
 	{ "busy_other_writer", test_busy_other_writer },
-	{ "unknown_subdomain", test_unknown_subdomain },
-	{ "survives_kill9", test_survives_kill9 },
-	{ "concurrent_register", test_concurrent_register },
 	{ "legacy_blob", test_legacy_blob },
 	{ "legacy_upgrade_guarded", test_legacy_upgrade_guarded },
 	{ "bcrypt_bounded", test_bcrypt_bounded },
@@ -1358,6 +1580,47 @@ static const struct test_case tests[] = {
 	{ "db_replaced", test_db_replaced },
 	{ "wal_unwritable", test_wal_unwritable },
 	{ "full_disk", test_full_disk },
+	{ "pg_unreachable", test_pg_unreachable },
 };
 
-TEST_MAIN(tests)
+/* PostgreSQL only: several instances on one database. */
+static const struct test_case pg_tests[] = {
+	{ "pg_watch_two_handles", test_pg_watch_two_handles },
+	{ "pg_schema", test_pg_schema },
+};
+
+/* Run one table, filtered by argv[1]; returns the failures. */
+static int
+run(const struct test_case *t, size_t n, const char *filter, const char *tag)
+{
+	int failed = 0, r;
+
+	for (size_t i = 0; i < n; i++) {
+		if (filter != NULL && strstr(t[i].name, filter) == NULL)
+			continue;
+		r = t[i].fn();
+		printf("%s - %s%s\n", r == 0 ? "ok" : "FAIL", t[i].name, tag);
+		failed += r != 0;
+	}
+	return failed;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *filter = argc > 1 ? argv[1] : NULL;
+	int failed;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	pg_admin = getenv("DNS01D_TEST_PG");
+	if (pg_admin != NULL && *pg_admin == '\0')
+		pg_admin = NULL;
+	failed = run(tests, sizeof(tests) / sizeof(tests[0]), filter,
+	    pg_admin ? " (postgres)" : "");
+	if (pg_admin != NULL)
+		failed += run(pg_tests, sizeof(pg_tests) / sizeof(pg_tests[0]), filter, "");
+	else
+		failed += run(sqlite_tests, sizeof(sqlite_tests) / sizeof(sqlite_tests[0]), filter,
+		    "");
+	return failed != 0;
+}
