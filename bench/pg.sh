@@ -20,9 +20,11 @@ pg_phase() {
 	PG_FSYNC=on pg_init || { note "PostgreSQL phase: could not start a server"; return 1; }
 	pa=$(free_port) pb=$(free_port) da=$(free_port) db_=$(free_port)
 	DB=unused DNS_PORT=$da API_PORT=$pa PROTO=both4 LOGLEVEL=info \
-		pg_config "$T_DIR/pg_a.cfg" "dns_threads = $DNS_THREADS" "register_rate = 0"
+		pg_config "$T_DIR/pg_a.cfg" "dns_threads = $DNS_THREADS
+rrl_rate = 0" "register_rate = 0"
 	DB=unused DNS_PORT=$db_ API_PORT=$pb PROTO=both4 LOGLEVEL=info \
-		pg_config "$T_DIR/pg_b.cfg" "dns_threads = $DNS_THREADS" "register_rate = 0"
+		pg_config "$T_DIR/pg_b.cfg" "dns_threads = $DNS_THREADS
+rrl_rate = 0" "register_rate = 0"
 	start_daemon "$T_DIR/pg_a.cfg" "$OUT/dns01d.pg_a.log" "$pa" || return 1
 	PGA_PID=$DAEMON_PID
 	start_daemon "$T_DIR/pg_b.cfg" "$OUT/dns01d.pg_b.log" "$pb" || return 1

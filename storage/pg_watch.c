@@ -194,16 +194,22 @@ listen_connect(struct storage_pg *pg, bool quiet)
 	return 0;
 }
 
-/* Take delivered notifications off the connection. False if it is broken. */
+/*
+ * Take delivered notifications off the connection; *got counts them. False
+ * if it is broken. Notifications that arrived while a catch-up query ran
+ * are already in libpq's queue, where poll(2) cannot see them: checked first.
+ */
 static bool
-consume(struct storage_pg *pg)
+consume(struct storage_pg *pg, int *got)
 {
 	PGnotify *n;
 
 	if (!PQconsumeInput(pg->listen))
 		return false;
-	while ((n = PQnotifies(pg->listen)) != NULL)
+	while ((n = PQnotifies(pg->listen)) != NULL) {
 		PQfreemem(n);
+		(*got)++;
+	}
 	return true;
 }
 
@@ -214,11 +220,14 @@ watch_once(struct storage_pg *pg, int64_t *next_prune)
 	struct pollfd p[2] = { { .fd = PQsocket(pg->listen), .events = POLLIN },
 	    { .fd = pg->wake[0], .events = POLLIN } };
 	bool broken = false;
+	int got = 0;
 
-	if (poll(p, 2, STORAGE_PG_CATCHUP_MS) > 0) {
+	if (!consume(pg, &got))
+		broken = true;
+	else if (got == 0 && poll(p, 2, STORAGE_PG_CATCHUP_MS) > 0) {
 		if (p[1].revents)
 			drain_wake(pg);
-		if (p[0].revents && !consume(pg))
+		if (p[0].revents && !consume(pg, &got))
 			broken = true;
 	}
 	if (pg->wstop)

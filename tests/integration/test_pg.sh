@@ -71,9 +71,10 @@ UPDATE txt SET Value='$OLD', LastUpdate=1700000000 WHERE rowid=(SELECT rowid FRO
 	fail pg_acmedns_schema "could not create acme-dns's tables"
 
 # start_inst NAME: an instance on the shared database; sets NAME_API, NAME_DNS, NAME_PID.
+# RRL off: the tests poll one name many times a second (RRL has its own test).
 start_inst() {
 	new_ports
-	pg_config "$T_DIR/$1.cfg"
+	pg_config "$T_DIR/$1.cfg" "rrl_rate = 0"
 	start_dns01d "$T_DIR/$1.cfg" "$T_DIR/$1.log" || return 1
 	printf -v "${1}_API" '%s' "$API_PORT"
 	printf -v "${1}_DNS" '%s' "$DNS_PORT"
