@@ -601,9 +601,11 @@ rrl_step(struct wr *w, unsigned *rcode, bool *aa, bool question)
 	case DNSD_RRL_PASS:
 		return true;
 	case DNSD_RRL_DROP:
-		return false;
+		return dnsd_is_own_probe(w->d, w->c->from);	/* /health's probe */
 	case DNSD_RRL_SLIP:
 	default:
+		if (dnsd_is_own_probe(w->d, w->c->from))
+			return true;
 		if (w->has_ck && x->edns) {
 			*rcode = DNSD_RC_BADCOOKIE;
 			*aa = false;

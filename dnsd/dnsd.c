@@ -562,6 +562,71 @@ soa_reply_ok(const uint8_t *q, size_t qlen, const uint8_t *a, size_t alen)
  * True if the server answers a real SOA query over its own socket within
  * DNSD_HEALTH_TIMEOUT_MS: UDP if served, else TCP. Safe from any thread.
  */
+/* The port of a bound socket's local address, or 0. */
+static uint16_t
+local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+/*
+ * Remember the connected probe socket's local port so that RRL lets its
+ * answer through: /health polled often would otherwise be throttled by
+ * dnsd's own limit and report DNS as down. *slot is set, to be cleared after.
+ */
+static void
+probe_hold(struct dnsd *d, int fd, int *slot)
+{
+	uint16_t port = local_port(fd);
+
+	if (port == 0)
+		return;
+	*slot = port % DNSD_HEALTH_PROBE_SLOTS;
+	atomic_store_explicit(&d->probe_port[*slot], port, memory_order_relaxed);
+}
+
+/*
+ * RRL exemption for dnsd_healthy()'s probes: the source must be loopback or
+ * the address probed (a packet from there cannot come from another host),
+ * from a port a probe holds right now. Called only for answers RRL limits.
+ */
+bool
+dnsd_is_own_probe(struct dnsd *d, const struct sockaddr *from)
+{
+	uint16_t port;
+	bool local;
+
+	if (from->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)from;
+		const struct sockaddr_in *self = (const struct sockaddr_in *)&d->self;
+
+		port = ntohs(s4->sin_port);
+		local = (ntohl(s4->sin_addr.s_addr) >> 24) == 127 ||
+		    (d->self.ss_family == AF_INET &&
+		    s4->sin_addr.s_addr == self->sin_addr.s_addr);
+	} else if (from->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)from;
+		const struct sockaddr_in6 *self = (const struct sockaddr_in6 *)&d->self;
+
+		port = ntohs(s6->sin6_port);
+		local = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
+		    (d->self.ss_family == AF_INET6 &&
+		    memcmp(&s6->sin6_addr, &self->sin6_addr, sizeof(self->sin6_addr)) == 0);
+	} else
+		return false;
+	return local && port != 0 && atomic_load_explicit(
+	    &d->probe_port[port % DNSD_HEALTH_PROBE_SLOTS], memory_order_relaxed) == port;
+}
+
 bool
 dnsd_healthy(struct dnsd *d)
 {
@@ -570,7 +635,7 @@ dnsd_healthy(struct dnsd *d)
 	size_t qlen;
 	ssize_t n;
 	bool ok = false, udp;
-	int fd = -1;
+	int fd = -1, slot = -1;
 	struct timeval tv = { 0, DNSD_HEALTH_TIMEOUT_MS * 1000 };
 
 	if (d == NULL || !d->started || atomic_load(&d->stop))
@@ -587,6 +652,7 @@ dnsd_healthy(struct dnsd *d)
 	    connect(fd, (struct sockaddr *)&d->self, d->selflen) == -1)
 		goto out;
 	if (udp) {
+		probe_hold(d, fd, &slot);
 		if (send(fd, q, qlen, 0) != (ssize_t)qlen)
 			goto out;
 		/* A connected UDP socket only hears from the server; skip stale IDs. */
@@ -617,6 +683,8 @@ dnsd_healthy(struct dnsd *d)
 		ok = soa_reply_ok(q, qlen, a + 2, got - 2);
 	}
 out:
+	if (slot != -1)
+		atomic_store_explicit(&d->probe_port[slot], 0, memory_order_relaxed);
 	if (fd != -1)
 		close(fd);
 	if (!ok)

@@ -124,6 +124,7 @@ int dnsd_answer(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, siz
 #define DNSD_UDP_RECV_SIZE 2048		/* a larger UDP query is dropped */
 #define DNSD_WAKE_MS 200		/* workers check the stop flag this often */
 #define DNSD_HEALTH_TIMEOUT_MS 500	/* dnsd_healthy() waits this long for its answer */
+#define DNSD_HEALTH_PROBE_SLOTS 16	/* concurrent self-probes remembered for the RRL exemption */
 #define DNSD_TCP_INBUF 8192		/* per connection; a longer query closes it */
 #define DNSD_TCP_OUT_HIGH 32768		/* stop reading a connection above this much unsent */
 #define DNSD_TCP_OUT_MAX (DNSD_TCP_OUT_HIGH + DNSD_MAX_TCP_MSG + 2)	/* hard cap */
@@ -312,6 +313,8 @@ struct dnsd {
 	struct dnsd_tcp_loop *tcp;
 	struct sockaddr_storage self;	/* where dnsd_healthy() sends its query */
 	socklen_t selflen;
+	/* local ports of dnsd_healthy()'s recent UDP probes (slot = port % N), exempt from RRL */
+	_Atomic uint16_t probe_port[DNSD_HEALTH_PROBE_SLOTS];
 
 	/* response-rate limiting (NULL bucket = off) and cookies */
 	struct dnsd_rrl rrl;
@@ -371,6 +374,10 @@ void rcu_offline(struct dnsd *d, unsigned slot);
 /* dnsd_answer() for a caller that is already an online reader, with its context. */
 int answer_query(struct dnsd *d, struct dnsd_ctx *c, const uint8_t *q, size_t qlen,
     uint8_t *out, size_t outcap, bool tcp);
+
+/* dnsd.c: true if from is one of dnsd_healthy()'s own UDP probes (loopback or our
+   own address, from a port a probe holds), which RRL must never drop. */
+bool dnsd_is_own_probe(struct dnsd *d, const struct sockaddr *from);
 
 /* rrl.c */
 /* Allocate the table when rate > 0; -1 on allocation failure. */

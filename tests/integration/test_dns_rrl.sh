@@ -42,6 +42,17 @@ check_eq rrl_tcp_not_limited "$r" "\"$(txt43 rrl1)\""
 sleep 2
 check_match rrl_nxdomain_own_bucket "$(q "nope.$Z" A)" 'status: NXDOMAIN'
 check_match rrl_refills_next_second "$(q "$FULLDOMAIN" TXT)" 'ANSWER: 1'
+# /health's own SOA probe is never limited: 60 polls in a row, far over rrl_rate = $RATE
+# (the apex SOA answers share one bucket), all 200
+codes=$(for i in $(seq 1 60); do
+	curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 "$(api_url /health)"
+done | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+check_eq rrl_health_probe_exempt "$codes" " 60 200;"
+# ... while a client asking the same apex SOA from loopback is limited as before
+r=$(dw flood "$Z" SOA --count 100 | sed -n 1p)
+soa_answered=$(kv answered "$r")
+if [ "$soa_answered" -lt 100 ]; then ok rrl_apex_soa_still_limited; else
+	fail rrl_apex_soa_still_limited "$r"; fi
 stop_dns01d 2>/dev/null
 
 # --- the default rate (rrl_rate = 20) does not touch a client making ordinary queries --
