@@ -20,11 +20,14 @@ esac
 POLICY=/usr/sbin/policy-rc.d
 # Test packages that are part of the system itself: their units are never touched.
 SYSTEM_PKGS=" systemd sudo procps iproute2 "
+# Packages that a test package pulls in and that ship its service unit
+# (postgresql's postgresql.service is in postgresql-common).
+UNIT_PKGS="postgresql-common"
 
 # units: the systemd units (not templates) that the installed test packages ship.
 units() {
 	# shellcheck disable=SC2013
-	for p in $(grep -v '^#' debian-test-packages.txt); do
+	for p in $(grep -v '^#' debian-test-packages.txt) $UNIT_PKGS; do
 		case "$SYSTEM_PKGS" in *" $p "*) ;; *) dpkg -L "$p" 2>/dev/null ;; esac
 	done |
 		sed -n 's#^/\(usr/\)\{0,1\}lib/systemd/system/\([^/@]*\.\(service\|socket\|timer\|path\)\)$#\2#p' |
