@@ -99,7 +99,7 @@ struct api_ctx {
 	const struct config *cfg;
 	struct storage *st;
 	struct dnsd *d;
-	struct cidr *trusted;		/* cfg->trusted_proxies, parsed */
+	const struct cidr *trusted;	/* cfg->trusted: parsed by common/config.c, borrowed */
 	size_t ntrusted;
 	struct api_limiter *auth_addr;	/* failed logins per client address; NULL = no limit */
 	struct api_limiter *auth_user;	/* failed logins per username; NULL = no limit */

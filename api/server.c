@@ -466,62 +466,34 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 
 /*
  * Create, bind and listen on the API socket ourselves so a bind failure is
- * one clear line (MHD would print its own). An empty ip means every address.
- * "::" is dual-stack like Go's listener.
+ * one clear line (MHD would print its own). addr is the parsed ip and port
+ * (common/config.c); "::" is dual-stack like Go's listener.
  */
 static int
-listen_socket(const char *ip, unsigned port, char *err, size_t errlen)
+listen_socket(const struct sockaddr_storage *addr, char *err, size_t errlen)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	char host[INET6_ADDRSTRLEN + 2], serv[8];
-	const char *h = NULL;
-	size_t n;
-	int fd = -1, on = 1, off = 0, e = 0, gai;
+	char host[INET6_ADDRSTRLEN];
+	socklen_t len = addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+	int fd, on = 1, off = 0, e;
 
-	if (ip != NULL && ip[0] != '\0') {
-		n = strlen(ip);
-		if (ip[0] == '[' && n > 2 && ip[n - 1] == ']') {
-			ip++;
-			n -= 2;
-		}
-		if (n >= sizeof(host)) {
-			snprintf(err, errlen, "%s: not an IP address", ip);
-			return -1;
-		}
-		memcpy(host, ip, n);
-		host[n] = '\0';
-		h = host;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	snprintf(serv, sizeof(serv), "%u", port);
-	if ((gai = getaddrinfo(h, serv, &hints, &res)) != 0) {
-		snprintf(err, errlen, "%s: %s", h != NULL ? h : "*", gai_strerror(gai));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    ai->ai_protocol);
-		if (fd == -1) {
-			e = errno;
-			continue;
-		}
+	fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd != -1) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		if (ai->ai_family == AF_INET6)
+		if (addr->ss_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
-			break;
-		e = errno;
-		close(fd);
-		fd = -1;
+		if (bind(fd, (const struct sockaddr *)addr, len) == 0 &&
+		    listen(fd, SOMAXCONN) == 0)
+			return fd;
 	}
-	freeaddrinfo(res);
-	if (fd == -1)
-		snprintf(err, errlen, "cannot listen on %s port %u: %s", h != NULL ? h : "*", port,
-		    strerror(e != 0 ? e : EADDRNOTAVAIL));
-	return fd;
+	e = errno;
+	if (fd != -1)
+		close(fd);
+	snprintf(err, errlen, "cannot listen on %s port %u: %s",
+	    cidr_addr_str((const struct sockaddr *)addr, host, sizeof(host)),
+	    ntohs(addr->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)addr)->sin6_port :
+	    ((const struct sockaddr_in *)addr)->sin_port), strerror(e));
+	return -1;
 }
 
 /*
@@ -606,13 +578,12 @@ start_mhd(struct api *a, int fd, char *err, size_t errlen)
 	return 0;
 }
 
-/* Start the API: parse trusted proxies, load TLS material, listen, start MHD. */
+/* Start the API: load TLS material, listen, start MHD. */
 struct api *
 api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
     char *err, size_t errlen)
 {
 	struct api *a;
-	size_t i;
 	int fd = -1;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
@@ -629,21 +600,8 @@ api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
 	if (a->max_body > API_MAX_BODY_LIMIT)
 		a->max_body = API_MAX_BODY_LIMIT;
 
-	if (cfg->trusted_proxies.n > 0) {
-		a->ctx.trusted = calloc(cfg->trusted_proxies.n, sizeof(*a->ctx.trusted));
-		if (a->ctx.trusted == NULL) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		for (i = 0; i < cfg->trusted_proxies.n; i++) {
-			if (cidr_parse(cfg->trusted_proxies.v[i], &a->ctx.trusted[i]) == -1) {
-				snprintf(err, errlen, "trusted_proxies: %s: not an address or CIDR",
-				    cfg->trusted_proxies.v[i]);
-				goto fail;
-			}
-		}
-		a->ctx.ntrusted = cfg->trusted_proxies.n;
-	}
+	a->ctx.trusted = cfg->trusted;	/* parsed once by common/config.c; borrowed */
+	a->ctx.ntrusted = cfg->ntrusted;
 
 	if (cfg->tls != CONFIG_TLS_NONE) {
 		if (!MHD_is_feature_supported(MHD_FEATURE_TLS) ||
@@ -664,7 +622,7 @@ api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
 		goto fail;
 	}
 	fd_limit_fit(cfg);
-	if ((fd = listen_socket(cfg->api_ip, cfg->api_port, err, errlen)) == -1)
+	if ((fd = listen_socket(&cfg->api_addr, err, errlen)) == -1)
 		goto fail;
 	a->port = fd_port(fd);
 	if (a->tls != NULL && !api_tls_ready(a->tls)) {
@@ -705,7 +663,6 @@ api_stop(struct api *a)
 	if (a->pending_fd != -1)
 		close(a->pending_fd);
 	api_tls_free(a->tls);
-	free(a->ctx.trusted);
 	pthread_mutex_destroy(&a->start_mu);
 	free(a);
 }

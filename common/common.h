@@ -130,11 +130,19 @@ struct config_rate {
 	unsigned period;		/* 1, 60 or 3600 seconds */
 };
 
+/* A DNS listen address, parsed once from "IPv4:port", "[IPv6]:port" or ":port". */
+struct config_listen {
+	int family;		/* AF_INET, AF_INET6, or AF_UNSPEC for ":port" (every address) */
+	uint8_t addr[16];	/* 4 or 16 bytes, network order; 0.0.0.0 and [::] are wildcards */
+	unsigned port;		/* 0 = pick a free port (tests read it back) */
+};
+
 struct config {
 	char *path;			/* the file it was read from */
 
 	/* [general] (acme-dns keys) */
-	char *listen;			/* "127.0.0.1:53", "[::]:53", ":53" */
+	char *listen;			/* "127.0.0.1:53", "[::]:53", ":53", as written (for logs) */
+	struct config_listen listen_addr;	/* listen, parsed: what dnsd binds */
 	unsigned protocol;		/* CONFIG_PROTO_* bits; "both" = UDP|TCP|V4|V6 */
 	char *domain;			/* "auth.example.org", lower-cased, no trailing dot */
 	char *nsname;			/* SOA MNAME, no trailing dot */
@@ -181,7 +189,10 @@ struct config {
 	bool use_header;
 	char *header_name;		/* default "X-Forwarded-For" */
 	/* [api] (dns01d keys) */
-	struct config_strv trusted_proxies;	/* CIDRs allowed to set header_name */
+	struct config_strv trusted_proxies;	/* CIDRs allowed to set header_name, as written */
+	struct cidr *trusted;		/* trusted_proxies, parsed (ntrusted entries) */
+	size_t ntrusted;
+	struct sockaddr_storage api_addr;	/* ip and port, parsed: what the API binds */
 	unsigned txt_values;		/* values kept per account (default 2, 1..16) */
 	unsigned max_body;		/* request body cap in bytes (default 4096) */
 	unsigned api_threads;		/* HTTP worker threads (default 2) */
@@ -216,6 +227,9 @@ struct config {
  * *cfg holds nothing that needs freeing. The caller frees with config_free().
  */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+/* Parse a DNS listen address ("IPv4:port", "[IPv6]:port", ":port"; no names)
+   into *out. False if s has none of these shapes. */
+bool config_listen_parse(const char *s, struct config_listen *out);
 /* Same as config_load, from a string (for tests); name is used in messages. */
 int config_parse(const char *name, const char *text, size_t len, struct config *cfg,
     char *err, size_t errlen);

@@ -238,19 +238,19 @@ parse_port_text(const char *s, long long *out)
 }
 
 /*
- * Check a DNS listen address: "IPv4:port", "[IPv6]:port" or ":port" (all
+ * Parse a DNS listen address: "IPv4:port", "[IPv6]:port" or ":port" (all
  * addresses), as acme-dns hands it to Go's net.Listen. Host names are not
- * resolved: dnsd binds literals. *family is AF_INET, AF_INET6 or AF_UNSPEC.
+ * resolved: dnsd binds literals. This is the only parser of listen.
  */
-static bool
-listen_valid(const char *s, int *family)
+bool
+config_listen_parse(const char *s, struct config_listen *out)
 {
 	char host[INET6_ADDRSTRLEN + 2];
 	const char *colon, *hs = s;
-	unsigned char buf[16];
 	long long port;
 	size_t hl;
 
+	memset(out, 0, sizeof(*out));
 	if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
 
@@ -269,22 +269,24 @@ listen_valid(const char *s, int *family)
 	/* Port 0 lets dnsd pick a free port (tests read it back with dnsd_port()). */
 	if (!parse_port_text(colon + 1, &port) || port > 65535)
 		return false;
+	out->port = (unsigned)port;
 	if (hl == 0) {
-		*family = AF_UNSPEC;
+		out->family = AF_UNSPEC;
 		return s[0] != '[';
 	}
 	if (hl >= sizeof(host))
 		return false;
 	memcpy(host, hs, hl);
 	host[hl] = '\0';
-	if (s[0] != '[' && inet_pton(AF_INET, host, buf) == 1) {
-		*family = AF_INET;
+	if (s[0] != '[' && inet_pton(AF_INET, host, out->addr) == 1) {
+		out->family = AF_INET;
 		return true;
 	}
-	if (s[0] == '[' && inet_pton(AF_INET6, host, buf) == 1) {
-		*family = AF_INET6;
+	if (s[0] == '[' && inet_pton(AF_INET6, host, out->addr) == 1) {
+		out->family = AF_INET6;
 		return true;
 	}
+	memset(out, 0, sizeof(*out));
 	return false;
 }
 
@@ -546,7 +548,6 @@ apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct
 	void *field = (char *)cfg + d->off;
 	const char *s = kv->str;
 	long long n;
-	int fam;
 
 	switch (d->kind) {
 	case K_BOOL:
@@ -651,7 +652,7 @@ apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct
 		return 0;
 	}
 	case K_LISTEN:
-		if (!listen_valid(s, &fam)) {
+		if (!config_listen_parse(s, &cfg->listen_addr)) {
 			cerr(c, kv->line, "[general] listen: \"%s\" is not \"IPv4:port\", "
 			    "\"[IPv6]:port\" or \":port\"", s);
 			return -1;
@@ -847,6 +848,41 @@ tls_check(struct cctx *c, struct config *cfg)
 	return 0;
 }
 
+/*
+ * Parse what the modules take as typed values, once: the API's bind address
+ * (ip and port) and trusted_proxies as CIDRs. Both were checked as they were
+ * read, so a failure here is an internal error, still reported as one line.
+ */
+static int
+derive(struct cctx *c, struct config *cfg)
+{
+	size_t i;
+
+	if (cidr_addr_parse(cfg->api_ip, &cfg->api_addr) == -1) {
+		cerr(c, 0, "[api] ip: \"%s\" is not an IP address", cfg->api_ip);
+		return -1;
+	}
+	if (cfg->api_addr.ss_family == AF_INET)
+		((struct sockaddr_in *)&cfg->api_addr)->sin_port = htons((uint16_t)cfg->api_port);
+	else
+		((struct sockaddr_in6 *)&cfg->api_addr)->sin6_port = htons((uint16_t)cfg->api_port);
+	if (cfg->trusted_proxies.n == 0)
+		return 0;
+	if ((cfg->trusted = calloc(cfg->trusted_proxies.n, sizeof(*cfg->trusted))) == NULL) {
+		cerr(c, 0, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < cfg->trusted_proxies.n; i++) {
+		if (cidr_parse(cfg->trusted_proxies.v[i], &cfg->trusted[i]) == -1) {
+			cerr(c, 0, "[api] trusted_proxies: \"%s\" is not an IP address or CIDR",
+			    cfg->trusted_proxies.v[i]);
+			return -1;
+		}
+	}
+	cfg->ntrusted = cfg->trusted_proxies.n;
+	return 0;
+}
+
 /* Checks that involve more than one key, after all keys are read. */
 static int
 cross_check(struct cctx *c, struct config *cfg, const unsigned *seen)
@@ -881,8 +917,8 @@ cross_check(struct cctx *c, struct config *cfg, const unsigned *seen)
 		return -1;
 	}
 	/* A literal address of one family cannot be served by the other only. */
-	if (listen_valid(cfg->listen, &fam) &&
-	    ((fam == AF_INET && !(cfg->protocol & CONFIG_PROTO_V4)) ||
+	fam = cfg->listen_addr.family;
+	if (((fam == AF_INET && !(cfg->protocol & CONFIG_PROTO_V4)) ||
 	    (fam == AF_INET6 && !(cfg->protocol & CONFIG_PROTO_V6)))) {
 		cerr(c, 0, "[general] protocol does not serve the %s address in listen \"%s\"",
 		    fam == AF_INET ? "IPv4" : "IPv6", cfg->listen);
@@ -895,7 +931,7 @@ cross_check(struct cctx *c, struct config *cfg, const unsigned *seen)
 	if (cfg->use_header && cfg->trusted_proxies.n == 0)
 		log_warnx("%s: [api] use_header is set but trusted_proxies is empty: "
 		    "%s will be ignored", c->name, cfg->header_name);
-	return 0;
+	return derive(c, cfg);
 }
 
 static const struct key_desc *
@@ -1080,6 +1116,7 @@ config_free(struct config *cfg)
 			break;
 		}
 	}
+	free(cfg->trusted);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }

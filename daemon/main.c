@@ -56,7 +56,7 @@ dnsd_params_from(const struct config *cfg, struct dnsd_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->config_path = cfg->path;
-	p->listen = cfg->listen;
+	p->listen = cfg->listen_addr;
 	p->protocol = cfg->protocol;
 	p->domain = cfg->domain;
 	p->nsname = cfg->nsname;

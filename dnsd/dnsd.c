@@ -43,107 +43,42 @@ addr_add(struct dnsd *d, int family, const void *ip, bool wildcard)
 }
 
 /*
- * Parse listen ("127.0.0.1:53", "[::1]:53", ":53", "[::]:53", "host:53")
- * into the addresses to bind, as the family bits of protocol allow. An empty
- * host or "::" is the wildcard of every allowed family; a name is resolved.
- * Returns 0, or -1 with a message in err.
+ * Set up the addresses to bind from the parsed listen address, as the family
+ * bits of protocol allow. ":port" and "[::]:port" are the wildcard of every
+ * allowed family. Returns 0, or -1 with a message in err.
  */
 static int
-listen_parse(struct dnsd *d, const char *listen, unsigned protocol, char *err, size_t errlen)
+listen_setup(struct dnsd *d, const struct config_listen *l, unsigned protocol, char *err,
+    size_t errlen)
 {
-	char host[256];
-	const char *colon, *hs;
-	size_t hl;
-	unsigned long port;
-	char *end;
+	static const uint8_t any[16];
 	bool v4 = (protocol & DNSD_PROTO_V4) != 0, v6 = (protocol & DNSD_PROTO_V6) != 0;
-	uint8_t ip[16];
 
 	if (!v4 && !v6)
 		v4 = v6 = true;
-	if (listen == NULL || *listen == '\0') {
-		snprintf(err, errlen, "general.listen is missing");
-		return -1;
-	}
-	if (listen[0] == '[') {
-		const char *rb = strchr(listen, ']');
-
-		if (rb == NULL || rb[1] != ':') {
-			snprintf(err, errlen, "general.listen: expected \"[address]:port\": %s", listen);
-			return -1;
-		}
-		hs = listen + 1;
-		hl = (size_t)(rb - hs);
-		colon = rb + 1;
-	} else {
-		if ((colon = strrchr(listen, ':')) == NULL || strchr(listen, ':') != colon) {
-			snprintf(err, errlen, "general.listen: expected \"address:port\" "
-			    "(IPv6 in brackets): %s", listen);
-			return -1;
-		}
-		hs = listen;
-		hl = (size_t)(colon - listen);
-	}
-	if (hl >= sizeof(host)) {
-		snprintf(err, errlen, "general.listen: host too long");
-		return -1;
-	}
-	memcpy(host, hs, hl);
-	host[hl] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 || port > 65535) {
-		snprintf(err, errlen, "general.listen: bad port: %s", listen);
-		return -1;
-	}
-	d->port = (unsigned)port;
+	d->port = l->port;
 	d->naddr = 0;
-
-	if (host[0] == '\0' || strcmp(host, "::") == 0) {
-		static const uint8_t any[16];
-
+	if (l->family == AF_UNSPEC ||
+	    (l->family == AF_INET6 && memcmp(l->addr, any, sizeof(any)) == 0)) {
 		if (v4)
 			addr_add(d, AF_INET, any, true);
 		if (v6)
 			addr_add(d, AF_INET6, any, true);
-	} else if (inet_pton(AF_INET, host, ip) == 1) {
+	} else if (l->family == AF_INET) {
 		if (!v4) {
-			snprintf(err, errlen, "general.listen: %s is IPv4 but protocol is IPv6 only", host);
+			snprintf(err, errlen, "general.listen: IPv4 address but protocol is IPv6 only");
 			return -1;
 		}
-		addr_add(d, AF_INET, ip, memcmp(ip, "\0\0\0\0", 4) == 0);
-	} else if (inet_pton(AF_INET6, host, ip) == 1) {
+		addr_add(d, AF_INET, l->addr, memcmp(l->addr, any, 4) == 0);
+	} else if (l->family == AF_INET6) {
 		if (!v6) {
-			snprintf(err, errlen, "general.listen: %s is IPv6 but protocol is IPv4 only", host);
+			snprintf(err, errlen, "general.listen: IPv6 address but protocol is IPv4 only");
 			return -1;
 		}
-		addr_add(d, AF_INET6, ip, false);
+		addr_add(d, AF_INET6, l->addr, false);
 	} else {
-		struct addrinfo hints, *res = NULL;
-		bool got4 = false, got6 = false;
-
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_DGRAM;
-		hints.ai_family = v4 && v6 ? AF_UNSPEC : v4 ? AF_INET : AF_INET6;
-		if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL) {
-			snprintf(err, errlen, "general.listen: cannot resolve %s", host);
-			return -1;
-		}
-		for (struct addrinfo *a = res; a != NULL && d->naddr < DNSD_MAX_ADDRS; a = a->ai_next) {
-			if (a->ai_family == AF_INET && v4 && !got4) {
-				addr_add(d, AF_INET, &((struct sockaddr_in *)a->ai_addr)->sin_addr, false);
-				got4 = true;
-			} else if (a->ai_family == AF_INET6 && v6 && !got6) {
-				addr_add(d, AF_INET6, &((struct sockaddr_in6 *)a->ai_addr)->sin6_addr,
-				    false);
-				got6 = true;
-			}
-		}
-		freeaddrinfo(res);
-		if (d->naddr == 0) {
-			snprintf(err, errlen, "general.listen: no usable address for %s", host);
-			return -1;
-		}
+		snprintf(err, errlen, "general.listen: unknown address family");
+		return -1;
 	}
 	return 0;
 }
@@ -209,7 +144,7 @@ dnsd_new(const struct dnsd_params *params, char *err, size_t errlen)
 		free(d);
 		return NULL;
 	}
-	if (listen_parse(d, params->listen, params->protocol, err, errlen) == -1 ||
+	if (listen_setup(d, &params->listen, params->protocol, err, errlen) == -1 ||
 	    (d->zone = zone_new(params, d->seed, err, errlen)) == NULL ||
 	    limits_new(d, params, err, errlen) == -1) {
 		dnsd_free(d);

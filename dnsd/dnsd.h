@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/common.h"
+
 #define DNSD_MAX_UDP_PAYLOAD 1232	/* EDNS0 payload we advertise and honour (DNS flag day 2020) */
 #define DNSD_MIN_UDP_PAYLOAD 512	/* RFC 1035 §4.2.1, and the floor for a smaller EDNS0 size */
 #define DNSD_MAX_TCP_MSG 65535		/* RFC 1035 §4.2.2 two-byte length prefix */
@@ -29,7 +31,7 @@ struct dnsd;
 /* Everything dnsd needs from the config. All strings are borrowed during dnsd_new(). */
 struct dnsd_params {
 	const char *config_path;	/* for "file:line: message" errors */
-	const char *listen;		/* "127.0.0.1:53", "[::1]:5353", ":53" (wildcard) */
+	struct config_listen listen;	/* the address and port, parsed by common/config.c */
 	unsigned protocol;		/* DNSD_PROTO_* bits */
 	const char *domain;		/* zone apex, no trailing dot */
 	const char *nsname;		/* SOA MNAME */

@@ -96,7 +96,7 @@ fx_once(void)
 		goto fail;
 	memset(&p, 0, sizeof(p));
 	p.config_path = "fuzz.cfg";
-	p.listen = "127.0.0.1:0";
+	(void)config_listen_parse("127.0.0.1:0", &p.listen);
 	p.protocol = DNSD_PROTO_UDP | DNSD_PROTO_V4;
 	p.domain = fx.cfg.domain;
 	p.nsname = fx.cfg.nsname;

@@ -25,7 +25,7 @@ check_zone(const struct config *cfg)
 
 	memset(&p, 0, sizeof(p));
 	p.config_path = cfg->path;
-	p.listen = cfg->listen;
+	p.listen = cfg->listen_addr;
 	p.protocol = cfg->protocol;
 	p.domain = cfg->domain;
 	p.nsname = cfg->nsname;

@@ -65,7 +65,7 @@ zone_once(void)
 	log_init(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT, NULL);
 	memset(&p, 0, sizeof(p));
 	p.config_path = "fuzz.cfg";
-	p.listen = "127.0.0.1:0";
+	(void)config_listen_parse("127.0.0.1:0", &p.listen);
 	p.protocol = DNSD_PROTO_UDP | DNSD_PROTO_TCP | DNSD_PROTO_V4;
 	p.domain = "auth.example.org";
 	p.nsname = "ns1.auth.example.org";

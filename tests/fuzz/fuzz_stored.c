@@ -36,7 +36,7 @@ zone_renew(void)
 	dnsd_free(zone);
 	memset(&p, 0, sizeof(p));
 	p.config_path = "fuzz.cfg";
-	p.listen = "127.0.0.1:0";
+	(void)config_listen_parse("127.0.0.1:0", &p.listen);
 	p.protocol = DNSD_PROTO_UDP | DNSD_PROTO_V4;
 	p.domain = FUZZ_DOMAIN;
 	p.nsname = "ns1." FUZZ_DOMAIN;

@@ -89,7 +89,7 @@ fx_open(struct fx *f, const char *api_extra)
 	}
 	memset(&p, 0, sizeof(p));
 	p.config_path = "test.cfg";
-	p.listen = "127.0.0.1:0";
+	(void)config_listen_parse("127.0.0.1:0", &p.listen);
 	p.protocol = DNSD_PROTO_UDP | DNSD_PROTO_TCP | DNSD_PROTO_V4;
 	p.domain = f->cfg.domain;
 	p.nsname = f->cfg.nsname;
@@ -812,6 +812,7 @@ test_server(void)
 
 	/* The port is taken: a second server fails with one line. */
 	f.cfg.api_port = port;
+	((struct sockaddr_in *)&f.cfg.api_addr)->sin_port = htons((uint16_t)port);
 	b = api_start(&f.cfg, f.st, f.d, err, sizeof(err));
 	CHECK(b == NULL && strstr(err, "cannot listen") != NULL && strchr(err, '\n') == NULL);
 

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -412,6 +413,13 @@ test_dns01d_keys(void)
 	CHECK(cfg.trusted_proxies.n == 3);
 	CHECK_STR(cfg.trusted_proxies.v[2], "2001:db8::/32");
 	CHECK(cfg.trusted_proxies.line[0] == 21 && cfg.trusted_proxies.line[2] == 22);
+	/* parsed once here into what the modules take: a sockaddr, CIDRs, the listen address */
+	CHECK(cfg.api_addr.ss_family == AF_INET6);
+	CHECK(IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&cfg.api_addr)->sin6_addr));
+	CHECK(cfg.ntrusted == 3 && cfg.trusted[1].family == AF_INET && cfg.trusted[1].prefix == 8 &&
+	    cfg.trusted[2].family == AF_INET6 && cfg.trusted[2].prefix == 32);
+	CHECK(cfg.listen_addr.family == AF_INET6 && cfg.listen_addr.port == 5353 &&
+	    cfg.listen_addr.addr[15] == 1);
 	CHECK(cfg.txt_values == 16);
 	CHECK(cfg.max_body == 1048576);
 	CHECK(cfg.api_threads == 8);
