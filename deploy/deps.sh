@@ -67,5 +67,9 @@ if [ -n "$test_tools" ]; then
 		else
 			deb-systemd-helper disable "$u"
 		fi
+		if enabled "$u"; then
+			echo "deps.sh: $u is still enabled after disabling it" >&2
+			exit 1
+		fi
 	done
 fi
