@@ -97,6 +97,14 @@ def fmt(v, digits):
     return "{:,.{}f}".format(v, digits)
 
 
+def instr_rows(row, get):
+    """Phase 7 (bench/instr.sh): callgrind counts, the same whatever the machine's load."""
+    row("RRL on, user-space instructions per UDP answer, callgrind (ref: RRL off)",
+        get("instr.rrl_on.per_query"), get("instr.rrl_off.per_query"), 0)
+    row("cookies: user-space instructions per UDP answer, callgrind (ref: none)",
+        get("instr.cookie.per_query"), get("instr.rrl_off.per_query"), 0)
+
+
 def pg_rows(row, get):
     """Phase 6: dns01d on PostgreSQL, two instances."""
     row("PostgreSQL: API /update, req/s", get("pg.update.rps"), None, 0)
@@ -157,6 +165,7 @@ def rows(m, raw):
         get("cookie.on.udp_hits.dns01d.qps"), get("cookie.off.udp_hits.dns01d.qps"), 0)
     row("cookies: server CPU per UDP hit, us (ref: no cookie)",
         get("cookie.on.udp_hits.dns01d.cpu"), get("cookie.off.udp_hits.dns01d.cpu"), 2)
+    instr_rows(row, get)
 
     # Correctness of what was measured: each dnsperf run got only the expected
     # rcode, and a sample of answers is identical on both servers.
@@ -187,8 +196,11 @@ def rows(m, raw):
     row("isolation: /update non-200 or errors meanwhile", get("iso.update.bad"), None, 0,
         "value==", 0)
 
-    if get("accounts") is None:	# BENCH_ONLY=pg: the PostgreSQL rows alone
+    if get("accounts") is None:	# BENCH_ONLY=pg or instr: that phase's rows alone
         out.clear()
+        if get("instr.rrl_off.per_query") is not None:
+            instr_rows(row, get)
+            return out
     pg_rows(row, get)
     if get("accounts") is None:
         return out

@@ -18,7 +18,9 @@
 #      wrk on /register.
 #   6. dns01d on PostgreSQL (bench/pg.sh): wrk on /update, and the delay from one
 #      instance's 200 until another instance's DNS serves the value.
-# BENCH_ONLY=pg runs phase 6 alone.
+#   7. bench/instr.sh: user-space instructions per UDP answer under callgrind, RRL off
+#      and on, and with a client cookie (counts that do not depend on the machine's load).
+# BENCH_ONLY=pg runs phase 6 alone, BENCH_ONLY=instr phase 7.
 # Every process is started in the background, recorded by PID and stopped by PID.
 # Raw outputs are kept in $B/bench/. Exit status 0 when every row with a target passes.
 set -u
@@ -193,6 +195,19 @@ rcode() { kdig +time=2 +retry=1 -p "$1" @127.0.0.1 "$2" TXT 2>/dev/null | sed -n
 . "$ROOT/bench/pg.sh"
 if [ "${BENCH_ONLY:-}" = pg ]; then
 	pg_phase
+	finish
+fi
+# instr_phase: bench/instr.sh's load-independent instruction counts (phase 7).
+instr_phase() {
+	local line
+	note "callgrind: user-space instructions per UDP answer, RRL off/on, client cookie"
+	while read -r line; do
+		case $line in instr.*.per_query\ *) result "${line% *}" "${line##* }" ;; esac
+		note "  $line"
+	done < <(B=$B bash "$ROOT/bench/instr.sh")
+}
+if [ "${BENCH_ONLY:-}" = instr ]; then
+	instr_phase
 	finish
 fi
 
@@ -388,4 +403,7 @@ stop_pid "$D_PID"
 # ---------------------------------------------------------------- phase 6: PostgreSQL
 budget "the PostgreSQL phase"
 pg_phase
+# ---------------------------------------------------------------- phase 7: instructions
+budget "the instruction-count phase"
+instr_phase
 finish
