@@ -191,6 +191,7 @@ def family(host):
 
 def cmd_query(args):
     pkt = build(args)
+    t0 = time.monotonic()
     try:
         if args.tcp:
             s = socket.socket(family(args.host), socket.SOCK_STREAM)
@@ -215,7 +216,10 @@ def cmd_query(args):
     except EOFError as e:
         print("closed=1 why=%s" % str(e).replace(" ", "_"), flush=True)
         return 0
+    rtt = (time.monotonic() - t0) * 1000
     show(parse(msg))
+    if args.rtt:
+        print("rtt_ms=%d" % rtt, flush=True)
     return 0
 
 
@@ -367,6 +371,9 @@ def main():
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--timeout", type=float, default=2.0)
+    p.add_argument("--rtt", action="store_true",
+                   help="query: also print rtt_ms=N, from the send to the answer (not"
+                        " this program's start-up, which a loaded machine can make slow)")
     sub = p.add_subparsers(dest="cmd", required=True)
     q = sub.add_parser("query")
     q.add_argument("name", nargs="?", default=".")

@@ -81,11 +81,12 @@ T_PIDS+=("$LOCK_PID")
 for _ in $(seq 1 50); do grep -q locked "$LOCK_OUT" && break; sleep 0.1; done
 if grep -q locked "$LOCK_OUT"; then
 	ok lock_taken_by_sqlite3
-	t0=$(date +%s%N)
 	got=$(q "$A_NAME" TXT +short +time=1 | tr -d '"' | sort | tr '\n' ' ' | sed 's/ $//')
-	ms=$((($(date +%s%N) - t0) / 1000000))
 	check_eq locked_db_txt_still_answered "$got" "$before"
-	check locked_db_txt_answered_fast [ "$ms" -lt 500 ]
+	# The time from the query to its answer, measured inside dnswire.py: a loaded
+	# machine can take seconds to start a program, which says nothing about dnsd.
+	r=$(dw --timeout 1 --rtt query "$A_NAME" TXT)
+	check_kv locked_db_txt_answered_fast "$r" rcode=NOERROR an=2 'rtt_ms~^([0-9]|[1-9][0-9]|[1-4][0-9][0-9])$'
 	r=$(dw query "$B_NAME" TXT)
 	check_kv locked_db_other_name_still_answered "$r" rcode=NOERROR an=1
 	# /update waits for the lock in the background; DNS must not wait with it.
@@ -99,11 +100,9 @@ if grep -q locked "$LOCK_OUT"; then
 	UPD_PID=$!
 	T_PIDS+=("$UPD_PID")
 	sleep 0.5
-	t0=$(date +%s%N)
-	r=$(dw --timeout 1 query "$A_NAME" TXT)
-	ms=$((($(date +%s%N) - t0) / 1000000))
+	r=$(dw --timeout 1 --rtt query "$A_NAME" TXT)
 	check_kv locked_db_dns_answers_during_blocked_update "$r" rcode=NOERROR an=2
-	check locked_db_dns_fast_during_blocked_update [ "$ms" -lt 500 ]
+	check_kv locked_db_dns_fast_during_blocked_update "$r" 'rtt_ms~^([0-9]|[1-9][0-9]|[1-4][0-9][0-9])$'
 	check_kv locked_db_soa_answered "$(dw --timeout 1 query auth.example.org SOA --tcp)" rcode=NOERROR an=1
 	for _ in $(seq 1 250); do kill -0 "$UPD_PID" 2>/dev/null || break; sleep 0.1; done
 	upd=$(cat "$T_DIR/locked_update.out")
