@@ -1,6 +1,7 @@
 /* acme/acme.c -- one session with one CA: directory, nonces, JWS, accounts, polling */
 /* SPDX-License-Identifier: ISC */
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -532,9 +533,9 @@ out:
 	return rc;
 }
 
-/* §7.6 revokeCert, signed with the account key (kid). */
-int
-acme_revoke(struct acme *a, const unsigned char *der, size_t len, int reason,
+/* §7.6 revokeCert: by the account (kid) or, with use_jwk, by the key in a->key. */
+static int
+revoke_cert(struct acme *a, const unsigned char *der, size_t len, int reason, bool use_jwk,
     struct acme_err *err)
 {
 	struct http_response resp;
@@ -552,12 +553,15 @@ acme_revoke(struct acme *a, const unsigned char *der, size_t len, int reason,
 		acme_errf(err, "out of memory");
 		goto out;
 	}
-	if (acme_post(a, a->dir.revoke_cert, payload, false, &resp, err) == -1) {
+	if (acme_post(a, a->dir.revoke_cert, payload, use_jwk, &resp, err) == -1) {
 		if (acme_problem_is(a, "alreadyRevoked"))
 			acme_err_replace(err, "the certificate is already revoked");
+		else if (acme_problem_is(a, "unauthorized") && use_jwk)
+			acme_err_replace(err, "the CA refused: %s (--cert-key must be the private key "
+			    "of the certificate in --cert)", err->msg);
 		else if (acme_problem_is(a, "unauthorized"))
 			acme_err_replace(err, "the CA refused: %s (revoke with the account that "
-			    "issued the certificate: check --state-dir)", err->msg);
+			    "issued the certificate: check --state-dir, or use --cert-key)", err->msg);
 		else
 			acme_err_replace(err, "the CA refused to revoke: %s", err->msg);
 		goto out;
@@ -567,6 +571,37 @@ out:
 	http_response_free(&resp);
 	free(c64);
 	free(payload);
+	return rc;
+}
+
+/* §7.6 revokeCert signed by the account (kid). */
+int
+acme_revoke(struct acme *a, const unsigned char *der, size_t len, int reason,
+    struct acme_err *err)
+{
+	return revoke_cert(a, der, len, reason, false, err);
+}
+
+/* §7.6 revokeCert signed by the certificate's key, its jwk in the protected header. */
+int
+acme_revoke_with_key(struct acme *a, const struct crypto_key *cert_key,
+    const unsigned char *der, size_t len, int reason, struct acme_err *err)
+{
+	struct crypto_key *saved_key = a->key;
+	char *saved_jwk = a->jwk_json, saved_tp[sizeof(a->thumbprint)];
+	int rc = -1;
+
+	memcpy(saved_tp, a->thumbprint, sizeof(saved_tp));
+	a->jwk_json = NULL;
+	/* The session signs with cert_key for this one request only (borrowed, not freed). */
+	if (acme_set_key(a, (struct crypto_key *)(uintptr_t)cert_key, err) == -1)
+		goto out;
+	rc = revoke_cert(a, der, len, reason, true, err);
+out:
+	free(a->jwk_json);
+	a->jwk_json = saved_jwk;
+	a->key = saved_key;
+	memcpy(a->thumbprint, saved_tp, sizeof(saved_tp));
 	return rc;
 }
 
@@ -676,19 +711,50 @@ acme_respond(struct acme *a, const char *chall_url, struct acme_err *err)
 	return rc;
 }
 
-/* Retry-After if it parses (clamped), else 1, 1, 2, 4 ... ACME_POLL_MAX_DELAY. */
+/* See acme.h: no fixed sleep; the CA's Retry-After, else a short doubling backoff. */
 long
-acme_poll_delay(const char *retry_after, unsigned attempt)
+acme_poll_delay_ms(const char *retry_after, unsigned attempt)
 {
 	long s, d;
 
-	if (retry_after != NULL && acme_retry_after(retry_after, time(NULL), &s) == 0) {
-		if (s < 1)
-			s = 1;
-		return s > ACME_POLL_MAX_DELAY ? ACME_POLL_MAX_DELAY : s;
+	/* A Retry-After of 0 (or a past date) would make a busy loop: back off instead. */
+	if (retry_after != NULL && acme_retry_after(retry_after, time(NULL), &s) == 0 && s > 0) {
+		if (s > ACME_POLL_MAX_DELAY)
+			s = ACME_POLL_MAX_DELAY;
+		return s * 1000;
 	}
-	d = attempt < 2 ? 1 : 1L << (attempt - 1 > 5 ? 5 : attempt - 1);
-	return d > ACME_POLL_MAX_DELAY ? ACME_POLL_MAX_DELAY : d;
+	if (attempt == 0)
+		return 0;
+	d = ACME_POLL_FIRST_MS;
+	while (--attempt > 0 && d < ACME_POLL_BACKOFF_MAX_MS)
+		d *= 2;
+	return d > ACME_POLL_BACKOFF_MAX_MS ? ACME_POLL_BACKOFF_MAX_MS : d;
+}
+
+/* See acme.h. */
+void
+acme_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	if (ms <= 0)
+		return;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Wait before poll number attempt; false when that would pass the poll budget. */
+static bool
+poll_wait(struct acme *a, unsigned attempt, double start, const char *what)
+{
+	long d = acme_poll_delay_ms(a->retry_after, attempt);
+
+	if (now_mono() - start + (double)d / 1000.0 > ACME_POLL_TIMEOUT)
+		return false;
+	log_debug("acme: %s, poll %u in %ld ms%s", what, attempt + 1, d,
+	    a->retry_after != NULL ? " (Retry-After)" : "");
+	acme_sleep_ms(d);
+	return true;
 }
 
 /* §7.5.1: poll the authorization until it leaves "pending" (bounded). */
@@ -699,12 +765,16 @@ acme_poll_authz(struct acme *a, const char *url, struct acme_err *err)
 	double start = now_mono();
 	unsigned attempt;
 	char line[ACME_ERR_MAX];
-	long d;
 
 	for (attempt = 0; attempt < ACME_POLL_MAX; attempt++) {
+		/* The first poll at once: the CA may have validated while we asked. */
+		if (attempt > 0 && !poll_wait(a, attempt, start, "authorization pending"))
+			break;
 		if (acme_get_authz(a, url, &az, err) == -1)
 			return -1;
 		if (strcmp(az.status, "valid") == 0) {
+			log_debug("acme: authorization valid after %u polls, %.2f s", attempt + 1,
+			    now_mono() - start);
 			acme_authz_free(&az);
 			return 0;
 		}
@@ -721,11 +791,6 @@ acme_poll_authz(struct acme *a, const char *url, struct acme_err *err)
 			return -1;
 		}
 		acme_authz_free(&az);
-		d = acme_poll_delay(a->retry_after, attempt);
-		if (now_mono() - start + (double)d > ACME_POLL_TIMEOUT)
-			break;
-		log_debug("acme: authorization pending, next poll in %ld s", d);
-		sleep((unsigned)d);
 	}
 	acme_errf(err, "the CA did not finish validating %s within %d s: try again later", url,
 	    ACME_POLL_TIMEOUT);
@@ -741,7 +806,6 @@ poll_order(struct acme *a, const char *url, struct acme_order *o, const char *wa
 	double start = now_mono();
 	unsigned attempt;
 	char line[ACME_ERR_MAX];
-	long d;
 
 	for (attempt = 0; attempt < ACME_POLL_MAX; attempt++) {
 		if (strcmp(o->status, want) == 0 || strcmp(o->status, "valid") == 0)
@@ -755,11 +819,9 @@ poll_order(struct acme *a, const char *url, struct acme_order *o, const char *wa
 			}
 			return -1;
 		}
-		d = acme_poll_delay(a->retry_after, attempt);
-		if (now_mono() - start + (double)d > ACME_POLL_TIMEOUT)
+		snprintf(line, sizeof(line), "order %s", o->status);
+		if (!poll_wait(a, attempt, start, line))
 			break;
-		log_debug("acme: order %s, next poll in %ld s", o->status, d);
-		sleep((unsigned)d);
 		if (acme_post(a, url, NULL, false, &resp, err) == -1) {
 			http_response_free(&resp);
 			return -1;

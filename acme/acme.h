@@ -35,9 +35,11 @@
 #define ACME_MAX_CHAIN 10		/* certificates in one chain */
 #define ACME_MAX_SUBPROBLEMS 8	/* RFC 8555 §6.7.1 subproblems shown */
 #define ACME_MAX_BADNONCE 5		/* RFC 8555 §6.5: badNonce retries per request */
-#define ACME_POLL_MAX 40		/* status polls of one order or authorization */
+#define ACME_POLL_MAX 400		/* status polls of one order or authorization */
 #define ACME_POLL_TIMEOUT 300		/* seconds a poll loop may take in all */
-#define ACME_POLL_MAX_DELAY 30	/* seconds between two polls at most */
+#define ACME_POLL_MAX_DELAY 30	/* seconds a Retry-After may make us wait at most */
+#define ACME_POLL_FIRST_MS 50		/* backoff without Retry-After: 50 ms, doubling ... */
+#define ACME_POLL_BACKOFF_MAX_MS 1000	/* ... to at most 1 s between two polls */
 #define ACME_HTTP_TIMEOUT 30		/* seconds one HTTP request may take */
 #define ACME_HTTP_CONNECT_TIMEOUT 10	/* seconds to connect */
 #define ACME_USER_AGENT "dns01/" ACME_VERSION	/* dns01 and dns01d send the same */
@@ -76,6 +78,12 @@ const char *acme_time_str(time_t t, char *buf, size_t len);
  * first label (RFC 8555 §7.1.3). Returns a new string, or NULL if invalid.
  */
 char *acme_domain_normalize(const char *s);
+/*
+ * True if s is an IPv4 or IPv6 address, or a name whose last label is all
+ * digits (RFC 3696 §2: no top-level domain is all-numeric). Such names are
+ * not DNS identifiers (RFC 8555 §9.7.7; IP identifiers are RFC 8738).
+ */
+bool acme_name_numeric(const char *s);
 /* The name without a leading "*." (RFC 8555 §8.4: wildcard and base share a TXT name). */
 const char *acme_base_domain(const char *domain);
 /* True if s is a plausible http(s) URL without spaces or control characters. */
@@ -238,6 +246,14 @@ int crypto_csr(const struct crypto_key *key, const char *const *names, size_t n,
 /* Parse a DER CSR and check its self-signature. 0 or -1. Free with crypto_csr_info_free. */
 int crypto_csr_parse(const unsigned char *der, size_t len, struct crypto_csr_info *info);
 void crypto_csr_info_free(struct crypto_csr_info *info);
+/*
+ * A user's CSR file (PEM "CERTIFICATE REQUEST" or DER) into DER (*der new).
+ * Parse it with crypto_csr_parse to check its signature and names. 0 or -1.
+ */
+int crypto_csr_load(const char *buf, size_t len, unsigned char **der, size_t *derlen,
+    struct acme_err *err);
+/* The public key of a DER CSR (for crypto_cert_matches_key). NULL on failure. */
+struct crypto_key *crypto_csr_key(const unsigned char *der, size_t len, struct acme_err *err);
 /* Parse the first certificate of a PEM buffer. 0 or -1. Free with crypto_cert_free. */
 int crypto_cert_parse(const char *pem, size_t len, struct crypto_cert *c, struct acme_err *err);
 void crypto_cert_free(struct crypto_cert *c);
@@ -379,9 +395,15 @@ int acme_account_get(struct acme *a, struct acme_account_info *info, struct acme
 int acme_key_change(struct acme *a, struct crypto_key *new_key, struct acme_err *err);
 /* Deactivate the account (§7.3.6). 0 or -1. */
 int acme_deactivate(struct acme *a, struct acme_err *err);
-/* revokeCert with the account key (§7.6); reason per RFC 5280 §5.3.1 or -1. */
+/*
+ * revokeCert (§7.6); reason per RFC 5280 §5.3.1 or -1. With cert_key NULL the
+ * request is signed by the account (kid); otherwise by the certificate's own
+ * key, with its jwk in the header (§7.6: no account needed). 0 or -1.
+ */
 int acme_revoke(struct acme *a, const unsigned char *der, size_t len, int reason,
     struct acme_err *err);
+int acme_revoke_with_key(struct acme *a, const struct crypto_key *cert_key,
+    const unsigned char *der, size_t len, int reason, struct acme_err *err);
 /* newOrder (§7.4). *order_url is new. 0 or -1 (a->problem tells why). */
 int acme_new_order(struct acme *a, const char *const *names, size_t n, const char *replaces,
     struct acme_order *o, char **order_url, struct acme_err *err);
@@ -407,8 +429,14 @@ int acme_download(struct acme *a, const char *cert_url, const char *preferred, c
 /* renewalInfo (RFC 9773 §4.2) for certID. 0 or -1. */
 int acme_renewal_info(struct acme *a, const char *cert_id, time_t *start, time_t *end,
     struct acme_err *err);
-/* The delay before the next poll: Retry-After if given, else the backoff step. */
-long acme_poll_delay(const char *retry_after, unsigned attempt);
+/*
+ * Milliseconds before poll number attempt (0 = the first): Retry-After when
+ * the CA sent one (RFC 8555 §7.5.1, clamped to ACME_POLL_MAX_DELAY s), else 0
+ * for the first poll, then ACME_POLL_FIRST_MS doubling to ACME_POLL_BACKOFF_MAX_MS.
+ */
+long acme_poll_delay_ms(const char *retry_after, unsigned attempt);
+/* Sleep ms milliseconds (restarted on EINTR). */
+void acme_sleep_ms(long ms);
 /* ------------------------------------------------------------------ */
 /* session.c -- an account key and account URL kept in a state directory */
 

@@ -788,6 +788,81 @@ out:
 	return rc;
 }
 
+/* See acme.h: PEM (either BEGIN line) or DER in, checked DER out. */
+int
+crypto_csr_load(const char *buf, size_t len, unsigned char **der, size_t *derlen,
+    struct acme_err *err)
+{
+	X509_REQ *req = NULL;
+	const unsigned char *p = (const unsigned char *)buf;
+	unsigned char *d = NULL;
+	BIO *b = NULL;
+	int n, rc = -1;
+
+	*der = NULL;
+	if (len > INT_MAX) {
+		acme_errf(err, "the CSR is too large");
+		return -1;
+	}
+	if (memmem(buf, len, "-----BEGIN", 10) != NULL) {
+		if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL)
+			goto bad;
+		req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	} else {
+		req = d2i_X509_REQ(NULL, &p, (long)len);
+		if (req != NULL && p != (const unsigned char *)buf + len) {
+			X509_REQ_free(req);
+			req = NULL;	/* trailing bytes after the DER */
+		}
+	}
+	if (req == NULL)
+		goto bad;
+	n = i2d_X509_REQ(req, &d);
+	if (n <= 0)
+		goto bad;
+	*der = d;
+	*derlen = (size_t)n;
+	rc = 0;
+	goto out;
+bad:
+	acme_errf(err, "not a PEM or DER certificate signing request (PKCS #10)");
+out:
+	ERR_clear_error();
+	X509_REQ_free(req);
+	BIO_free(b);
+	return rc;
+}
+
+/* See acme.h: the public key a CSR carries, to check the certificate against. */
+struct crypto_key *
+crypto_csr_key(const unsigned char *der, size_t len, struct acme_err *err)
+{
+	X509_REQ *req;
+	const unsigned char *p = der;
+	struct crypto_key *k = NULL;
+	EVP_PKEY *pk;
+
+	req = d2i_X509_REQ(NULL, &p, (long)len);
+	pk = req != NULL ? X509_REQ_get_pubkey(req) : NULL;
+	if (pk == NULL) {
+		acme_errf(err, "the CSR has no readable public key");
+		goto out;
+	}
+	k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		EVP_PKEY_free(pk);
+		acme_errf(err, "out of memory");
+		goto out;
+	}
+	k->pkey = pk;
+	if (classify(pk, &k->type) == -1)
+		k->type = CRYPTO_KEY_EC256;	/* only compared, never used to sign */
+out:
+	ERR_clear_error();
+	X509_REQ_free(req);
+	return k;
+}
+
 /* Free a CSR description. */
 void
 crypto_csr_info_free(struct crypto_csr_info *info)

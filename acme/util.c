@@ -238,12 +238,35 @@ acme_domain_normalize(const char *s)
 			start = i + 1;
 		}
 	}
-	if (labels < 2)
+	if (labels < 2 || acme_name_numeric(d))
 		goto bad;
 	return d;
 bad:
 	free(d);
 	return NULL;
+}
+
+/* See acme.h: "127.0.0.1", "::1", "123", "a.123" are not DNS names. */
+bool
+acme_name_numeric(const char *s)
+{
+	struct in6_addr a6;
+	const char *last;
+	size_t len;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	if (strchr(s, ':') != NULL)
+		return inet_pton(AF_INET6, s[0] == '[' ? s + 1 : s, &a6) == 1 ||
+		    strspn(s, "0123456789abcdefABCDEF:.[]") == strlen(s);
+	len = strlen(s);
+	if (s[len - 1] == '.')
+		len--;
+	if (len == 0)
+		return false;
+	for (last = s + len; last > s && last[-1] != '.'; last--)
+		;
+	return strspn(last, "0123456789") >= (size_t)(s + len - last) && s + len > last;
 }
 
 /* RFC 8555 §8.4: "*.example.com" is validated at _acme-challenge.example.com. */

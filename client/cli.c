@@ -14,7 +14,8 @@ enum {
 	OPT_API = 256, OPT_STORAGE, OPT_ALLOW_FROM, OPT_OUT, OPT_DAYS, OPT_FORCE, OPT_CERT,
 	OPT_REASON, OPT_DIRECTORY, OPT_STATE_DIR, OPT_CA_FILE, OPT_RESOLVER, OPT_EMAIL,
 	OPT_AGREE_TOS, OPT_KEY_TYPE, OPT_EAB_KID, OPT_EAB_HMAC_KEY, OPT_DEPLOY_HOOK, OPT_JSON,
-	OPT_PREFERRED_CHAIN, OPT_INSECURE_HTTP, OPT_HELP, OPT_VERSION,
+	OPT_PREFERRED_CHAIN, OPT_INSECURE_HTTP, OPT_HELP, OPT_VERSION, OPT_CSR, OPT_REUSE_KEY,
+	OPT_ALL, OPT_CERT_KEY, OPT_DNS_TIMEOUT, OPT_NS_PORT,
 };
 
 /* Each option, its DNS01_<OPTION> variable, and whether it takes a value. */
@@ -47,6 +48,13 @@ static const struct opt_def {
 	{ "json", OPT_JSON, false, "DNS01_JSON" },
 	{ "insecure-http", OPT_INSECURE_HTTP, false, "DNS01_INSECURE_HTTP" },
 	{ "verbose", 'v', false, "DNS01_VERBOSE" },
+	{ "quiet", 'q', false, "DNS01_QUIET" },
+	{ "csr", OPT_CSR, true, "DNS01_CSR" },
+	{ "reuse-key", OPT_REUSE_KEY, false, "DNS01_REUSE_KEY" },
+	{ "all", OPT_ALL, false, NULL },
+	{ "cert-key", OPT_CERT_KEY, true, "DNS01_CERT_KEY" },
+	{ "dns-timeout", OPT_DNS_TIMEOUT, true, "DNS01_DNS_TIMEOUT" },
+	{ "ns-port", OPT_NS_PORT, true, "DNS01_NS_PORT" },
 	{ "help", OPT_HELP, false, NULL },
 	{ "version", OPT_VERSION, false, NULL },
 };
@@ -58,15 +66,17 @@ client_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: dns01 register --api URL --storage FILE [--allow-from CIDR]... DOMAIN...\n"
-	    "       dns01 issue    -d DOMAIN [-d DOMAIN]... --out DIR [common options]\n"
-	    "       dns01 renew    -d DOMAIN [-d DOMAIN]... --out DIR [--days N] [--force] [common options]\n"
-	    "       dns01 revoke   --cert FILE [--reason N] [common options]\n"
+	    "       dns01 issue    -d DOMAIN [-d DOMAIN]... | --csr FILE  --out DIR [common options]\n"
+	    "       dns01 renew    -d DOMAIN [-d DOMAIN]... | --csr FILE  --out DIR [--days N] [--force]\n"
+	    "       dns01 renew    --all [--days N] [--force] [common options]\n"
+	    "       dns01 revoke   --cert FILE [--cert-key FILE] [--reason N] [common options]\n"
 	    "       dns01 account  show|rollover|deactivate [common options]\n"
 	    "common options: --directory URL --storage FILE --state-dir DIR --ca-file FILE\n"
 	    "                --resolver HOST:PORT --email ADDR --agree-tos\n"
 	    "                --key-type ec256|ec384|rsa2048|rsa3072|rsa4096\n"
 	    "                --eab-kid ID --eab-hmac-key B64URL --deploy-hook CMD\n"
-	    "                --preferred-chain ISSUER_CN --insecure-http --json -v\n"
+	    "                --preferred-chain ISSUER_CN --insecure-http --reuse-key\n"
+	    "                --dns-timeout SECONDS --ns-port PORT --api URL --json -q -v\n"
 	    "Every option can be set as DNS01_<OPTION>, e.g. DNS01_DIRECTORY, DNS01_EAB_HMAC_KEY.\n"
 	    "Exit: 0 done, 1 renew found nothing due, 2 error. See dns01(1).\n");
 }
@@ -98,6 +108,8 @@ client_opts_free(struct client_opts *o)
 	acme_free_secret(o->eab_hmac_key);
 	free(o->deploy_hook);
 	free(o->preferred_chain);
+	free(o->csr);
+	free(o->cert_key);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -171,6 +183,11 @@ add_domain(struct client_opts *o, const char *s, struct acme_err *err)
 	size_t i;
 	int rc = -1;
 
+	if (acme_name_numeric(s)) {
+		acme_errf(err, "'%.100s' is an IP address or an all-numeric name, not a DNS name: "
+		    "dns01 orders DNS identifiers only", s);
+		return -1;
+	}
 	d = acme_domain_normalize(s);
 	if (d == NULL) {
 		acme_errf(err, "'%.100s' is not a valid domain name (letters, digits, '-', at "
@@ -289,6 +306,33 @@ apply(struct client_opts *o, int id, const char *v, const char *from, struct acm
 			goto bad;
 		o->verbose = b ? o->verbose + 1 : 0;
 		return 0;
+	case 'q':
+		if (parse_bool(v, &b) == -1)
+			goto bad;
+		o->quiet = b;
+		return 0;
+	case OPT_CSR:
+		return set_str(&o->csr, v);
+	case OPT_REUSE_KEY:
+		if (parse_bool(v, &b) == -1)
+			goto bad;
+		o->reuse_key = b;
+		return 0;
+	case OPT_ALL:
+		o->all = true;
+		return 0;
+	case OPT_CERT_KEY:
+		return set_str(&o->cert_key, v);
+	case OPT_DNS_TIMEOUT:
+		if (parse_long(v, CLIENT_DNS_WAIT_MAX, &n) == -1 || n < 1)
+			goto bad;
+		o->dns_timeout = n;
+		return 0;
+	case OPT_NS_PORT:
+		if (parse_long(v, 65535, &n) == -1 || n < 1)
+			goto bad;
+		o->ns_port = (int)n;
+		return 0;
 	default:
 		return 0;
 	}
@@ -384,8 +428,17 @@ check_required(const struct client_opts *o, struct acme_err *err)
 		return 0;
 	case CLIENT_CMD_ISSUE:
 	case CLIENT_CMD_RENEW:
-		if (o->ndomains == 0) {
-			acme_errf(err, "%s needs -d DOMAIN (or DNS01_DOMAIN)",
+		if (o->all) {
+			if (o->cmd != CLIENT_CMD_RENEW || o->ndomains > 0 || o->out != NULL ||
+			    o->csr != NULL) {
+				acme_errf(err, "--all goes with renew alone, without -d, --out or --csr "
+				    "(it renews what the state directory lists)");
+				return -1;
+			}
+			break;
+		}
+		if (o->ndomains == 0 && o->csr == NULL) {
+			acme_errf(err, "%s needs -d DOMAIN (or DNS01_DOMAIN) or --csr FILE",
 			    o->cmd == CLIENT_CMD_ISSUE ? "issue" : "renew");
 			return -1;
 		}
@@ -441,6 +494,8 @@ client_opts_parse(int argc, char **argv, struct client_opts *o, struct acme_err 
 	o->days = -1;
 	o->reason = -1;
 	o->key_type = CRYPTO_KEY_EC256;
+	o->dns_timeout = CLIENT_DNS_WAIT;
+	o->ns_port = CLIENT_NS_PORT;
 	o->cmd = parse_cmd(argc, argv, &used);
 	if (o->cmd == CLIENT_CMD_HELP || o->cmd == CLIENT_CMD_VERSION)
 		return 0;
@@ -475,7 +530,7 @@ client_opts_parse(int argc, char **argv, struct client_opts *o, struct acme_err 
 
 		optind = 0;	/* GNU: full re-initialisation, so parse may run again */
 		opterr = 0;
-		while ((c = getopt_long(sub_argc, sub_argv, "d:vh", longopts, &idx)) != -1) {
+		while ((c = getopt_long(sub_argc, sub_argv, "d:vqh", longopts, &idx)) != -1) {
 			if (c == '?' || c == ':') {
 				acme_errf(err, "bad option '%.100s' (dns01 --help lists them)",
 				    sub_argv[optind - 1]);

@@ -22,9 +22,18 @@
 
 #define CLIENT_MAX_DOMAINS 100		/* -d names in one order */
 #define CLIENT_MAX_ALLOW_FROM 32	/* --allow-from entries */
-#define CLIENT_DNS_WAIT 30		/* seconds to wait for the TXT to resolve */
-#define CLIENT_DNS_INTERVAL 2		/* seconds between two DNS checks */
-#define CLIENT_DNS_TIMEOUT 3		/* seconds one DNS query may take */
+#define CLIENT_DNS_WAIT 60		/* --dns-timeout default: seconds to wait for the TXT */
+#define CLIENT_DNS_WAIT_MAX 3600	/* --dns-timeout at most */
+#define CLIENT_DNS_FIRST_MS 50		/* DNS re-checks: 50 ms, doubling ... */
+#define CLIENT_DNS_BACKOFF_MAX_MS 1000	/* ... to at most 1 s apart */
+#define CLIENT_DNS_PROGRESS 5		/* seconds between two "still waiting" lines */
+#define CLIENT_DNS_TIMEOUT 3		/* seconds one DNS query to the resolver may take */
+#define CLIENT_NS_TIMEOUT 2		/* seconds one query to an authoritative server may take */
+#define CLIENT_NS_PORT 53		/* --ns-port default: port of the authoritative servers */
+#define CLIENT_MAX_NS 8			/* authoritative servers checked per zone */
+#define CLIENT_KEEP_RELEASES 3		/* certificate releases kept in <out>/releases */
+#define CLIENT_MAX_RELEASE 999999999	/* release numbers wrap no further */
+#define CLIENT_MAX_CERTS 1000		/* certificates renew --all handles */
 #define CLIENT_HOOK_TIMEOUT 600		/* seconds the deploy hook may run */
 
 /* Exit codes: users and scripts rely on them. */
@@ -60,6 +69,16 @@ struct client_result {
 	const char *error;
 	long badnonce_retries;
 	double seconds;
+	bool printed;			/* the command printed its own JSON lines (renew --all) */
+};
+
+/* One certificate recorded in <state-dir>/certs/ (renew --all). Strings are owned. */
+struct cert_entry {
+	char *out;			/* absolute --out */
+	char **domains;
+	size_t ndomains;
+	char *directory, *storage, *key_type, *csr, *deploy_hook, *preferred_chain, *api;
+	bool reuse_key;
 };
 
 /* acme-dns bodies. */
@@ -80,6 +99,10 @@ char *json_storage_put(const char *text, size_t len, const char *key,
     const struct acmedns_account *a, struct acme_err *err);
 /* The --json output, one line. */
 char *json_result(const struct client_result *r);
+/* A cert_entry as JSON (new string), and back (every member checked). */
+char *json_cert_entry(const struct cert_entry *e);
+int json_cert_entry_parse(const char *text, size_t len, struct cert_entry *e,
+    struct acme_err *err);
 /* ------------------------------------------------------------------ */
 /* dnscheck.c -- does the challenge TXT resolve? (ldns; ldns types stop here) */
 
@@ -92,6 +115,28 @@ char *json_result(const struct client_result *r);
  */
 int dnscheck_txt(const char *resolver, const char *name, const char *const *want,
     size_t nwant, char **cname, int *answered, struct acme_err *err);
+
+/* Where a challenge TXT lives and who serves it. */
+struct dnscheck_auth {
+	char *target;			/* the CNAME target of the name, else the fallback */
+	char *zone;			/* the closest enclosing zone with NS records, or NULL */
+	char *addr[CLIENT_MAX_NS];	/* its authoritative servers' addresses */
+	size_t naddr;
+};
+/*
+ * Follow name's CNAME through the resolver (fallback: the acme-dns fulldomain
+ * when there is none yet), find the zone's NS records and their addresses.
+ * 0 (a->naddr may be 0) or -1 on a resolver setup error.
+ */
+int dnscheck_auth_find(const char *resolver, const char *name, const char *fallback,
+    struct dnscheck_auth *a, struct acme_err *err);
+void dnscheck_auth_free(struct dnscheck_auth *a);
+/*
+ * Query one authoritative server (addr, port) directly, RD off, for TXT at
+ * name: 1 if every value in want is there, 0 if not yet, -1 if it did not answer.
+ */
+int dnscheck_txt_direct(const char *addr, int port, const char *name, const char *const *want,
+    size_t nwant);
 /* ------------------------------------------------------------------ */
 /* acmedns.c -- the acme-dns API (register, update) and its storage file */
 
@@ -150,6 +195,14 @@ struct client_opts {
 	bool json;			/* --json */
 	bool insecure_http;		/* --insecure-http: allow http:// off loopback */
 	int verbose;			/* -v */
+	bool quiet;			/* -q: no progress, no result line */
+	char *csr;			/* --csr: the user's own CSR (PEM or DER) */
+	bool reuse_key;			/* --reuse-key: keep <out>/privkey.pem */
+	bool all;			/* renew --all */
+	char *cert_key;			/* revoke --cert-key: the certificate's own key */
+	long dns_timeout;		/* --dns-timeout seconds */
+	int ns_port;			/* --ns-port: authoritative servers' port */
+	bool summary;			/* set by renew --all: no result line per run */
 };
 
 /*
@@ -171,9 +224,34 @@ int cmd_register(const struct client_opts *o, struct client_result *res, struct 
 int cmd_issue(const struct client_opts *o, struct client_result *res, struct acme_err *err);
 int cmd_revoke(const struct client_opts *o, struct client_result *res, struct acme_err *err);
 int cmd_account(const struct client_opts *o, struct client_result *res, struct acme_err *err);
+/* Free the strings a command allocated in res. */
+void client_result_free(struct client_result *res);
+/* ------------------------------------------------------------------ */
+/* certs.c -- the state directory's list of certificates; renew --all */
+
+/* Record o's certificate (issue/renew succeeded) in <state>/certs/. 0 or -1. */
+int client_cert_record(const struct client_opts *o, const char *state, struct acme_err *err);
+/* renew --all: each recorded certificate, one summary line each; exit 2 if any failed. */
+int cmd_renew_all(const struct client_opts *o, struct client_result *res, struct acme_err *err);
+void cert_entry_free(struct cert_entry *e);
+/* ------------------------------------------------------------------ */
+/* output.c -- progress lines and the certificate set */
+
+/* One progress line on stderr ("dns01: ..."), unless -q. */
+void client_progress(const struct client_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/*
+ * Install a new certificate set in out: a new releases/<n> directory, then
+ * live -> releases/<n> in one rename; cert.pem etc. are symlinks into live/.
+ * key_pem NULL (--csr) leaves privkey.pem out. Keeps CLIENT_KEEP_RELEASES. 0 or -1.
+ */
+int client_output_install(const char *out, const struct crypto_chain *ch, const char *key_pem,
+    size_t key_len, struct acme_err *err);
 /* ------------------------------------------------------------------ */
 /* session.c -- the CLI's session: state directory and account options from the command line */
 
+/* The state directory: --state-dir, $XDG_STATE_HOME/dns01 or ~/.local/state/dns01. */
+char *client_state_dir(const struct client_opts *o, struct acme_err *err);
 /* Open the acme session for o (state directory resolved, key created if create_key). */
 int client_session_open(const struct client_opts *o, struct acme_session *s, bool create_key,
     struct acme_err *err);

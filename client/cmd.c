@@ -49,9 +49,9 @@ cmd_register(const struct client_opts *o, struct client_result *res, struct acme
 			/* Store at once: the password is shown only once by the API. */
 			if (acmedns_storage_store(o->storage, base, &a, err) == -1)
 				goto out;
-			log_info("registered %s at %s", base, o->api);
+			client_progress(o, "registered %s at %s", base, o->api);
 		} else {
-			log_info("%s: reusing the account in %s", base, o->storage);
+			client_progress(o, "%s: reusing the account in %s", base, o->storage);
 		}
 		bases[n] = strdup(base);
 		if (bases[n] == NULL ||
@@ -64,7 +64,7 @@ cmd_register(const struct client_opts *o, struct client_result *res, struct acme
 		n++;
 		acmedns_account_free(&a);
 	}
-	if (!o->json)
+	if (!o->json)	/* the records are the result: printed even with -q */
 		for (i = 0; i < n; i++)
 			printf("%s\n", lines[i]);
 	res->status = "registered";
@@ -88,7 +88,53 @@ out:
 	return rc;
 }
 
-/* revoke: §7.6 with the account key. */
+/* revoke --cert-key: §7.6 signed by the certificate's own key; no account involved. */
+static int
+revoke_cert_key(const struct client_opts *o, const struct crypto_cert *c, const char *cert_pem,
+    const unsigned char *der, size_t derlen, struct acme_err *err)
+{
+	struct http *h = NULL;
+	struct acme a;
+	struct crypto_key *k = NULL;
+	char *pem = NULL;
+	size_t len = 0;
+	bool opened = false;	/* acme_open succeeded */
+	int r, rc = -1;
+
+	memset(&a, 0, sizeof(a));
+	r = acme_file_read(o->cert_key, ACME_MAX_FILE, &pem, &len, err);
+	if (r == 1)
+		acme_errf(err, "%s does not exist: give the certificate's private key with "
+		    "--cert-key", o->cert_key);
+	if (r != 0)
+		goto out;
+	k = crypto_key_load(pem, len, err);
+	if (k == NULL) {
+		acme_err_replace(err, "--cert-key %s: %s", o->cert_key, err->msg);
+		goto out;
+	}
+	if (!crypto_cert_matches_key(cert_pem, strlen(cert_pem), k)) {
+		acme_errf(err, "--cert-key %s is not the private key of %s", o->cert_key, o->cert);
+		goto out;
+	}
+	if ((h = http_new(o->ca_file, err)) == NULL ||
+	    acme_open(&a, h, o->directory, NULL, err) == -1)
+		goto out;
+	opened = true;
+	client_progress(o, "revoking serial %s with the certificate's own key", c->serial_hex);
+	if (acme_revoke_with_key(&a, k, der, derlen, o->reason, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (opened)
+		acme_close(&a);
+	http_free(h);
+	crypto_key_free(k);
+	acme_free_secret(pem);
+	return rc;
+}
+
+/* revoke: §7.6 with the account key, or with --cert-key the certificate's own key. */
 int
 cmd_revoke(const struct client_opts *o, struct client_result *res, struct acme_err *err)
 {
@@ -102,6 +148,7 @@ cmd_revoke(const struct client_opts *o, struct client_result *res, struct acme_e
 
 	memset(&c, 0, sizeof(c));
 	memset(&info, 0, sizeof(info));
+	memset(&s, 0, sizeof(s));
 	r = acme_file_read(o->cert, ACME_MAX_FILE, &pem, &len, err);
 	if (r == 1)
 		acme_errf(err, "%s does not exist: give the certificate with --cert", o->cert);
@@ -114,20 +161,29 @@ cmd_revoke(const struct client_opts *o, struct client_result *res, struct acme_e
 		crypto_cert_free(&c);
 		return CLIENT_EXIT_ERROR;
 	}
-	if (client_session_open(o, &s, false, err) == -1)
-		goto out_nos;
-	if (client_session_account(&s, o, false, &info, err) == -1)
-		goto out;
-	if (acme_revoke(&s.acme, der, derlen, o->reason, err) == -1)
-		goto out;
-	if (!o->json)
+	if (o->cert_key != NULL) {
+		if (revoke_cert_key(o, &c, pem, der, derlen, err) == -1)
+			goto out_nos;
+	} else {
+		if (client_session_open(o, &s, false, err) == -1)
+			goto out_nos;
+		if (client_session_account(&s, o, false, &info, err) == -1)
+			goto out;
+		client_progress(o, "revoking serial %s with account %s", c.serial_hex, s.acme.kid);
+		if (acme_revoke(&s.acme, der, derlen, o->reason, err) == -1)
+			goto out;
+		res->badnonce_retries = s.acme.badnonce_retries;
+	}
+	if (!o->json && !o->quiet)
 		printf("revoked certificate %s (serial %s)\n", o->cert, c.serial_hex);
 	res->status = "revoked";
 	res->serial = strdup(c.serial_hex);
 	rc = CLIENT_EXIT_OK;
 out:
-	res->badnonce_retries = s.acme.badnonce_retries;
-	acme_session_close(&s);
+	if (o->cert_key == NULL) {
+		res->badnonce_retries = s.acme.badnonce_retries;
+		acme_session_close(&s);
+	}
 out_nos:
 	acme_account_info_free(&info);
 	crypto_cert_free(&c);
@@ -227,7 +283,7 @@ client_run(const struct client_opts *o, struct client_result *res, struct acme_e
 		return cmd_issue(o, res, err);
 	case CLIENT_CMD_RENEW:
 		res->command = "renew";
-		return cmd_issue(o, res, err);
+		return o->all ? cmd_renew_all(o, res, err) : cmd_issue(o, res, err);
 	case CLIENT_CMD_REVOKE:
 		res->command = "revoke";
 		return cmd_revoke(o, res, err);
@@ -243,8 +299,8 @@ client_run(const struct client_opts *o, struct client_result *res, struct acme_e
 }
 
 /* Free the strings a command put into res (the ones it allocated). */
-static void
-result_free(struct client_result *res)
+void
+client_result_free(struct client_result *res)
 {
 	size_t i;
 
@@ -288,7 +344,9 @@ client_main(int argc, char **argv)
 		client_opts_free(&o);
 		return CLIENT_EXIT_OK;
 	}
-	log_init(o.verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN, LOG_FORMAT_TEXT, NULL);
+	/* -v: debug; -q: errors only; else warnings (progress lines are client_progress). */
+	log_init(o.verbose > 0 ? LOG_LEVEL_DEBUG : o.quiet ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN,
+	    LOG_FORMAT_TEXT, NULL);
 	rc = client_run(&o, &res, &err);
 	if (rc == CLIENT_EXIT_ERROR) {
 		if (!err.set)
@@ -297,13 +355,13 @@ client_main(int argc, char **argv)
 		res.status = "error";
 		res.error = err.msg;
 	}
-	if (o.json) {
+	if (o.json && !res.printed) {
 		js = json_result(&res);
 		if (js != NULL)
 			printf("%s\n", js);
 		free(js);
 	}
-	result_free(&res);
+	client_result_free(&res);
 	client_opts_free(&o);
 	log_close();
 	return rc;

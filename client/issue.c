@@ -73,6 +73,23 @@ account_for(struct run *r, const char *base, size_t *idx, struct acme_err *err)
 		    r->o->storage, base);
 		return -1;
 	}
+	/* acme-dns-auth.py and older goacmedns store no server_url: use --api (DNS01_API). */
+	if (r->accts[r->naccts].server_url == NULL) {
+		if (r->o->api == NULL) {
+			acme_errf(err, "the entry for %s in %s has no server_url (written by "
+			    "acme-dns-auth.py or an older goacmedns): give the acme-dns API with --api "
+			    "URL or DNS01_API", base, r->o->storage);
+			acmedns_account_free(&r->accts[r->naccts]);
+			return -1;
+		}
+		r->accts[r->naccts].server_url = strdup(r->o->api);
+		if (r->accts[r->naccts].server_url == NULL) {
+			acmedns_account_free(&r->accts[r->naccts]);
+			acme_errf(err, "out of memory");
+			return -1;
+		}
+		log_debug("%s: no server_url in %s; using --api %s", base, r->o->storage, r->o->api);
+	}
 	if (!r->o->insecure_http && acme_url_plain_remote(r->accts[r->naccts].server_url)) {
 		acme_errf(err, "%s: server_url %.200s in %s is plain http:// to a host that is "
 		    "not loopback and would get the API key in clear text: use https:// (or "
@@ -102,7 +119,8 @@ take_authz(struct run *r, const char *url, struct acme_err *err)
 	if (acme_get_authz(&r->s.acme, url, &az, err) == -1)
 		return -1;
 	if (strcmp(az.status, "valid") == 0) {
-		log_info("%s%s: already authorized", az.wildcard ? "*." : "", az.identifier);
+		client_progress(r->o, "%s%s: already authorized", az.wildcard ? "*." : "",
+		    az.identifier);
 		rc = 0;
 		goto out;
 	}
@@ -216,69 +234,160 @@ publish(struct run *r, struct acme_err *err)
 			acme_err_replace(err, "%s: %s", r->p[k].name, err->msg);
 			return -1;
 		}
-		log_info("%s: TXT published via %s", r->p[k].name, r->accts[r->p[k].acct].server_url);
+		client_progress(r->o, "publishing: %s TXT via %s", r->p[k].name,
+		    r->accts[r->p[k].acct].server_url);
 	}
 	return 0;
 }
 
-/* Wait (bounded) until every base's TXT values resolve through the CNAME. */
+/* One base name's DNS check: its values, authoritative servers and what they showed. */
+struct dns_watch {
+	const char *want[ACME_MAX_AUTHZ];
+	size_t nwant;
+	char qname[ACME_MAX_NAME + 32];	/* _acme-challenge.<base>. */
+	struct dnscheck_auth auth;
+	bool ns_done[CLIENT_MAX_NS];	/* this server has every value (or never answers) */
+	bool ns_dead[CLIENT_MAX_NS];	/* this server did not answer: not waited for */
+	bool done;
+};
+
+/* One round for w: authoritative servers first, then the resolver. 1 done, 0 not, -1 error. */
+static int
+dns_round(struct run *r, struct dns_watch *w, char **cname, bool *answered,
+    struct acme_err *err)
+{
+	size_t k;
+	int ok, ans;
+	bool all = true;
+
+	for (k = 0; k < w->auth.naddr; k++) {
+		if (w->ns_done[k])
+			continue;
+		ok = dnscheck_txt_direct(w->auth.addr[k], r->o->ns_port, w->auth.target, w->want,
+		    w->nwant);
+		if (ok == -1) {
+			client_progress(r->o, "authoritative server %s (port %d) did not answer; "
+			    "checking the resolver only", w->auth.addr[k], r->o->ns_port);
+			w->ns_done[k] = w->ns_dead[k] = true;
+		} else if (ok == 1) {
+			w->ns_done[k] = true;
+		} else {
+			all = false;
+		}
+	}
+	/* Ask the resolver only once every server has the values: no negative caching. */
+	if (!all)
+		return 0;
+	free(*cname);
+	*cname = NULL;
+	ok = dnscheck_txt(r->o->resolver, w->qname, w->want, w->nwant, cname, &ans, err);
+	*answered = *answered || ans != 0;
+	return ok;
+}
+
+/* The one line that says why the wait failed. */
+static void
+dns_fail(struct run *r, const struct dns_watch *w, size_t acct, const char *cname,
+    bool answered, struct acme_err *err)
+{
+	const char *base = r->acct_base[acct], *full = r->accts[acct].fulldomain;
+	size_t k, missing = 0;
+
+	for (k = 0; k < w->auth.naddr; k++)
+		missing += !w->ns_done[k];
+	if (missing > 0)
+		acme_errf(err, "%zu of %zu authoritative servers of %s still lack the TXT value "
+		    "after %ld s: check that they serve %s (--dns-timeout to wait longer)", missing,
+		    w->auth.naddr, w->auth.zone != NULL ? w->auth.zone : "the zone",
+		    r->o->dns_timeout, w->auth.target);
+	else if (!answered)
+		acme_errf(err, "the resolver %s did not answer for %ld s: give a working "
+		    "recursive resolver with --resolver HOST:PORT, then check that "
+		    "\"_acme-challenge.%s. CNAME %s.\" exists",
+		    r->o->resolver != NULL ? r->o->resolver : "from /etc/resolv.conf",
+		    r->o->dns_timeout, base, full);
+	else
+		acme_errf(err, "_acme-challenge.%s does not resolve to the published "
+		    "TXT value via %s%s%s: create the record \"_acme-challenge.%s. "
+		    "CNAME %s.\" and run again", base,
+		    r->o->resolver != NULL ? r->o->resolver : "the system resolver",
+		    cname != NULL ? "; it points to " : "", cname != NULL ? cname : "", base, full);
+}
+
+/*
+ * Wait (bounded by --dns-timeout) until every base's TXT values are on each
+ * authoritative server of the zone its CNAME points into, and then through
+ * the resolver. Checks at once, then every 50 ms doubling to 1 s.
+ */
 static int
 dns_wait(struct run *r, struct acme_err *err)
 {
-	const char *want[ACME_MAX_AUTHZ];
-	char name[ACME_MAX_NAME + 32], *cname = NULL;
-	size_t i, k, nw;
-	double start;
-	int answered;
-	bool ever;
-	int ok;
+	struct dns_watch *w;
+	char *cname = NULL;
+	size_t i, k, left, rounds = 0;
+	double start = mono(), last = start;
+	long delay = 0;
+	bool answered = false;
+	int ok, rc = -1;
 
-	for (i = 0; i < r->naccts; i++) {
-		nw = 0;
-		for (k = 0; k < r->np; k++)
-			if (r->p[k].acct == i && nw < ACME_MAX_AUTHZ)
-				want[nw++] = r->p[k].txt;
-		if (nw == 0)
-			continue;
-		snprintf(name, sizeof(name), "_acme-challenge.%s.", r->acct_base[i]);
-		start = mono();
-		ever = false;
-		for (;;) {
-			free(cname);
-			cname = NULL;
-			ok = dnscheck_txt(r->o->resolver, name, want, nw, &cname, &answered, err);
-			if (ok == -1)
-				return -1;
-			if (ok == 1)
-				break;
-			ever = ever || answered != 0;
-			if (mono() - start + CLIENT_DNS_INTERVAL > CLIENT_DNS_WAIT && !ever) {
-				acme_errf(err, "the resolver %s did not answer for %d s: give a working "
-				    "recursive resolver with --resolver HOST:PORT, then check that "
-				    "\"_acme-challenge.%s. CNAME %s.\" exists",
-				    r->o->resolver != NULL ? r->o->resolver : "from /etc/resolv.conf",
-				    CLIENT_DNS_WAIT, r->acct_base[i], r->accts[i].fulldomain);
-				free(cname);
-				return -1;
-			}
-			if (mono() - start + CLIENT_DNS_INTERVAL > CLIENT_DNS_WAIT) {
-				acme_errf(err, "_acme-challenge.%s does not resolve to the published "
-				    "TXT value via %s%s%s: create the record \"_acme-challenge.%s. "
-				    "CNAME %s.\" and run again", r->acct_base[i],
-				    r->o->resolver != NULL ? r->o->resolver : "the system resolver",
-				    cname != NULL ? "; it points to " : "", cname != NULL ? cname : "",
-				    r->acct_base[i], r->accts[i].fulldomain);
-				free(cname);
-				return -1;
-			}
-			log_debug("%s: TXT not visible yet, checking again in %d s", name,
-			    CLIENT_DNS_INTERVAL);
-			sleep(CLIENT_DNS_INTERVAL);
-		}
-		log_info("%s: TXT visible through %s", name, cname != NULL ? cname : "the resolver");
+	w = calloc(r->naccts + 1, sizeof(*w));
+	if (w == NULL) {
+		acme_errf(err, "out of memory");
+		return -1;
 	}
+	for (i = 0; i < r->naccts; i++) {
+		for (k = 0; k < r->np; k++)
+			if (r->p[k].acct == i && w[i].nwant < ACME_MAX_AUTHZ)
+				w[i].want[w[i].nwant++] = r->p[k].txt;
+		w[i].done = w[i].nwant == 0;
+		if (w[i].done)
+			continue;
+		snprintf(w[i].qname, sizeof(w[i].qname), "_acme-challenge.%s.", r->acct_base[i]);
+		if (dnscheck_auth_find(r->o->resolver, w[i].qname, r->accts[i].fulldomain,
+		    &w[i].auth, err) == -1)
+			goto out;
+		client_progress(r->o, "waiting for DNS: %s -> %s on %zu authoritative server%s "
+		    "of %s, then the resolver", w[i].qname, w[i].auth.target, w[i].auth.naddr,
+		    w[i].auth.naddr == 1 ? "" : "s", w[i].auth.zone != NULL ? w[i].auth.zone : "?");
+	}
+	for (;;) {
+		rounds++;
+		for (i = 0, left = 0; i < r->naccts; i++) {
+			if (w[i].done)
+				continue;
+			ok = dns_round(r, &w[i], &cname, &answered, err);
+			if (ok == -1)
+				goto out;
+			w[i].done = ok == 1;
+			left += !w[i].done;
+		}
+		if (left == 0)
+			break;
+		delay = delay == 0 ? CLIENT_DNS_FIRST_MS : delay * 2;
+		if (delay > CLIENT_DNS_BACKOFF_MAX_MS)
+			delay = CLIENT_DNS_BACKOFF_MAX_MS;
+		if (mono() - start + (double)delay / 1000.0 > (double)r->o->dns_timeout) {
+			for (i = 0; i < r->naccts && w[i].done; i++)
+				;
+			dns_fail(r, &w[i], i, cname, answered, err);
+			goto out;
+		}
+		if (mono() - last >= CLIENT_DNS_PROGRESS) {
+			last = mono();
+			client_progress(r->o, "still waiting for DNS (%.0f s)", last - start);
+		}
+		log_debug("dns: round %zu, next check in %ld ms", rounds, delay);
+		acme_sleep_ms(delay);
+	}
+	client_progress(r->o, "DNS: the TXT values are visible (%.1f s, %zu check%s)",
+	    mono() - start, rounds, rounds == 1 ? "" : "s");
+	rc = 0;
+out:
+	for (i = 0; i < r->naccts; i++)
+		dnscheck_auth_free(&w[i].auth);
+	free(w);
 	free(cname);
-	return 0;
+	return rc;
 }
 
 /* Ask the CA to validate, then wait for every authorization. */
@@ -287,6 +396,8 @@ validate(struct run *r, struct acme_err *err)
 {
 	size_t k;
 
+	client_progress(r->o, "validating: the CA checks %zu challenge%s", r->np,
+	    r->np == 1 ? "" : "s");
 	for (k = 0; k < r->np; k++)
 		if (r->p[k].respond && acme_respond(&r->s.acme, r->p[k].chall_url, err) == -1)
 			return -1;
@@ -297,7 +408,7 @@ validate(struct run *r, struct acme_err *err)
 			    r->accts[r->p[k].acct].fulldomain);
 			return -1;
 		}
-		log_info("%s: authorized", r->p[k].name);
+		client_progress(r->o, "%s: authorized", r->p[k].name);
 	}
 	return 0;
 }
@@ -411,30 +522,6 @@ out:
 	return rc;
 }
 
-/* Write the four files, each atomically; the private key at 0600. */
-static int
-write_files(const struct client_opts *o, const struct crypto_chain *ch, const char *key_pem,
-    size_t key_len, struct acme_err *err)
-{
-	char path[4096];
-
-	if (acme_mkdirs(o->out, 0755, err) == -1)
-		return -1;
-	snprintf(path, sizeof(path), "%s/privkey.pem", o->out);
-	if (acme_file_write(path, key_pem, key_len, 0600, err) == -1)
-		return -1;
-	snprintf(path, sizeof(path), "%s/chain.pem", o->out);
-	if (acme_file_write(path, ch->chain_pem, strlen(ch->chain_pem), 0644, err) == -1)
-		return -1;
-	snprintf(path, sizeof(path), "%s/fullchain.pem", o->out);
-	if (acme_file_write(path, ch->full_pem, strlen(ch->full_pem), 0644, err) == -1)
-		return -1;
-	snprintf(path, sizeof(path), "%s/cert.pem", o->out);
-	if (acme_file_write(path, ch->leaf_pem, strlen(ch->leaf_pem), 0644, err) == -1)
-		return -1;
-	return 0;
-}
-
 /* renew: is the certificate in --out due? 1 due, 0 not, -1 error. *replaces gets the ARI id. */
 static int
 renew_check(struct run *r, char **replaces, const char **why, struct acme_err *err)
@@ -507,28 +594,246 @@ run_free(struct run *r)
 		acme_session_close(&r->s);
 }
 
+/* Add name (checked like -d) to the list unless it is there. 0 or -1. */
+static int
+name_add(char **names, size_t *n, const char *raw, const char *csr, struct acme_err *err)
+{
+	char *d;
+	size_t i;
+
+	if (acme_name_numeric(raw) || (d = acme_domain_normalize(raw)) == NULL) {
+		acme_errf(err, "--csr %s: '%.100s' is not a DNS name (IP addresses and all-numeric "
+		    "names are refused)", csr, raw);
+		return -1;
+	}
+	for (i = 0; i < *n; i++) {
+		if (strcmp(names[i], d) == 0) {
+			free(d);
+			return 0;
+		}
+	}
+	if (*n >= CLIENT_MAX_DOMAINS) {
+		free(d);
+		acme_errf(err, "--csr %s: more than %d names", csr, CLIENT_MAX_DOMAINS);
+		return -1;
+	}
+	names[(*n)++] = d;
+	return 0;
+}
+
+/*
+ * --csr: read the user's CSR, check its signature, and take its names (SANs,
+ * else the CN) as the identifiers; with -d too, the two sets must be equal.
+ * eff->domains becomes a new list (free with free_names). 0 or -1.
+ */
+static int
+csr_take(const struct client_opts *o, struct client_opts *eff, unsigned char **der,
+    size_t *derlen, struct acme_err *err)
+{
+	struct crypto_csr_info info;
+	char *buf = NULL, **names = NULL;
+	size_t len = 0, i, n = 0, k;
+	int r, rc = -1;
+
+	memset(&info, 0, sizeof(info));
+	r = acme_file_read(o->csr, ACME_MAX_FILE, &buf, &len, err);
+	if (r == 1)
+		acme_errf(err, "--csr %s does not exist", o->csr);
+	if (r != 0)
+		goto out;
+	if (crypto_csr_load(buf, len, der, derlen, err) == -1 ||
+	    crypto_csr_parse(*der, *derlen, &info) == -1 || !info.signature_ok) {
+		acme_err_replace(err, "--csr %s: not a valid, self-signed PKCS #10 request (PEM "
+		    "or DER)", o->csr);
+		goto out;
+	}
+	names = calloc(CLIENT_MAX_DOMAINS + 1, sizeof(*names));
+	if (names == NULL)
+		goto out;
+	for (i = 0; i < info.nnames; i++)
+		if (name_add(names, &n, info.names[i], o->csr, err) == -1)
+			goto out;
+	if (n == 0 && info.cn != NULL && name_add(names, &n, info.cn, o->csr, err) == -1)
+		goto out;
+	if (n == 0) {
+		acme_errf(err, "--csr %s names no domain (no dNSName SAN, no CN)", o->csr);
+		goto out;
+	}
+	for (i = 0; o->ndomains > 0 && i < n; i++) {
+		for (k = 0; k < o->ndomains && strcmp(o->domains[k], names[i]) != 0; k++)
+			;
+		if (k == o->ndomains || n != o->ndomains) {
+			acme_errf(err, "--csr %s names %s%s, which differs from the -d names: give "
+			    "the same names, or leave out -d", o->csr, names[0], n > 1 ? " and others" :
+			    "");
+			goto out;
+		}
+	}
+	eff->domains = names;
+	eff->ndomains = n;
+	names = NULL;
+	rc = 0;
+out:
+	for (i = 0; names != NULL && i < n; i++)
+		free(names[i]);
+	free(names);
+	free(buf);
+	crypto_csr_info_free(&info);
+	return rc;
+}
+
+/* The certificate key: with --reuse-key the one in <out>/privkey.pem, if there; else new. */
+static struct crypto_key *
+cert_key(const struct client_opts *o, struct acme_err *err)
+{
+	struct crypto_key *k;
+	char path[4096], *pem = NULL;
+	size_t len = 0;
+	int r;
+
+	if (o->reuse_key) {
+		snprintf(path, sizeof(path), "%s/privkey.pem", o->out);
+		r = acme_file_read(path, ACME_MAX_FILE, &pem, &len, err);
+		if (r == -1)
+			return NULL;
+		if (r == 0) {
+			k = crypto_key_load(pem, len, err);
+			acme_free_secret(pem);
+			if (k == NULL)
+				acme_err_replace(err, "--reuse-key: %s: %s", path, err->msg);
+			else
+				client_progress(o, "reusing the key in %s", path);
+			return k;
+		}
+	}
+	return crypto_key_generate(o->key_type, err);
+}
+
+/* Order, answer every challenge, wait until the order may be finalized. 0 or -1. */
+static int
+authorize(struct run *r, const char *replaces, struct acme_err *err)
+{
+	const struct client_opts *o = r->o;
+	size_t i, before;
+	bool preauth;
+
+	if (order(r, replaces, err) == -1)
+		return -1;
+	preauth = r->order_url == NULL;
+	if (!preauth) {
+		client_progress(o, "order: %s (%zu authorization%s)", r->order_url, r->order.nauthz,
+		    r->order.nauthz == 1 ? "" : "s");
+		for (i = 0; i < r->order.nauthz; i++)
+			if (take_authz(r, r->order.authz[i], err) == -1)
+				return -1;
+		if (r->order.nauthz == 0 && strcmp(r->order.status, "pending") == 0) {
+			acme_errf(err, "the CA sent a pending order without authorizations");
+			return -1;
+		}
+	}
+	if (r->np > 0 && (publish(r, err) == -1 || dns_wait(r, err) == -1 ||
+	    validate(r, err) == -1))
+		return -1;
+	if (!preauth)
+		return 0;
+	/* §7.4.1: with the names pre-authorized, the order comes back ready. */
+	before = r->np;
+	if (acme_new_order(&r->s.acme, (const char *const *)o->domains, o->ndomains, NULL,
+	    &r->order, &r->order_url, err) == -1)
+		return -1;
+	for (i = 0; i < r->order.nauthz; i++)
+		if (take_authz(r, r->order.authz[i], err) == -1)
+			return -1;
+	if (r->np > before) {
+		/* Wildcards still need their challenge in the order itself. */
+		struct run sub = *r;
+		sub.p = r->p + before;
+		sub.np = r->np - before;
+		if (publish(&sub, err) == -1 || dns_wait(&sub, err) == -1 ||
+		    validate(&sub, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Finalize with our CSR (or the user's), download, check and install the set. 0 or -1. */
+static int
+finish(struct run *r, const unsigned char *user_csr, size_t user_csrlen,
+    struct crypto_cert *cert, struct acme_err *err)
+{
+	const struct client_opts *o = r->o;
+	struct crypto_key *ck = NULL;
+	struct crypto_chain ch;
+	unsigned char *csr = NULL;
+	size_t csrlen = 0, keylen = 0, pemlen = 0;
+	char *keypem = NULL, *pem = NULL;
+	int rc = -1;
+
+	memset(&ch, 0, sizeof(ch));
+	if (user_csr != NULL)
+		ck = crypto_csr_key(user_csr, user_csrlen, err);	/* public half only */
+	else if ((ck = cert_key(o, err)) != NULL &&
+	    crypto_csr(ck, (const char *const *)o->domains, o->ndomains, &csr, &csrlen, err) == -1)
+		goto out;
+	if (ck == NULL)
+		goto out;
+	client_progress(o, "finalizing: sending the CSR");
+	if (acme_finalize(&r->s.acme, r->order_url, &r->order, user_csr != NULL ? user_csr : csr,
+	    user_csr != NULL ? user_csrlen : csrlen, err) == -1)
+		goto out;
+	if (acme_download(&r->s.acme, r->order.certificate, o->preferred_chain, &pem, &pemlen,
+	    err) == -1)
+		goto out;
+	if (crypto_chain_split(pem, pemlen, &ch, err) == -1 ||
+	    crypto_cert_parse(ch.leaf_pem, strlen(ch.leaf_pem), cert, err) == -1)
+		goto out;
+	if (!crypto_cert_matches_key(ch.leaf_pem, strlen(ch.leaf_pem), ck) ||
+	    !has_names(cert, o, false)) {
+		acme_errf(err, "the CA sent a certificate for another key or other names: not "
+		    "writing it");
+		goto out;
+	}
+	if (user_csr == NULL && crypto_key_pem(ck, &keypem, &keylen, err) == -1)
+		goto out;
+	if (client_output_install(o->out, &ch, keypem, keylen, err) == -1)
+		goto out;
+	client_progress(o, "written to %s (cert.pem, chain.pem, fullchain.pem%s)", o->out,
+	    user_csr == NULL ? ", privkey.pem" : "");
+	rc = 0;
+out:
+	crypto_key_free(ck);
+	crypto_chain_free(&ch);
+	acme_free_secret(keypem);
+	free(csr);
+	free(pem);
+	return rc;
+}
+
 /* issue and renew (see client.h and docs/client.md). */
 int
 cmd_issue(const struct client_opts *o, struct client_result *res, struct acme_err *err)
 {
+	struct client_opts eff = *o;	/* o, with the names of --csr */
 	struct run r;
 	struct acme_account_info info;
-	struct crypto_key *ck = NULL;
-	struct crypto_chain ch;
 	struct crypto_cert cert;
-	unsigned char *csr = NULL;
-	size_t csrlen = 0, i, keylen = 0, pemlen = 0;
-	char *replaces = NULL, *keypem = NULL, *pem = NULL, when[32];
+	unsigned char *user_csr = NULL;
+	size_t user_csrlen = 0, i;
+	char *replaces = NULL, when[32];
 	const char *why = NULL;
-	bool renew = o->cmd == CLIENT_CMD_RENEW, preauth;
+	bool renew = o->cmd == CLIENT_CMD_RENEW, talk = !o->json && !o->quiet && !o->summary;
 	double t0 = mono();
 	int rc = CLIENT_EXIT_ERROR, due;
 
 	memset(&r, 0, sizeof(r));
-	memset(&ch, 0, sizeof(ch));
 	memset(&cert, 0, sizeof(cert));
 	memset(&info, 0, sizeof(info));
-	r.o = o;
+	if (o->csr != NULL && csr_take(o, &eff, &user_csr, &user_csrlen, err) == -1) {
+		eff.domains = NULL;
+		eff.ndomains = 0;
+		goto out;
+	}
+	r.o = &eff;
 	r.accts = calloc(CLIENT_MAX_DOMAINS, sizeof(*r.accts));
 	r.acct_base = calloc(CLIENT_MAX_DOMAINS, sizeof(*r.acct_base));
 	r.p = calloc(ACME_MAX_AUTHZ + CLIENT_MAX_DOMAINS, sizeof(*r.p));
@@ -540,10 +845,10 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct acme_er
 	res->ndomains = o->ndomains;
 	res->cert_dir = o->out;
 	/* Every name needs an acme-dns account before we bother the CA. */
-	for (i = 0; i < o->ndomains; i++)
-		if (account_for(&r, acme_base_domain(o->domains[i]), &(size_t){ 0 }, err) == -1)
+	for (i = 0; i < eff.ndomains; i++)
+		if (account_for(&r, acme_base_domain(eff.domains[i]), &(size_t){ 0 }, err) == -1)
 			goto out;
-	if (client_session_open(o, &r.s, true, err) == -1)
+	if (client_session_open(&eff, &r.s, true, err) == -1)
 		goto out;
 	r.session_open = true;
 	if (renew) {
@@ -552,81 +857,34 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct acme_er
 			goto out;
 		res->renewal_reason = why;
 		if (due == 0) {
-			if (!o->json)
+			if (talk)
 				printf("%s/cert.pem is not due for renewal (%s)\n", o->out, why);
 			res->status = "not-due";
 			rc = CLIENT_EXIT_NOTHING;
 			goto out;
 		}
-		log_info("renewing: %s", why);
+		client_progress(o, "renewing %s: %s", o->out, why);
 	}
-	if (client_session_account(&r.s, o, true, &info, err) == -1)
+	client_progress(o, "registering: the ACME account at %s", o->directory);
+	if (client_session_account(&r.s, &eff, true, &info, err) == -1)
 		goto out;
-	if (order(&r, replaces, err) == -1)
+	client_progress(o, "account: %s", r.s.acme.kid);
+	if (authorize(&r, replaces, err) == -1 || finish(&r, user_csr, user_csrlen, &cert, err) == -1)
 		goto out;
-	preauth = r.order_url == NULL;
-	if (!preauth) {
-		for (i = 0; i < r.order.nauthz; i++)
-			if (take_authz(&r, r.order.authz[i], err) == -1)
-				goto out;
-		if (r.order.nauthz == 0 && strcmp(r.order.status, "pending") == 0) {
-			acme_errf(err, "the CA sent a pending order without authorizations");
-			goto out;
-		}
+	if (client_cert_record(&eff, r.s.state_dir, err) == -1) {
+		log_warnx("%s: not recorded for renew --all: %s", o->out, err->msg);
+		acme_err_clear(err);
 	}
-	if (r.np > 0 && (publish(&r, err) == -1 || dns_wait(&r, err) == -1 ||
-	    validate(&r, err) == -1))
-		goto out;
-	if (preauth) {
-		/* §7.4.1: with the names pre-authorized, the order comes back ready. */
-		size_t before = r.np;
-		if (acme_new_order(&r.s.acme, (const char *const *)o->domains, o->ndomains, NULL,
-		    &r.order, &r.order_url, err) == -1)
-			goto out;
-		for (i = 0; i < r.order.nauthz; i++)
-			if (take_authz(&r, r.order.authz[i], err) == -1)
-				goto out;
-		if (r.np > before) {
-			/* Wildcards still need their challenge in the order itself. */
-			struct run sub = r;
-			sub.p = r.p + before;
-			sub.np = r.np - before;
-			if (publish(&sub, err) == -1 || dns_wait(&sub, err) == -1 ||
-			    validate(&sub, err) == -1)
-				goto out;
-		}
-	}
-	ck = crypto_key_generate(o->key_type, err);
-	if (ck == NULL ||
-	    crypto_csr(ck, (const char *const *)o->domains, o->ndomains, &csr, &csrlen, err) == -1)
-		goto out;
-	if (acme_finalize(&r.s.acme, r.order_url, &r.order, csr, csrlen, err) == -1)
-		goto out;
-	if (acme_download(&r.s.acme, r.order.certificate, o->preferred_chain, &pem, &pemlen,
-	    err) == -1)
-		goto out;
-	if (crypto_chain_split(pem, pemlen, &ch, err) == -1 ||
-	    crypto_cert_parse(ch.leaf_pem, strlen(ch.leaf_pem), &cert, err) == -1)
-		goto out;
-	if (!crypto_cert_matches_key(ch.leaf_pem, strlen(ch.leaf_pem), ck) ||
-	    !has_names(&cert, o, false)) {
-		acme_errf(err, "the CA sent a certificate for another key or other names: not "
-		    "writing it");
-		goto out;
-	}
-	if (crypto_key_pem(ck, &keypem, &keylen, err) == -1 ||
-	    write_files(o, &ch, keypem, keylen, err) == -1)
-		goto out;
 	acme_time_str(cert.not_after, when, sizeof(when));
 	res->serial = strdup(cert.serial_hex);
 	res->not_after = strdup(when);
 	res->account = r.s.acme.kid != NULL ? strdup(r.s.acme.kid) : NULL;
 	res->status = renew ? "renewed" : "issued";
-	if (!o->json)
+	if (talk)
 		printf("%s certificate for %s%s in %s (serial %s, expires %s)\n",
-		    renew ? "renewed" : "issued", o->domains[0], o->ndomains > 1 ? " and others" : "",
-		    o->out, cert.serial_hex, when);
-	if (o->deploy_hook != NULL && deploy_hook(o, renew, err) == -1)
+		    renew ? "renewed" : "issued", eff.domains[0], eff.ndomains > 1 ? " and others" :
+		    "", o->out, cert.serial_hex, when);
+	if (o->deploy_hook != NULL && deploy_hook(&eff, renew, err) == -1)
 		goto out;
 	rc = CLIENT_EXIT_OK;
 out:
@@ -634,13 +892,14 @@ out:
 	if (r.session_open)
 		res->badnonce_retries = r.s.acme.badnonce_retries;
 	acme_account_info_free(&info);
-	crypto_key_free(ck);
-	crypto_chain_free(&ch);
 	crypto_cert_free(&cert);
-	acme_free_secret(keypem);
-	free(csr);
-	free(pem);
+	free(user_csr);
 	free(replaces);
 	run_free(&r);
+	if (eff.domains != o->domains) {
+		for (i = 0; i < eff.ndomains; i++)
+			free(eff.domains[i]);
+		free(eff.domains);
+	}
 	return rc;
 }

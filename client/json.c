@@ -91,13 +91,18 @@ name_ok(const char *s, bool dots)
 	return true;
 }
 
-/* Check an account's members against allowlists; server_url must be http(s). */
+/*
+ * Check an account's members against allowlists; server_url must be http(s).
+ * Without need_url a missing server_url passes (acme-dns-auth.py and older
+ * goacmedns write none; the caller falls back to --api).
+ */
 static bool
-account_ok(const struct acmedns_account *a)
+account_ok(const struct acmedns_account *a, bool need_url)
 {
 	return name_ok(a->username, false) && name_ok(a->password, false) &&
 	    strlen(a->password) <= 256 && name_ok(a->subdomain, false) &&
-	    name_ok(a->fulldomain, true) && acme_url_valid(a->server_url);
+	    name_ok(a->fulldomain, true) &&
+	    (acme_url_valid(a->server_url) || (!need_url && a->server_url == NULL));
 }
 
 /* Fill a from an object with case-insensitive keys (goacmedns writes FullDomain ...). */
@@ -143,7 +148,7 @@ json_acmedns_account(const char *body, size_t len, const char *server_url,
 	/* The URL we asked wins over any server_url in the answer (issue 12: it leaked). */
 	free(a->server_url);
 	a->server_url = strdup(server_url);
-	if (!account_ok(a)) {
+	if (!account_ok(a, true)) {
 		acme_errf(err, "the API's /register answer lacks a valid username, password, "
 		    "subdomain or fulldomain");
 		goto out;
@@ -194,7 +199,7 @@ json_storage_get(const char *text, size_t len, const char *key, struct acmedns_a
 		goto out;
 	}
 	account_from(e, a);
-	if (!account_ok(a)) {
+	if (!account_ok(a, false)) {
 		acme_errf(err, "the entry for %s lacks a valid username, password, subdomain, "
 		    "fulldomain or server_url", key);
 		acmedns_account_free(a);
@@ -223,9 +228,13 @@ json_storage_put(const char *text, size_t len, const char *key,
 	} else {
 		j = json_object();
 	}
-	e = json_pack("{s:s, s:s, s:s, s:s, s:s}", "fulldomain", a->fulldomain, "subdomain",
-	    a->subdomain, "username", a->username, "password", a->password, "server_url",
-	    a->server_url);
+	e = json_pack("{s:s, s:s, s:s, s:s}", "fulldomain", a->fulldomain, "subdomain",
+	    a->subdomain, "username", a->username, "password", a->password);
+	if (e != NULL && a->server_url != NULL &&
+	    json_object_set_new(e, "server_url", json_string(a->server_url)) != 0) {
+		json_decref(e);
+		e = NULL;
+	}
 	if (j == NULL || e == NULL || json_object_set_new(j, key, e) != 0) {
 		acme_errf(err, "out of memory");
 		goto out;
@@ -292,4 +301,97 @@ json_result(const struct client_result *r)
 bad:
 	json_decref(j);
 	return NULL;
+}
+
+/* A string member, or NULL; a present member of another type is an error (*bad). */
+static char *
+get_str(const json_t *j, const char *key, bool *bad)
+{
+	json_t *v = json_object_get(j, key);
+	char *s;
+
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	if (!json_is_string(v)) {
+		*bad = true;
+		return NULL;
+	}
+	s = strdup(json_string_value(v));
+	if (s == NULL)
+		*bad = true;
+	return s;
+}
+
+/* See client.h. */
+char *
+json_cert_entry(const struct cert_entry *e)
+{
+	json_t *j = json_object();
+
+	if (j == NULL)
+		return NULL;
+	if (set_opt(j, "out", e->out) != 0 || set_opt(j, "directory", e->directory) != 0 ||
+	    set_opt(j, "storage", e->storage) != 0 || set_opt(j, "key_type", e->key_type) != 0 ||
+	    set_opt(j, "csr", e->csr) != 0 || set_opt(j, "deploy_hook", e->deploy_hook) != 0 ||
+	    set_opt(j, "preferred_chain", e->preferred_chain) != 0 ||
+	    set_opt(j, "api", e->api) != 0 ||
+	    set_list(j, "domains", (const char *const *)e->domains, e->ndomains) != 0 ||
+	    json_object_set_new(j, "reuse_key", json_boolean(e->reuse_key)) != 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return dump(j);
+}
+
+/* See client.h. */
+int
+json_cert_entry_parse(const char *text, size_t len, struct cert_entry *e, struct acme_err *err)
+{
+	json_t *j, *d, *v;
+	bool bad = false;
+	size_t i;
+	int rc = -1;
+
+	memset(e, 0, sizeof(*e));
+	j = parse_object(text, len);
+	if (j == NULL) {
+		acme_errf(err, "not a JSON object");
+		return -1;
+	}
+	e->out = get_str(j, "out", &bad);
+	e->directory = get_str(j, "directory", &bad);
+	e->storage = get_str(j, "storage", &bad);
+	e->key_type = get_str(j, "key_type", &bad);
+	e->csr = get_str(j, "csr", &bad);
+	e->deploy_hook = get_str(j, "deploy_hook", &bad);
+	e->preferred_chain = get_str(j, "preferred_chain", &bad);
+	e->api = get_str(j, "api", &bad);
+	e->reuse_key = json_is_true(json_object_get(j, "reuse_key"));
+	d = json_object_get(j, "domains");
+	if (bad || e->out == NULL || e->out[0] != '/' || !json_is_array(d) ||
+	    json_array_size(d) > CLIENT_MAX_DOMAINS) {
+		acme_errf(err, "lacks an absolute \"out\" or a \"domains\" list");
+		goto out;
+	}
+	e->domains = calloc(json_array_size(d) + 1, sizeof(*e->domains));
+	if (e->domains == NULL)
+		goto out;
+	json_array_foreach(d, i, v) {
+		if (!json_is_string(v) ||
+		    (e->domains[e->ndomains] = acme_domain_normalize(json_string_value(v))) == NULL) {
+			acme_errf(err, "has a bad name in \"domains\"");
+			goto out;
+		}
+		e->ndomains++;
+	}
+	if (e->ndomains == 0 && e->csr == NULL) {
+		acme_errf(err, "names no domains and no CSR");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(j);
+	if (rc != 0)
+		cert_entry_free(e);
+	return rc;
 }

@@ -8,8 +8,8 @@
 #include "client.h"
 
 /* The state directory: --state-dir, else $XDG_STATE_HOME/dns01, else ~/.local/state/dns01. */
-static char *
-state_dir(const struct client_opts *o, struct acme_err *err)
+char *
+client_state_dir(const struct client_opts *o, struct acme_err *err)
 {
 	const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	char *d = NULL;
@@ -35,7 +35,7 @@ client_session_open(const struct client_opts *o, struct acme_session *s, bool cr
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	dir = state_dir(o, err);
+	dir = client_state_dir(o, err);
 	if (dir == NULL)
 		return -1;
 	memset(&p, 0, sizeof(p));

@@ -32,7 +32,7 @@ STATE=$T_DIR/state
 RESOLVER=127.0.0.1:$UB_PORT
 # The common options of issue/renew/revoke/account against the main Pebble.
 C=(--directory "$PEB_DIR_URL" --ca-file "$BED_CA" --storage "$STORE" --state-dir "$STATE"
-	--resolver "$RESOLVER" --agree-tos)
+	--resolver "$RESOLVER" --ns-port "$DNS_PORT" --agree-tos)
 NAMES=(-d example.test -d '*.example.test')
 BOTH="*.example.test example.test"
 
@@ -184,7 +184,7 @@ expect_rc "6 issue with the new account key" 0 && check_cert_dir "6 issue" "$o" 
 EAB_KEY=$(bed_b64url_key)
 if bed_start_pebble EAB kid-1 "$EAB_KEY"; then
 	CE=(--directory "$EAB_DIR_URL" --ca-file "$BED_CA" --storage "$STORE" --state-dir "$T_DIR/state-eab"
-		--resolver "$RESOLVER" --agree-tos)
+		--resolver "$RESOLVER" --ns-port "$DNS_PORT" --agree-tos)
 	o=$T_DIR/out-eab
 	run_cmd "$DNS01_BIN" issue "${NAMES[@]}" --out "$o" "${CE[@]}"
 	expect_rc "7 EAB CA without --eab-* exits 2" 2
@@ -200,7 +200,7 @@ if bed_start_pebble EAB kid-1 "$EAB_KEY"; then
 	o=$T_DIR/out-eab-env
 	run_cmd env DNS01_EAB_KID=kid-1 DNS01_EAB_HMAC_KEY="$EAB_KEY" "$DNS01_BIN" issue "${NAMES[@]}" \
 		--out "$o" --directory "$EAB_DIR_URL" --ca-file "$BED_CA" --storage "$STORE" \
-		--state-dir "$T_DIR/state-eab-env" --resolver "$RESOLVER" --agree-tos
+		--state-dir "$T_DIR/state-eab-env" --resolver "$RESOLVER" --ns-port "$DNS_PORT" --agree-tos
 	expect_rc "7 EAB from DNS01_EAB_KID/DNS01_EAB_HMAC_KEY" 0 && check_cert_dir "7 EAB env" "$o" "$EAB_ROOT" "$BOTH"
 else
 	fail "7 EAB Pebble starts" "see the lines above"
@@ -211,7 +211,7 @@ fi
 run_cmd "$DNS01_BIN" register --api "$API_URL" --storage "$STORE" nocname.example.test
 expect_rc "8 register nocname.example.test" 0
 NOFULL=$(printed_cname nocname.example.test)
-run_cmd "$DNS01_BIN" issue -d nocname.example.test --out "$T_DIR/out-nocname" "${C[@]}"
+run_cmd "$DNS01_BIN" issue -d nocname.example.test --out "$T_DIR/out-nocname" "${C[@]}" --dns-timeout 5
 echo "# no-CNAME failure took $SECS s"
 expect_rc "8 no CNAME in place exits 2" 2
 expect_msg "8 no CNAME: one line with the CNAME instruction" \

@@ -511,11 +511,14 @@ test_retry_after_both_forms(void)
 	CHECK(acme_retry_after("", t, &s) == -1);
 	CHECK(acme_retry_after("99999999999999999999999", t, &s) == 0 && s > 0);
 	/* Polling honours it, clamped; without it, bounded backoff. */
-	CHECK(acme_poll_delay("3", 0) == 3);
-	CHECK(acme_poll_delay("100000", 0) == ACME_POLL_MAX_DELAY);
-	CHECK(acme_poll_delay(NULL, 0) == 1);
-	CHECK(acme_poll_delay(NULL, 3) == 4);
-	CHECK(acme_poll_delay(NULL, 30) == ACME_POLL_MAX_DELAY);
+	CHECK(acme_poll_delay_ms("3", 0) == 3000);
+	CHECK(acme_poll_delay_ms("100000", 0) == ACME_POLL_MAX_DELAY * 1000);
+	CHECK(acme_poll_delay_ms("0", 2) == 2 * ACME_POLL_FIRST_MS);
+	CHECK(acme_poll_delay_ms(NULL, 0) == 0);	/* the first poll at once */
+	CHECK(acme_poll_delay_ms(NULL, 1) == ACME_POLL_FIRST_MS);
+	CHECK(acme_poll_delay_ms(NULL, 3) == 4 * ACME_POLL_FIRST_MS);
+	CHECK(acme_poll_delay_ms(NULL, 30) == ACME_POLL_BACKOFF_MAX_MS);
+	CHECK(acme_poll_delay_ms(NULL, 4000000000u) == ACME_POLL_BACKOFF_MAX_MS);
 	return 0;
 }
 
