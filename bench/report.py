@@ -116,6 +116,12 @@ def pg_rows(row, get):
         "value<=", 1000)
 
 
+def client_rows(row, get):
+    """Phase 7: dns01 issue against uacme on the same offline bed (bench/client.sh)."""
+    row("client: dns01 issue wildcard + base, s (ref: uacme, same bed)",
+        get("client.dns01.secs"), get("client.uacme.secs"), 3, "ratio<=", 1.0)
+
+
 def rows(m, raw):
     """(figure, value, reference, ratio, target text, verdict) for each row."""
     out = []
@@ -196,10 +202,13 @@ def rows(m, raw):
     row("isolation: /update non-200 or errors meanwhile", get("iso.update.bad"), None, 0,
         "value==", 0)
 
-    if get("accounts") is None:	# BENCH_ONLY=pg or instr: that phase's rows alone
+    if get("accounts") is None:	# BENCH_ONLY=pg, instr or client: that phase's rows alone
         out.clear()
         if get("instr.rrl_off.per_query") is not None:
             instr_rows(row, get)
+            return out
+        if get("client.dns01.secs") is not None:
+            client_rows(row, get)
             return out
     pg_rows(row, get)
     if get("accounts") is None:
@@ -219,6 +228,7 @@ def rows(m, raw):
     good = None if not oks or "scale.agree" not in raw else min(oks) == 1
     out.append((tag + ": DNS answers as expected", {None: "n/a", True: "yes", False: "no"}[good],
                 "-", "-", "yes", "PASS" if good else "FAIL"))
+    client_rows(row, get)
     return out
 
 

@@ -20,7 +20,9 @@
 #      instance's 200 until another instance's DNS serves the value.
 #   7. bench/instr.sh: user-space instructions per UDP answer under callgrind, RRL off
 #      and on, and with a client cookie (counts that do not depend on the machine's load).
-# BENCH_ONLY=pg runs phase 6 alone, BENCH_ONLY=instr phase 7.
+#   8. the dns01 client against uacme on the offline ACME bed (bench/client.sh): issue
+#      wildcard + base, BENCH_CLIENT_ROUNDS (3) alternating runs each, median wall time.
+# BENCH_ONLY=pg runs phase 6 alone, BENCH_ONLY=instr phase 7, BENCH_ONLY=client phase 8.
 # Every process is started in the background, recorded by PID and stopped by PID.
 # Raw outputs are kept in $B/bench/. Exit status 0 when every row with a target passes.
 set -u
@@ -208,6 +210,15 @@ instr_phase() {
 }
 if [ "${BENCH_ONLY:-}" = instr ]; then
 	instr_phase
+	finish
+fi
+# client_phase: phase 8 (bench/client.sh, its own test bed and temporary directory).
+client_phase() {
+	note "client: dns01 issue against uacme, wildcard + base, alternating"
+	DNS01_BIN=$B/dns01 bash "$ROOT/bench/client.sh" "$RES" || note "client phase failed"
+}
+if [ "${BENCH_ONLY:-}" = client ]; then
+	client_phase
 	finish
 fi
 
@@ -406,4 +417,7 @@ pg_phase
 # ---------------------------------------------------------------- phase 7: instructions
 budget "the instruction-count phase"
 instr_phase
+# ---------------------------------------------------------------- phase 8: the dns01 client
+budget "the client phase"
+client_phase
 finish

@@ -1,9 +1,12 @@
 /* tests/unit/test_client.c -- unit tests of the dns01 ACME client (client/) */
 /* SPDX-License-Identifier: ISC */
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1034,7 +1037,9 @@ test_every_option_has_env(void)
 		{ "DNS01_PREFERRED_CHAIN", "Root X" }, { "DNS01_JSON", "yes" },
 		{ "DNS01_VERBOSE", "1" }, { "DNS01_API", "http://api.test" },
 		{ "DNS01_ALLOW_FROM", "192.0.2.0/24 2001:db8::/32" },
-		{ "DNS01_INSECURE_HTTP", "1" },
+		{ "DNS01_INSECURE_HTTP", "1" }, { "DNS01_CSR", "/r.csr" },
+		{ "DNS01_REUSE_KEY", "1" }, { "DNS01_CERT_KEY", "/k.pem" },
+		{ "DNS01_DNS_TIMEOUT", "120" }, { "DNS01_NS_PORT", "5353" }, { "DNS01_QUIET", "1" },
 	};
 	char *argv[] = { "dns01", "renew", NULL };
 	struct client_opts o;
@@ -1065,7 +1070,189 @@ test_every_option_has_env(void)
 	CHECK(o.json && o.verbose == 1);
 	CHECK_STR(o.api, "http://api.test");
 	CHECK(o.nallow == 2 && o.insecure_http);
+	CHECK_STR(o.csr, "/r.csr");
+	CHECK_STR(o.cert_key, "/k.pem");
+	CHECK(o.reuse_key && o.dns_timeout == 120 && o.ns_port == 5353 && o.quiet);
 	client_opts_free(&o);
+	return 0;
+}
+
+static int
+test_numeric_identifiers(void)
+{
+	static const char *const bad[] = { "127.0.0.1", "::1", "[::1]", "2001:db8::1", "123",
+		"example.123", "123.", "0" };
+	static const char *const good[] = { "example.com", "1.example.com", "123.example.com",
+		"x1", "a.b1" };
+	char *argv[] = { "dns01", "issue", "-d", "127.0.0.1", "--out", "/o", "--storage", "/s",
+		"--directory", "https://ca/dir", NULL };
+	struct client_opts o;
+	struct acme_err e = { .set = false };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(acme_name_numeric(bad[i]));
+		CHECK(acme_domain_normalize(bad[i]) == NULL);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECK(!acme_name_numeric(good[i]));
+	CHECK(parse(&o, &e, argv) == -1);
+	CHECK(strstr(e.msg, "IP address or an all-numeric name") != NULL);
+	argv[3] = (char *)"123";
+	CHECK(parse(&o, &e, argv) == -1);
+	CHECK(strstr(e.msg, "all-numeric") != NULL);
+	return 0;
+}
+
+static int
+test_storage_without_server_url(void)
+{
+	struct acme_err err = { .set = false };
+	struct acmedns_account got;
+	char path[128], *text = NULL;
+	size_t len;
+	FILE *f;
+
+	CHECK(mktmp() == 0);
+	snprintf(path, sizeof(path), "%s/legacy.json", tmpdir);
+	/* acme-dns-auth.py's form: no server_url. */
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	fprintf(f, "{\"example.test\": {\"username\": \"u-1\", \"password\": \"p\", "
+	    "\"fulldomain\": \"x.auth.example.org\", \"subdomain\": \"x\", \"allowfrom\": []}}");
+	fclose(f);
+	CHECK(acmedns_storage_lookup(path, "*.example.test", &got, &err) == 1);
+	CHECK(got.server_url == NULL);
+	CHECK_STR(got.fulldomain, "x.auth.example.org");
+	/* Stored back (another domain added), the entry stays without one. */
+	CHECK(acmedns_storage_store(path, "other.test", &got, &err) == 0);
+	acmedns_account_free(&got);
+	CHECK(acme_file_read(path, ACME_MAX_FILE, &text, &len, &err) == 0);
+	CHECK(strstr(text, "server_url") == NULL);
+	free(text);
+	/* A present but bad server_url is still an error. */
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	fprintf(f, "{\"example.test\": {\"username\": \"u\", \"password\": \"p\", "
+	    "\"fulldomain\": \"x.auth.example.org\", \"subdomain\": \"x\", \"server_url\": \"ftp:x\"}}");
+	fclose(f);
+	CHECK(acmedns_storage_lookup(path, "example.test", &got, &err) == -1);
+	rmtmp();
+	return 0;
+}
+
+static int
+test_cert_entry_roundtrip(void)
+{
+	char *names[] = { (char *)"example.test", (char *)"*.example.test" };
+	struct cert_entry e = { .out = (char *)"/etc/dns01/example.test", .domains = names,
+		.ndomains = 2, .directory = (char *)"https://ca/dir", .storage = (char *)"/s.json",
+		.key_type = (char *)"ec384", .reuse_key = true }, got;
+	struct acme_err err = { .set = false };
+	char *js;
+
+	js = json_cert_entry(&e);
+	CHECK(js != NULL);
+	CHECK(json_cert_entry_parse(js, strlen(js), &got, &err) == 0);
+	free(js);
+	CHECK_STR(got.out, e.out);
+	CHECK(got.ndomains == 2 && got.reuse_key && got.csr == NULL);
+	CHECK_STR(got.domains[1], "*.example.test");
+	CHECK_STR(got.key_type, "ec384");
+	cert_entry_free(&got);
+	/* Untrusted file: a relative out, a bad name, a wrong type are refused. */
+	js = "{\"out\":\"rel\",\"domains\":[\"a.test\"]}";
+	CHECK(json_cert_entry_parse(js, strlen(js), &got, &err) == -1);
+	js = "{\"out\":\"/o\",\"domains\":[\"127.0.0.1\"]}";
+	CHECK(json_cert_entry_parse(js, strlen(js), &got, &err) == -1);
+	js = "{\"out\":\"/o\",\"domains\":[\"a.test\"],\"csr\":5}";
+	CHECK(json_cert_entry_parse(js, strlen(js), &got, &err) == -1);
+	return 0;
+}
+
+/*
+ * The set in --out is replaced as a whole: a reader process that resolves
+ * live/ once per round never sees cert.pem and privkey.pem of two different
+ * releases while 60 sets are installed (bounded in rounds and time).
+ */
+static int
+test_output_atomic_set(void)
+{
+	struct acme_err err = { .set = false };
+	struct crypto_chain ch;
+	char out[128], cert[64], key[64], chain[8] = "chain\n", link[256], *a, *b;
+	int pfd[2], status = 0, i, nrel = 0;
+	size_t la, lb;
+	pid_t pid;
+	DIR *d;
+	struct dirent *de;
+
+	CHECK(mktmp() == 0);
+	snprintf(out, sizeof(out), "%s/out", tmpdir);
+	memset(&ch, 0, sizeof(ch));
+	ch.chain_pem = chain;
+	snprintf(cert, sizeof(cert), "set 0\n");
+	ch.leaf_pem = ch.full_pem = cert;
+	CHECK(client_output_install(out, &ch, "set 0\n", 6, &err) == 0);
+	CHECK(pipe(pfd) == 0);
+	pid = fork();
+	CHECK(pid != -1);
+	if (pid == 0) {
+		struct acme_err e2 = { .set = false };
+		char live[512], p[700];
+		long rounds, bad = 0;
+		ssize_t n;
+
+		close(pfd[1]);
+		(void)fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+		for (rounds = 0; rounds < 2000000; rounds++) {
+			if (read(pfd[0], live, 1) == 0)
+				break;	/* the parent is done */
+			snprintf(p, sizeof(p), "%s/live", out);
+			n = readlink(p, live, sizeof(live) - 1);
+			if (n <= 0) {
+				bad++;
+				continue;
+			}
+			live[n] = '\0';
+			snprintf(p, sizeof(p), "%s/%s/cert.pem", out, live);
+			if (acme_file_read(p, 4096, &a, &la, &e2) != 0) {
+				bad++;
+				continue;
+			}
+			snprintf(p, sizeof(p), "%s/%s/privkey.pem", out, live);
+			if (acme_file_read(p, 4096, &b, &lb, &e2) != 0) {
+				free(a);
+				continue;	/* pruned meanwhile (an old release): not a mix */
+			}
+			bad += strcmp(a, b) != 0;
+			free(a);
+			free(b);
+		}
+		_exit(bad == 0 && rounds > 0 ? 0 : 1);
+	}
+	close(pfd[0]);
+	for (i = 1; i <= 60; i++) {
+		snprintf(cert, sizeof(cert), "set %d\n", i);
+		snprintf(key, sizeof(key), "set %d\n", i);
+		CHECK(client_output_install(out, &ch, key, strlen(key), &err) == 0);
+	}
+	close(pfd[1]);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* Stable paths are symlinks into live/; only the newest releases are kept. */
+	snprintf(link, sizeof(link), "%s/cert.pem", out);
+	CHECK(acme_file_read(link, 4096, &a, &la, &err) == 0);
+	CHECK_STR(a, "set 60\n");
+	free(a);
+	snprintf(link, sizeof(link), "%s/releases", out);
+	d = opendir(link);
+	CHECK(d != NULL);
+	while ((de = readdir(d)) != NULL)
+		nrel += de->d_name[0] != '.';
+	closedir(d);
+	CHECK(nrel == CLIENT_KEEP_RELEASES);
+	rmtmp();
 	return 0;
 }
 
@@ -1098,6 +1285,10 @@ static const struct test_case tests[] = {
 	{ "atomic_write", test_atomic_write },
 	{ "cert_parse_and_ari_cert_id", test_cert_parse_and_ari_cert_id },
 	{ "every_option_has_env", test_every_option_has_env },
+	{ "numeric_identifiers", test_numeric_identifiers },
+	{ "storage_without_server_url", test_storage_without_server_url },
+	{ "cert_entry_roundtrip", test_cert_entry_roundtrip },
+	{ "output_atomic_set", test_output_atomic_set },
 };
 
 TEST_MAIN(tests)
