@@ -210,6 +210,50 @@ out:
 	return rc;
 }
 
+/* The options of -q, --csr, --reuse-key, --all, --cert-key, --dns-timeout, --ns-port. */
+static int
+apply_more(struct client_opts *o, int id, const char *v, const char *from,
+    struct acme_err *err)
+{
+	bool b;
+	long n;
+
+	switch (id) {
+	case 'q':
+		if (parse_bool(v, &b) == -1)
+			goto bad;
+		o->quiet = b;
+		return 0;
+	case OPT_CSR:
+		return set_str(&o->csr, v);
+	case OPT_REUSE_KEY:
+		if (parse_bool(v, &b) == -1)
+			goto bad;
+		o->reuse_key = b;
+		return 0;
+	case OPT_ALL:
+		o->all = true;
+		return 0;
+	case OPT_CERT_KEY:
+		return set_str(&o->cert_key, v);
+	case OPT_DNS_TIMEOUT:
+		if (parse_long(v, CLIENT_DNS_WAIT_MAX, &n) == -1 || n < 1)
+			goto bad;
+		o->dns_timeout = n;
+		return 0;
+	case OPT_NS_PORT:
+		if (parse_long(v, 65535, &n) == -1 || n < 1)
+			goto bad;
+		o->ns_port = (int)n;
+		return 0;
+	default:
+		return 0;
+	}
+bad:
+	acme_errf(err, "%s: bad value '%.100s'", from, v);
+	return -1;
+}
+
 /* Apply one option value, from argv or the environment (from names the source). */
 static int
 apply(struct client_opts *o, int id, const char *v, const char *from, struct acme_err *err)
@@ -306,35 +350,9 @@ apply(struct client_opts *o, int id, const char *v, const char *from, struct acm
 			goto bad;
 		o->verbose = b ? o->verbose + 1 : 0;
 		return 0;
-	case 'q':
-		if (parse_bool(v, &b) == -1)
-			goto bad;
-		o->quiet = b;
-		return 0;
-	case OPT_CSR:
-		return set_str(&o->csr, v);
-	case OPT_REUSE_KEY:
-		if (parse_bool(v, &b) == -1)
-			goto bad;
-		o->reuse_key = b;
-		return 0;
-	case OPT_ALL:
-		o->all = true;
-		return 0;
-	case OPT_CERT_KEY:
-		return set_str(&o->cert_key, v);
-	case OPT_DNS_TIMEOUT:
-		if (parse_long(v, CLIENT_DNS_WAIT_MAX, &n) == -1 || n < 1)
-			goto bad;
-		o->dns_timeout = n;
-		return 0;
-	case OPT_NS_PORT:
-		if (parse_long(v, 65535, &n) == -1 || n < 1)
-			goto bad;
-		o->ns_port = (int)n;
-		return 0;
+
 	default:
-		return 0;
+		return apply_more(o, id, v, from, err);
 	}
 bad:
 	/* Never echo a secret value; the others help the user. */
@@ -435,7 +453,7 @@ check_required(const struct client_opts *o, struct acme_err *err)
 				    "(it renews what the state directory lists)");
 				return -1;
 			}
-			break;
+			return 0;	/* each entry names its own directory and storage */
 		}
 		if (o->ndomains == 0 && o->csr == NULL) {
 			acme_errf(err, "%s needs -d DOMAIN (or DNS01_DOMAIN) or --csr FILE",

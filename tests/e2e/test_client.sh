@@ -169,6 +169,10 @@ if expect_rc "renew --all --force" 0; then
 		fail "renew --all renewed $O" "same serial"; fi
 	check "renew --all kept the --csr certificate's key" key_matches_cert "$T_DIR/own.key" "$OC/cert.pem"
 fi
+# The entries carry their own directory and storage: neither is needed on the command line.
+run_cmd "$DNS01_BIN" renew --all --state-dir "$STATE" --ca-file "$BED_CA" --resolver "127.0.0.1:$UB_PORT"
+expect_rc "renew --all without --directory and --storage (nothing due) exits 1" 1
+check_eq "renew --all from the recorded options: 3 not-due lines" "$(grep -c ': not due' "$OUT")" "3"
 # One entry that fails (its storage file lost its account) makes the exit status 2.
 cp "$STORE" "$T_DIR/store-backup.json"
 printf '{}' >"$STORE"
