@@ -173,6 +173,11 @@ fi
 run_cmd "$DNS01_BIN" renew --all --state-dir "$STATE" --ca-file "$BED_CA" --resolver "127.0.0.1:$UB_PORT"
 expect_rc "renew --all without --directory and --storage (nothing due) exits 1" 1
 check_eq "renew --all from the recorded options: 3 not-due lines" "$(grep -c ': not due' "$OUT")" "3"
+run_cmd "$DNS01_BIN" renew --all --json "${C[@]}"
+expect_rc "renew --all --json (nothing due) exits 1" 1
+check_eq "renew --all --json: one JSON document per line, one per certificate" \
+	"$(python3 -c 'import json,sys; print(" ".join(json.loads(l)["status"] for l in open(sys.argv[1])))' "$OUT" 2>&1)" \
+	"not-due not-due not-due"
 # One entry that fails (its storage file lost its account) makes the exit status 2.
 cp "$STORE" "$T_DIR/store-backup.json"
 printf '{}' >"$STORE"
