@@ -22,10 +22,12 @@ logdir=$(mktemp -d /tmp/dns01d-tests.XXXXXX)
 run_one() {
 	local name=$1; shift
 	local out="$logdir/$(echo "$name" | tr '/' '_').log" rc
+	local t0=$SECONDS
 	echo "# $name"
 	timeout -k 10 900 "$@" >"$out" 2>&1
 	rc=$?
 	cat "$out"
+	echo "# $name took $((SECONDS - t0)) s"
 	local p f s
 	p=$(grep -c '^ok - ' "$out")
 	f=$(grep -c '^FAIL - ' "$out")
@@ -86,6 +88,7 @@ if stage fuzz && [ "${FUZZ_SECONDS:-30}" != 0 ]; then
 	    FUZZ_TARGETS="${fuzz_targets# }"
 fi
 [ -s "$logdir/skips" ] && cat "$logdir/skips"
+echo "# all stages took $SECONDS s"
 rm -rf "$logdir"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
