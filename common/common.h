@@ -82,6 +82,7 @@ void log_event(enum log_level level, const char *msg, ...) __attribute__((sentin
 #define CONFIG_MAX_TCP_CLIENTS 65536	/* tcp_max_clients */
 #define CONFIG_MAX_RRL_RATE 1000000	/* rrl_rate (the same as DNSD_RRL_MAX_RATE) */
 #define CONFIG_MAX_RRL_SLIP 10		/* rrl_slip (BIND's ceiling) */
+#define CONFIG_DEFAULT_PERSIST_TTL 3600	/* persist_ttl: dns-persist-01 examples use 600..3600 s */
 #define CONFIG_MIN_COOKIE_ROTATION 3600	/* cookie_rotation floor: a cookie's lifetime (RFC 9018) */
 #define CONFIG_MAX_COOKIE_ROTATION (30 * 86400)	/* cookie_rotation ceiling */
 #define CONFIG_MAX_TXT_VALUES 16	/* txt_values (the same as STORAGE_MAX_TXT) */
@@ -153,6 +154,8 @@ struct config {
 	unsigned dns_threads;		/* UDP workers; 0 = number of cores (default) */
 	uint32_t txt_ttl;		/* TTL of challenge TXT answers (default 1, as acme-dns) */
 	uint32_t negative_ttl;		/* SOA minimum / negative TTL (default 60, RFC 2308) */
+	uint32_t persist_ttl;		/* TTL of _validation-persist TXT answers (default
+					 * CONFIG_DEFAULT_PERSIST_TTL) */
 	unsigned tcp_idle_timeout;	/* seconds (default 10, RFC 7766 §6.2.3) */
 	unsigned tcp_max_clients;	/* concurrent TCP connections (default 1024) */
 	char *user;			/* run as this user after binding (NULL: stay) */

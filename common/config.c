@@ -71,6 +71,7 @@ static const struct key_desc keys[] = {
 	{ "general", "dns_threads", K_UINT, F(dns_threads), 0, CONFIG_MAX_THREADS, false },
 	{ "general", "txt_ttl", K_U32, F(txt_ttl), 0, TTL_MAX, false },
 	{ "general", "negative_ttl", K_U32, F(negative_ttl), 0, TTL_MAX, false },
+	{ "general", "persist_ttl", K_U32, F(persist_ttl), 0, TTL_MAX, false },
 	{ "general", "tcp_idle_timeout", K_UINT, F(tcp_idle_timeout), 1, CONFIG_MAX_TIMEOUT, false },
 	{ "general", "tcp_max_clients", K_UINT, F(tcp_max_clients), 1, CONFIG_MAX_TCP_CLIENTS, false },
 	{ "general", "user", K_USER, F(user), 0, 0, false },
@@ -764,6 +765,7 @@ defaults(struct cctx *c, struct config *cfg)
 	cfg->dns_threads = 0;
 	cfg->txt_ttl = 1;
 	cfg->negative_ttl = 60;
+	cfg->persist_ttl = CONFIG_DEFAULT_PERSIST_TTL;
 	cfg->tcp_idle_timeout = 10;
 	cfg->tcp_max_clients = 1024;
 	cfg->rrl_rate = 20;

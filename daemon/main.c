@@ -66,6 +66,7 @@ dnsd_params_from(const struct config *cfg, struct dnsd_params *p)
 	p->nrecords = cfg->records.n;
 	p->threads = cfg->dns_threads;
 	p->txt_ttl = cfg->txt_ttl;
+	p->persist_ttl = cfg->persist_ttl;
 	p->negative_ttl = cfg->negative_ttl;
 	p->tcp_idle_timeout = cfg->tcp_idle_timeout;
 	p->tcp_max_clients = cfg->tcp_max_clients;
@@ -87,6 +88,23 @@ load_one(void *arg, const char *subdomain, const struct storage_txt *txt)
 		values[i] = txt->values[i];
 	if (dnsd_publish(d, subdomain, values, i) == -1) {
 		log_warnx("%s: cannot load into DNS memory", subdomain);
+		return -1;
+	}
+	return 0;
+}
+
+/* storage_persist_foreach/_watch callback: one account's persist records into DNS memory. */
+static int
+load_persist(void *arg, const char *subdomain, const struct storage_persist_set *set)
+{
+	struct dnsd *d = arg;
+	const char *values[STORAGE_PERSIST_MAX];
+	size_t i;
+
+	for (i = 0; i < set->n && i < STORAGE_PERSIST_MAX; i++)
+		values[i] = set->rec[i].value;
+	if (dnsd_publish_persist(d, subdomain, values, i) == -1) {
+		log_warnx("%s: cannot load the persist records into DNS memory", subdomain);
 		return -1;
 	}
 	return 0;
@@ -244,10 +262,15 @@ storage_start(struct daemon *dm)
 	    sizeof(err))) == NULL)
 		log_fatalx("%s: %s%s%s", name, err, cfg->user ? ", opened as user " : "",
 		    cfg->user ? cfg->user : "");
-	if (storage_foreach(dm->st, load_one, dm->d) == -1)
+	if (storage_foreach(dm->st, load_one, dm->d) == -1 ||
+	    storage_persist_foreach(dm->st, load_persist, dm->d) == -1)
 		log_fatalx("%s: cannot load the accounts into DNS memory", name);
-	/* Other instances' writes (PostgreSQL) reach DNS memory through the same callback. */
-	if (storage_watch(dm->st, load_one, dm->d) == -1)
+	/*
+	 * Other instances' writes (PostgreSQL) reach DNS memory through the same
+	 * callbacks. The records' first: the feed starts with the values'.
+	 */
+	if (storage_persist_watch(dm->st, load_persist, dm->d) == -1 ||
+	    storage_watch(dm->st, load_one, dm->d) == -1)
 		log_fatalx("%s: cannot watch for changes", name);
 	if (privdrop_resume(cfg) == -1)
 		log_fatalx("cannot get root back to bind the ports: %s", strerror(errno));

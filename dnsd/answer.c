@@ -488,6 +488,13 @@ resolve(struct dnsd *d, const uint8_t *name, size_t len, const uint8_t *loff,
 		r->kind = RES_ENTRY;
 		return;
 	}
+	/* _validation-persist.<subdomain>: the account's persist records (dns-persist-01). */
+	if (nrel == 2 && name[0] == sizeof(DNSD_PERSIST_LABEL) - 1 &&
+	    memcmp(name + 1, DNSD_PERSIST_LABEL, sizeof(DNSD_PERSIST_LABEL) - 1) == 0 &&
+	    (r->entry = table_find_persist(d, name + loff[1] + 1, name[loff[1]])) != NULL) {
+		r->kind = RES_ENTRY;
+		return;
+	}
 	r->kind = RES_NX;
 }
 

@@ -132,6 +132,7 @@ dnsd_new(const struct dnsd_params *params, char *err, size_t errlen)
 	if (rand_bytes(&d->seed, sizeof(d->seed)) == -1)
 		d->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
 	d->txt_ttl = params->txt_ttl;
+	d->persist_ttl = params->persist_ttl;
 	d->neg_ttl = params->negative_ttl;
 	d->protocol = params->protocol;
 	if ((d->protocol & (DNSD_PROTO_UDP | DNSD_PROTO_TCP)) == 0)

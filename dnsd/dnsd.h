@@ -14,6 +14,8 @@
 #define DNSD_MAX_TCP_MSG 65535		/* RFC 1035 §4.2.2 two-byte length prefix */
 #define DNSD_MAX_TXT_VALUES 16		/* values per challenge name */
 #define DNSD_DEFAULT_TXT_TTL 1
+#define DNSD_MAX_PERSIST_VALUES 8	/* persist records per name (STORAGE_PERSIST_MAX) */
+#define DNSD_PERSIST_LABEL "_validation-persist"	/* dns-persist-01's owner prefix */
 #define DNSD_DEFAULT_NEG_TTL 60		/* RFC 2308 §5 */
 #define DNSD_RRL_MAX_RATE 1000000	/* rrl_rate ceiling (responses per second per bucket) */
 #define DNSD_RRL_MAX_SLIP 10		/* rrl_slip ceiling (BIND's) */
@@ -41,6 +43,7 @@ struct dnsd_params {
 	size_t nrecords;
 	unsigned threads;		/* UDP worker threads; 0 = number of cores */
 	uint32_t txt_ttl;
+	uint32_t persist_ttl;		/* TTL of the _validation-persist TXT answers */
 	uint32_t negative_ttl;		/* SOA minimum and the TTL of the SOA in negative answers */
 	unsigned tcp_idle_timeout;	/* seconds, RFC 7766 §6.2.3 */
 	unsigned tcp_max_clients;
@@ -66,6 +69,17 @@ struct dnsd *dnsd_new(const struct dnsd_params *params, char *err, size_t errlen
  * Returns 0, or -1 on allocation failure or a bad label.
  */
 int dnsd_publish(struct dnsd *d, const char *subdomain, const char *const *values, size_t n);
+
+/*
+ * Make _validation-persist.<subdomain> answer TXT with the n persistent
+ * validation records (dns-persist-01), each one TXT RR of up to
+ * DNSD_MAX_TXT_VALUE bytes, split into 255-byte character-strings, with
+ * the persist_ttl TTL. Kept apart from dnsd_publish's values. n = 0 makes
+ * the name answer NODATA if it had records, and changes nothing otherwise.
+ * Same concurrency as dnsd_publish. Returns 0, or -1.
+ */
+int dnsd_publish_persist(struct dnsd *d, const char *subdomain, const char *const *values,
+    size_t n);
 
 /* Bind the sockets (UDP per worker with SO_REUSEPORT, and TCP) and start the
  * worker threads. Returns 0, or -1 with a message in err. */
@@ -121,6 +135,7 @@ int dnsd_answer(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, siz
 #define DNSD_MAX_READERS (DNSD_READER_EXT + DNSD_EXT_READERS)
 #define DNSD_RETIRE_MAX 4096		/* retired objects before a publisher waits */
 #define DNSD_TABLE_MIN 1024		/* initial challenge table slots (a power of 2) */
+#define DNSD_PTABLE_MIN 64		/* initial persist table slots (a power of 2) */
 #define DNSD_CACHE_LINE 64		/* entries and slot arrays are aligned to it */
 #define DNSD_UDP_BATCH 64		/* messages per recvmmsg/sendmmsg */
 #define DNSD_UDP_RECV_SIZE 2048		/* a larger UDP query is dropped */
@@ -283,11 +298,13 @@ struct dnsd_tcp_loop;
 struct dnsd {
 	struct dnsd_zone *zone;
 	uint32_t txt_ttl;
+	uint32_t persist_ttl;
 	uint32_t neg_ttl;
 	uint64_t seed;
 
-	/* challenge table and read-copy-update state */
+	/* challenge table, persist table (by subdomain label) and read-copy-update state */
 	_Atomic(struct dnsd_ctable *) table;
+	_Atomic(struct dnsd_ctable *) ptable;
 	pthread_mutex_t wlock;		/* publishers only; never taken by a worker */
 	struct dnsd_retired *retired;	/* under wlock */
 	size_t nretired;
@@ -364,6 +381,8 @@ int table_init(struct dnsd *d);
 void table_fini(struct dnsd *d);
 /* The entry for a lower-case label, or NULL; the caller is an online reader. */
 const struct dnsd_centry *table_find(struct dnsd *d, const uint8_t *label, size_t len);
+/* The persist entry of a subdomain label, or NULL; the caller is an online reader. */
+const struct dnsd_centry *table_find_persist(struct dnsd *d, const uint8_t *label, size_t len);
 /* Prefetch the table slot of the first label of message q; returns its hash, or 0. */
 uint64_t table_hint(struct dnsd *d, const uint8_t *q, size_t qlen);
 /* Prefetch the entry whose hash table_hint() returned; the caller is an online reader. */

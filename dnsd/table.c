@@ -116,21 +116,26 @@ table_init(struct dnsd *d)
 	if ((t = table_alloc(DNSD_TABLE_MIN)) == NULL)
 		return -1;
 	atomic_init(&d->table, t);
+	if ((t = table_alloc(DNSD_PTABLE_MIN)) == NULL) {
+		free(atomic_load(&d->table)->retire.base);
+		atomic_init(&d->table, NULL);
+		return -1;
+	}
+	atomic_init(&d->ptable, t);
 	if (pthread_mutex_init(&d->wlock, NULL) != 0) {
+		free(atomic_load(&d->table)->retire.base);
 		free(t->retire.base);
 		atomic_init(&d->table, NULL);
+		atomic_init(&d->ptable, NULL);
 		return -1;
 	}
 	return 0;
 }
 
-/* Free the table, its entries and everything retired. No reader may be running. */
-void
-table_fini(struct dnsd *d)
+/* Free one table and the entries in it. */
+static void
+table_free(struct dnsd_ctable *t)
 {
-	struct dnsd_ctable *t = atomic_load(&d->table);
-	struct dnsd_retired *r, *next;
-
 	if (t == NULL)
 		return;
 	for (size_t i = 0; i <= t->mask; i++) {
@@ -140,6 +145,19 @@ table_fini(struct dnsd *d)
 			free(e->retire.base);
 	}
 	free(t->retire.base);
+}
+
+/* Free both tables, their entries and everything retired. No reader may be running. */
+void
+table_fini(struct dnsd *d)
+{
+	struct dnsd_ctable *t = atomic_load(&d->table);
+	struct dnsd_retired *r, *next;
+
+	if (t == NULL)
+		return;
+	table_free(t);
+	table_free(atomic_load(&d->ptable));
 	for (r = d->retired; r != NULL; r = next) {
 		next = r->next;
 		free(r->base);
@@ -147,20 +165,14 @@ table_fini(struct dnsd *d)
 	d->retired = NULL;
 	d->nretired = 0;
 	atomic_store(&d->table, NULL);
+	atomic_store(&d->ptable, NULL);
 	pthread_mutex_destroy(&d->wlock);
 }
 
-/*
- * The entry for a lower-case label, or NULL. The caller must be an online
- * reader (rcu_online) until it is done with the entry. No lock, no write.
- * A probe reads the slot's hash first and the entry only when it matches.
- */
-const struct dnsd_centry *
-table_find(struct dnsd *d, const uint8_t *label, size_t len)
+/* The entry for label (hash h) in t, or NULL. */
+static const struct dnsd_centry *
+find_in(const struct dnsd_ctable *t, uint64_t h, const uint8_t *label, size_t len)
 {
-	uint64_t h = dnsd_hash(d->seed, label, len);
-	const struct dnsd_ctable *t = atomic_load_explicit(&d->table, memory_order_acquire);
-
 	for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
 		const struct dnsd_centry *e = atomic_load_explicit(&t->slot[i].e,
 		    memory_order_acquire);
@@ -171,6 +183,26 @@ table_find(struct dnsd *d, const uint8_t *label, size_t len)
 		    e->labellen == len && memcmp(e->data, label, len) == 0)
 			return e;
 	}
+}
+
+/*
+ * The entry for a lower-case label, or NULL. The caller must be an online
+ * reader (rcu_online) until it is done with the entry. No lock, no write.
+ * A probe reads the slot's hash first and the entry only when it matches.
+ */
+const struct dnsd_centry *
+table_find(struct dnsd *d, const uint8_t *label, size_t len)
+{
+	return find_in(atomic_load_explicit(&d->table, memory_order_acquire),
+	    dnsd_hash(d->seed, label, len), label, len);
+}
+
+/* The same for the persist records of subdomain label (name _validation-persist.<label>). */
+const struct dnsd_centry *
+table_find_persist(struct dnsd *d, const uint8_t *label, size_t len)
+{
+	return find_in(atomic_load_explicit(&d->ptable, memory_order_acquire),
+	    dnsd_hash(d->seed, label, len), label, len);
 }
 
 /*
@@ -245,8 +277,7 @@ label_valid(const char *s, size_t *len)
 
 /* Build the immutable entry: the label, then one TXT RR per distinct value. */
 static struct dnsd_centry *
-entry_new(const struct dnsd *d, const char *label, size_t llen, const char *const *values,
-    size_t n)
+entry_new(uint32_t ttl, const char *label, size_t llen, const char *const *values, size_t n)
 {
 	struct dnsd_centry *e;
 	void *base;
@@ -286,10 +317,10 @@ entry_new(const struct dnsd *d, const char *label, size_t llen, const char *cons
 		b[3] = DNSD_T_TXT;
 		b[4] = 0;
 		b[5] = DNSD_C_IN;
-		b[6] = (uint8_t)(d->txt_ttl >> 24);
-		b[7] = (uint8_t)(d->txt_ttl >> 16);
-		b[8] = (uint8_t)(d->txt_ttl >> 8);
-		b[9] = (uint8_t)d->txt_ttl;
+		b[6] = (uint8_t)(ttl >> 24);
+		b[7] = (uint8_t)(ttl >> 16);
+		b[8] = (uint8_t)(ttl >> 8);
+		b[9] = (uint8_t)ttl;
 		b[10] = (uint8_t)(rdlen >> 8);
 		b[11] = (uint8_t)rdlen;
 		b += 12;
@@ -334,32 +365,24 @@ table_put(struct dnsd_ctable *t, struct dnsd_centry *e, uint64_t h)
 }
 
 /*
- * Make subdomain answer TXT with the n values (see dnsd.h). The entry is
- * built before the lock; the lock only orders publishers. Memory retired by
- * earlier calls is freed here once the workers have moved on; if too much
- * waits, this call sleeps briefly for them (never the other way round).
+ * Put e (label hash h) into the table at *slot, growing it when half full;
+ * returns -1 (e freed) if growing failed. With only_replace, e is dropped
+ * unless the label already has an entry. Called with d->wlock held.
  */
-int
-dnsd_publish(struct dnsd *d, const char *subdomain, const char *const *values, size_t n)
+static int
+table_store(struct dnsd *d, _Atomic(struct dnsd_ctable *) *slot, struct dnsd_centry *e,
+    uint64_t h, bool only_replace)
 {
-	struct dnsd_centry *e, *old;
-	struct dnsd_ctable *t, *nt;
-	size_t llen;
-	uint64_t h;
+	struct dnsd_ctable *t = atomic_load_explicit(slot, memory_order_relaxed), *nt;
+	struct dnsd_centry *old;
 
-	if (d == NULL || subdomain == NULL || !label_valid(subdomain, &llen) ||
-	    n > DNSD_MAX_TXT_VALUES || (n > 0 && values == NULL))
-		return -1;
-	if ((e = entry_new(d, subdomain, llen, values, n)) == NULL)
-		return -1;
-	h = dnsd_hash(d->seed, e->data, llen);
-
-	pthread_mutex_lock(&d->wlock);
-	t = atomic_load_explicit(&d->table, memory_order_relaxed);
+	if (only_replace && find_in(t, h, e->data, e->labellen) == NULL) {
+		free(e->retire.base);
+		return 0;
+	}
 	if ((t->count + 1) * 2 > t->mask + 1) {
 		/* Grow: copy the pointers into a table twice the size, then swap. */
 		if ((nt = table_alloc((t->mask + 1) * 2)) == NULL) {
-			pthread_mutex_unlock(&d->wlock);
 			free(e->retire.base);
 			return -1;
 		}
@@ -372,12 +395,39 @@ dnsd_publish(struct dnsd *d, const char *subdomain, const char *const *values, s
 				    memory_order_relaxed));
 		}
 		old = table_put(nt, e, h);
-		atomic_store(&d->table, nt);
+		atomic_store(slot, nt);
 		retire(d, &t->retire);
 	} else
 		old = table_put(t, e, h);
 	if (old != NULL)
 		retire(d, &old->retire);
+	return 0;
+}
+
+/*
+ * Build the entry, then store it under the lock; the lock only orders
+ * publishers. Memory retired by earlier calls is freed here once the
+ * workers have moved on; if too much waits, this call sleeps briefly for
+ * them (never the other way round).
+ */
+static int
+publish_in(struct dnsd *d, _Atomic(struct dnsd_ctable *) *slot, uint32_t ttl,
+    const char *subdomain, const char *const *values, size_t n, size_t max, bool only_replace)
+{
+	struct dnsd_centry *e;
+	size_t llen;
+	uint64_t h;
+	int rc;
+
+	if (d == NULL || subdomain == NULL || !label_valid(subdomain, &llen) ||
+	    n > max || (n > 0 && values == NULL))
+		return -1;
+	if ((e = entry_new(ttl, subdomain, llen, values, n)) == NULL)
+		return -1;
+	h = dnsd_hash(d->seed, e->data, llen);
+
+	pthread_mutex_lock(&d->wlock);
+	rc = table_store(d, slot, e, h, only_replace);
 	reclaim(d);
 	for (int i = 0; d->nretired > DNSD_RETIRE_MAX && i < 10000; i++) {
 		struct timespec ts = { 0, 100000 };
@@ -386,5 +436,27 @@ dnsd_publish(struct dnsd *d, const char *subdomain, const char *const *values, s
 		reclaim(d);
 	}
 	pthread_mutex_unlock(&d->wlock);
-	return 0;
+	return rc;
+}
+
+/* Make subdomain answer TXT with the n values (see dnsd.h). */
+int
+dnsd_publish(struct dnsd *d, const char *subdomain, const char *const *values, size_t n)
+{
+	if (d == NULL)
+		return -1;
+	return publish_in(d, &d->table, d->txt_ttl, subdomain, values, n, DNSD_MAX_TXT_VALUES,
+	    false);
+}
+
+/* Make _validation-persist.<subdomain> answer the n records (see dnsd.h). */
+int
+dnsd_publish_persist(struct dnsd *d, const char *subdomain, const char *const *values,
+    size_t n)
+{
+	if (d == NULL)
+		return -1;
+	/* No records and none before: nothing to serve, no entry (the name stays NXDOMAIN). */
+	return publish_in(d, &d->ptable, d->persist_ttl, subdomain, values, n,
+	    DNSD_MAX_PERSIST_VALUES, n == 0);
 }

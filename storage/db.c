@@ -57,7 +57,19 @@ static const char migrate_1[] =
     "UPDATE txt SET Seq = CAST(COALESCE(LastUpdate, 0) AS INTEGER);"
     "CREATE INDEX IF NOT EXISTS txt_subdomain ON txt(Subdomain);";
 
-static const char *const migrations[STORAGE_SCHEMA_VERSION] = { migrate_1 };
+/*
+ * Version 2: persistent validation records (dns-persist-01), one row per
+ * account and issuer, in a table of dns01d's own (acme-dns never reads it).
+ */
+static const char migrate_2[] =
+    "CREATE TABLE IF NOT EXISTS dns01d_persist("
+    " Subdomain TEXT NOT NULL,"
+    " Issuer TEXT NOT NULL,"
+    " Value TEXT NOT NULL,"
+    " LastUpdate INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (Subdomain, Issuer));";
+
+static const char *const migrations[STORAGE_SCHEMA_VERSION] = { migrate_1, migrate_2 };
 
 /* Columns each table must have for our statements to work. */
 static const struct {

@@ -141,6 +141,10 @@ void storage_txt_plan(const struct storage_txt_row *rows, size_t kept, size_t co
     long long oldest, unsigned keep, const char *txt, struct storage_txt_plan *plan,
     struct storage_txt *now);
 
+/* The kinds of change rows (dns01d_changes.Kind): what the watcher re-reads. */
+#define PG_CHANGE_TXT 0			/* the subdomain's TXT values */
+#define PG_CHANGE_PERSIST 1		/* its persistent validation records */
+
 /* Advisory lock taken before a change row is added, held to the commit: ids commit in order. */
 #define STORAGE_PG_LOCK_CHANGES 0x646e7330316368LL	/* "dns01ch" */
 
@@ -166,6 +170,8 @@ struct storage_pg {
 	pthread_cond_t wcond;
 	int (*cb)(void *, const char *, const struct storage_txt *);
 	void *cbarg;
+	storage_persist_cb pcb;		/* guarded by wlock too (storage_persist_watch) */
+	void *pcbarg;
 	PGconn *listen;			/* the watcher's own connection */
 	long long last;			/* the last change id applied */
 	int wake[2];			/* a pipe: wakes the watcher's poll */
@@ -193,6 +199,7 @@ bool storage_pg_healthy(struct storage *st);
 void storage_pg_redact(const char *conninfo, char *out, size_t outlen);
 
 /* pg_data.c */
+int pg_log_change(PGconn *c, int64_t deadline, bool *broken, const char *sub, int kind);
 int storage_pg_insert_account(struct storage *st, const char *user, const char *hash,
     const char *sub, const char *json);
 int storage_pg_lookup(struct storage *st, const char *username, char hash[STORAGE_HASH_MAX],
@@ -207,6 +214,17 @@ int pg_emit_all(struct storage_pg *pg, const PGresult *res,
     int (*cb)(void *, const char *, const struct storage_txt *), void *arg);
 int storage_pg_foreach(struct storage *st,
     int (*cb)(void *arg, const char *subdomain, const struct storage_txt *txt), void *arg);
+
+/* pg_persist.c */
+enum storage_persist_result storage_pg_persist_change(struct storage *st, const char *sub,
+    const char *issuer, const char *value, struct storage_persist_set *now);
+int storage_pg_persist_get(struct storage *st, const char *sub, struct storage_persist_set *out);
+int storage_pg_persist_foreach(struct storage *st, storage_persist_cb cb, void *arg);
+int pg_persist_read(PGconn *c, int64_t deadline, bool *broken, const char *sub,
+    struct storage_persist_set *out);
+int pg_persist_reload(PGconn *c, int64_t deadline, bool *broken, storage_persist_cb cb,
+    void *arg);
+int storage_pg_persist_watch(struct storage *st, storage_persist_cb cb, void *arg);
 
 /* pg_watch.c */
 void pg_watch_wake(struct storage_pg *pg);

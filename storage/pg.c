@@ -66,7 +66,23 @@ static const char pg_migrate_1[] =
     " Subdomain TEXT NOT NULL,"
     " At BIGINT NOT NULL);";
 
-static const char *const pg_migrations[STORAGE_PG_SCHEMA_VERSION] = { pg_migrate_1 };
+/*
+ * Version 2: persistent validation records (dns-persist-01), and the kind
+ * of each change (0: TXT values, 1: persist records), so the watcher reads
+ * only what changed. Instances of version 1 ignore Kind: for them a persist
+ * change re-reads the TXT values, which is harmless.
+ */
+static const char pg_migrate_2[] =
+    "CREATE TABLE IF NOT EXISTS dns01d_persist("
+    " Subdomain TEXT NOT NULL,"
+    " Issuer TEXT NOT NULL,"
+    " Value TEXT NOT NULL,"
+    " LastUpdate BIGINT NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (Subdomain, Issuer));"
+    "ALTER TABLE dns01d_changes ADD COLUMN IF NOT EXISTS Kind SMALLINT NOT NULL DEFAULT 0;";
+
+static const char *const pg_migrations[STORAGE_PG_SCHEMA_VERSION] = { pg_migrate_1,
+	pg_migrate_2 };
 
 /* Columns acme-dns's tables must have for our statements to work (names are lower case). */
 static const char *const pg_required[][2] = {

@@ -23,18 +23,22 @@
 #include "../common/common.h"
 #include "internal.h"
 
-/* Append a change for sub and notify the other instances. In the open transaction. */
-static int
-log_change(PGconn *c, int64_t deadline, bool *broken, const char *sub)
+/*
+ * Append a change of kind (PG_CHANGE_*) for sub and notify the other
+ * instances. In the open transaction.
+ */
+int
+pg_log_change(PGconn *c, int64_t deadline, bool *broken, const char *sub, int kind)
 {
-	char lock[80], at[24];
-	const char *p[2] = { sub, at };
+	char lock[80], at[24], k[8];
+	const char *p[3] = { sub, at, k };
 
 	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%lld)", STORAGE_PG_LOCK_CHANGES);
 	snprintf(at, sizeof(at), "%lld", (long long)time(NULL));
+	snprintf(k, sizeof(k), "%d", kind);
 	if (pg_exec(c, deadline, broken, "change lock", lock, 0, NULL) == -1 ||
-	    pg_exec(c, deadline, broken, "change log", "INSERT INTO dns01d_changes(Subdomain, At)"
-	    " VALUES ($1, $2)", 2, p) == -1 ||
+	    pg_exec(c, deadline, broken, "change log", "INSERT INTO dns01d_changes(Subdomain, At,"
+	    " Kind) VALUES ($1, $2, $3)", 3, p) == -1 ||
 	    pg_exec(c, deadline, broken, "notify", "NOTIFY " STORAGE_PG_CHANNEL, 0, NULL) == -1)
 		return -1;
 	return 0;
@@ -86,7 +90,7 @@ storage_pg_insert_account(struct storage *st, const char *user, const char *hash
 		    "INSERT INTO txt(Subdomain, Value, LastUpdate, Seq) VALUES ($1, '', 0, 0)",
 		    1, &p[2]) == -1)
 			goto fail;
-	if (log_change(s->conn, deadline, &broken, sub) == -1 ||
+	if (pg_log_change(s->conn, deadline, &broken, sub, PG_CHANGE_TXT) == -1 ||
 	    pg_exec(s->conn, deadline, &broken, "register: commit", "COMMIT", 0, NULL) == -1)
 		goto fail;
 	rc = 0;
@@ -305,7 +309,7 @@ storage_pg_txt_set(struct storage *st, const char *sub, const char *txt,
 		goto fail;
 	storage_txt_plan(rows, kept, c, oldest, pg->txt_values, txt, &plan, now);
 	if (apply_plan(pg, s->conn, deadline, &broken, sub, txt, &plan, c) == -1 ||
-	    log_change(s->conn, deadline, &broken, sub) == -1 ||
+	    pg_log_change(s->conn, deadline, &broken, sub, PG_CHANGE_TXT) == -1 ||
 	    pg_exec(s->conn, deadline, &broken, "txt commit", "COMMIT", 0, NULL) == -1)
 		goto fail;
 	rc = 0;

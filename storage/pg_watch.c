@@ -61,23 +61,28 @@ nap(struct storage_pg *pg, int ms)
 	return pg->wstop;
 }
 
-/* The callback set by storage_watch(), read under wlock. */
-static int (*get_cb(struct storage_pg *pg, void **arg))(void *, const char *,
-    const struct storage_txt *)
-{
+/* The callbacks set by storage_watch() and storage_persist_watch(), read under wlock. */
+struct watch_cbs {
 	int (*cb)(void *, const char *, const struct storage_txt *);
+	void *arg;
+	storage_persist_cb pcb;
+	void *parg;
+};
 
+static void
+get_cbs(struct storage_pg *pg, struct watch_cbs *w)
+{
 	pthread_mutex_lock(&pg->wlock);
-	cb = pg->cb;
-	*arg = pg->cbarg;
+	w->cb = pg->cb;
+	w->arg = pg->cbarg;
+	w->pcb = pg->pcb;
+	w->parg = pg->pcbarg;
 	pthread_mutex_unlock(&pg->wlock);
-	return cb;
 }
 
-/* Full reload: every account's values to cb (after a gap in the change ids). */
+/* Full reload: every account's values and records to the callbacks (after a gap in the change ids). */
 static int
-reload(struct storage_pg *pg, int64_t deadline, bool *broken,
-    int (*cb)(void *, const char *, const struct storage_txt *), void *arg)
+reload(struct storage_pg *pg, int64_t deadline, bool *broken, const struct watch_cbs *w)
 {
 	PGresult *res;
 	int rc = -1;
@@ -88,31 +93,50 @@ reload(struct storage_pg *pg, int64_t deadline, bool *broken,
 	    " FROM records AS r LEFT JOIN txt AS t ON t.Subdomain = r.Subdomain"
 	    " ORDER BY r.Subdomain, t.Seq DESC, t.rowid DESC", 0, NULL)) != NULL &&
 	    pg_ok(res, "reload"))
-		rc = pg_emit_all(pg, res, cb, arg);
+		rc = pg_emit_all(pg, res, w->cb, w->arg);
 	PQclear(res);
+	if (rc == 0 && w->pcb != NULL)
+		rc = pg_persist_reload(pg->listen, deadline, broken, w->pcb, w->parg);
 	return rc;
 }
 
-/* Apply one batch of change rows: each distinct subdomain's values to cb. */
+/* The kind of change row i (column 2; a row without Kind is a TXT change). */
+static int
+row_kind(const PGresult *res, int i)
+{
+	return PQgetisnull(res, i, 2) ? PG_CHANGE_TXT : atoi(PQgetvalue(res, i, 2));
+}
+
+/* Apply one batch of change rows: each distinct subdomain and kind re-read once, to its callback. */
 static int
 apply_batch(struct storage_pg *pg, const PGresult *res, int64_t deadline, bool *broken,
-    int (*cb)(void *, const char *, const struct storage_txt *), void *arg)
+    const struct watch_cbs *w)
 {
 	struct storage_txt t;
+	struct storage_persist_set ps;
 	const char *sub;
-	int i, j, n = PQntuples(res);
+	int i, j, kind, n = PQntuples(res);
 
 	for (i = 0; i < n; i++) {
 		sub = PQgetvalue(res, i, 1);
+		kind = row_kind(res, i);
 		/* A subdomain changed twice in the batch is read once, at its last change. */
 		for (j = i + 1; j < n; j++)
-			if (strcmp(sub, PQgetvalue(res, j, 1)) == 0)
+			if (strcmp(sub, PQgetvalue(res, j, 1)) == 0 && row_kind(res, j) == kind)
 				break;
 		if (j < n || !is_uuid(sub))
 			continue;
+		if (kind == PG_CHANGE_PERSIST) {
+			if (w->pcb == NULL)
+				continue;
+			if (pg_persist_read(pg->listen, deadline, broken, sub, &ps) == -1)
+				return -1;
+			(void)w->pcb(w->parg, sub, &ps);
+			continue;
+		}
 		if (pg_values(pg, pg->listen, deadline, broken, sub, &t) == -1)
 			return -1;
-		(void)cb(arg, sub, &t);
+		(void)w->cb(w->arg, sub, &t);
 	}
 	return 0;
 }
@@ -125,20 +149,20 @@ static int
 catch_up(struct storage_pg *pg, bool *broken)
 {
 	int64_t deadline = pg_now_ms() + STORAGE_PG_LOAD_MS;
-	int (*cb)(void *, const char *, const struct storage_txt *);
+	struct watch_cbs w;
 	char last[24], lim[16];
 	const char *p[2] = { last, lim };
 	PGresult *res;
 	long long first, max;
-	void *arg;
 	int n, rc = -1;
 
-	if ((cb = get_cb(pg, &arg)) == NULL)
+	get_cbs(pg, &w);
+	if (w.cb == NULL)
 		return pg_exec(pg->listen, deadline, broken, "ping", "SELECT 1", 0, NULL);
 	snprintf(lim, sizeof(lim), "%d", STORAGE_PG_BATCH);
 	do {
 		snprintf(last, sizeof(last), "%lld", pg->last);
-		if ((res = pg_query(pg->listen, deadline, broken, "SELECT id, Subdomain FROM"
+		if ((res = pg_query(pg->listen, deadline, broken, "SELECT id, Subdomain, Kind FROM"
 		    " dns01d_changes WHERE id > $1 ORDER BY id LIMIT $2", 2, p)) == NULL ||
 		    !pg_ok(res, "changes"))
 			goto out;
@@ -147,8 +171,8 @@ catch_up(struct storage_pg *pg, bool *broken)
 		first = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		max = strtoll(PQgetvalue(res, n - 1, 0), NULL, 10);
 		/* Ids are consecutive unless rows were pruned (or a commit failed): reload. */
-		if (first != pg->last + 1 ? reload(pg, deadline, broken, cb, arg) == -1 :
-		    apply_batch(pg, res, deadline, broken, cb, arg) == -1)
+		if (first != pg->last + 1 ? reload(pg, deadline, broken, &w) == -1 :
+		    apply_batch(pg, res, deadline, broken, &w) == -1)
 			goto out;
 		pg->last = max;
 		PQclear(res);

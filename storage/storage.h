@@ -13,7 +13,10 @@
 #define STORAGE_MAX_TXT 16		/* most values kept per account (config api.txt_values) */
 #define STORAGE_MAX_ALLOWFROM 64	/* most allowfrom CIDRs per account */
 #define STORAGE_CIDR_LEN 64		/* longest CIDR text kept, with NUL */
-#define STORAGE_SCHEMA_VERSION 1	/* PRAGMA user_version once migrated (acme-dns's is 0) */
+#define STORAGE_SCHEMA_VERSION 2	/* PRAGMA user_version once migrated (acme-dns's is 0) */
+#define STORAGE_PERSIST_MAX 8		/* persistent validation records per account (one per issuer) */
+#define STORAGE_PERSIST_LEN 1024	/* bytes of one record's value (an RFC 8659 issue-value) */
+#define STORAGE_ISSUER_LEN 253		/* bytes of an issuer domain name (RFC 1035 §2.3.4, text) */
 #define STORAGE_READERS 4		/* pooled read connections (auth, health, foreach) */
 #define STORAGE_BUSY_MS 3000		/* default wait for another process's lock, then fail */
 #define STORAGE_CKPT_FRAMES 1000	/* WAL frames that trigger a background checkpoint */
@@ -34,7 +37,7 @@
 					 * which storage is unhealthy (a full disk) */
 
 /* PostgreSQL (storage_open_engine with STORAGE_POSTGRES). */
-#define STORAGE_PG_SCHEMA_VERSION 1	/* acmedns row 'dns01d_version' once migrated */
+#define STORAGE_PG_SCHEMA_VERSION 2	/* acmedns row 'dns01d_version' once migrated */
 #define STORAGE_PG_CONNS 4		/* pooled connections for API requests */
 #define STORAGE_PG_OP_MS 900		/* deadline of one request's work (then 503) */
 #define STORAGE_PG_CONNECT_MS 3000	/* deadline of a connection at open or reconnect */
@@ -77,6 +80,31 @@ struct storage_txt {
 	char values[STORAGE_MAX_TXT][STORAGE_TXT_LEN + 1];
 	size_t n;
 };
+
+/* One persistent validation record (dns-persist-01): the issue-value, keyed by issuer. */
+struct storage_persist {
+	char issuer[STORAGE_ISSUER_LEN + 1];	/* lower case: the record's key */
+	char value[STORAGE_PERSIST_LEN + 1];	/* the whole value as published */
+	long long updated;			/* Unix time of the last write */
+};
+
+/* An account's persistent validation records, ordered by issuer. */
+struct storage_persist_set {
+	struct storage_persist rec[STORAGE_PERSIST_MAX];
+	size_t n;
+};
+
+/* Result of storage_persist_put() and storage_persist_delete(). */
+enum storage_persist_result {
+	STORAGE_PERSIST_OK = 0,
+	STORAGE_PERSIST_FULL = 1,	/* a new issuer, but STORAGE_PERSIST_MAX are kept already */
+	STORAGE_PERSIST_NONE = 2,	/* delete: the account has no record for that issuer */
+	STORAGE_PERSIST_ERROR = -1,	/* the database failed (or no such account) */
+};
+
+/* Called with one account's records (storage_persist_foreach, storage_persist_watch). */
+typedef int (*storage_persist_cb)(void *arg, const char *subdomain,
+    const struct storage_persist_set *set);
 
 /* Result of storage_auth(). */
 enum storage_auth_result {
@@ -223,6 +251,38 @@ int storage_copy(struct storage *from, struct storage *to, size_t *copied, char 
  * server answers a query within STORAGE_PG_OP_MS.
  */
 bool storage_healthy(struct storage *st);
+
+/*
+ * Persistent validation records (storage/persist.c, storage/pg_persist.c).
+ * They live in a table of their own, apart from the TXT values: /update
+ * never rotates them out. Every write is committed (as storage_txt_set) and,
+ * on PostgreSQL, goes through the change feed like a TXT value.
+ *
+ * Store value as subdomain's record for issuer (lower-case domain name),
+ * replacing the record of the same issuer. The caller checked the syntax.
+ * *now gets the account's records afterwards. Returns STORAGE_PERSIST_OK,
+ * STORAGE_PERSIST_FULL (a new issuer beyond STORAGE_PERSIST_MAX; nothing
+ * written) or STORAGE_PERSIST_ERROR.
+ */
+enum storage_persist_result storage_persist_put(struct storage *st, const char *subdomain,
+    const char *issuer, const char *value, struct storage_persist_set *now);
+/* Remove subdomain's record for issuer: OK, NONE (there was none) or ERROR. *now as above. */
+enum storage_persist_result storage_persist_delete(struct storage *st, const char *subdomain,
+    const char *issuer, struct storage_persist_set *now);
+/* subdomain's records into *out. Returns 0 or -1. */
+int storage_persist_get(struct storage *st, const char *subdomain,
+    struct storage_persist_set *out);
+/*
+ * Call cb for every account that has records (at start-up, to fill DNS
+ * memory). Stops and returns -1 if cb returns non-zero or the database
+ * fails; 0 otherwise.
+ */
+int storage_persist_foreach(struct storage *st, storage_persist_cb cb, void *arg);
+/*
+ * Like storage_watch, for records: cb gets a subdomain's records each time
+ * any instance changed them (PostgreSQL); a no-op for SQLite. 0 or -1.
+ */
+int storage_persist_watch(struct storage *st, storage_persist_cb cb, void *arg);
 
 /* Fill *out with the counters and settings above. */
 void storage_stats(struct storage *st, struct storage_stats *out);
