@@ -90,6 +90,16 @@ enum api_err {
 	API_ERR_TOO_LARGE,	/* 413 payload_too_large */
 	API_ERR_INTERNAL,	/* 500 internal_error: out of memory and the like */
 	API_ERR_TOO_MANY,	/* 429 too_many_requests (with Retry-After) */
+	/* /persist (dns-persist-01 records); see docs/api.md */
+	API_ERR_PERSIST_VALUE,	/* 400 bad_persist_value: value missing, empty, or not printable ASCII */
+	API_ERR_PERSIST_TOO_LONG,	/* 400 persist_value_too_long: over STORAGE_PERSIST_LEN bytes */
+	API_ERR_ISSUER,		/* 400 bad_issuer: no issuer domain name, or not a domain name */
+	API_ERR_PERSIST_PARAM,	/* 400 bad_persist_parameter: not tag=value (RFC 8659 §4.2) */
+	API_ERR_PERSIST_DUP,	/* 400 duplicate_persist_parameter: a tag given twice */
+	API_ERR_ACCOUNTURI,	/* 400 missing_accounturi: no (or an empty) accounturi parameter */
+	API_ERR_PERSIST_UNTIL,	/* 400 bad_persist_until: persistUntil is not Unix seconds */
+	API_ERR_PERSIST_LIMIT,	/* 400 persist_limit_reached: STORAGE_PERSIST_MAX issuers already */
+	API_ERR_PERSIST_NONE,	/* 404 persist_not_found: DELETE of an issuer with no record */
 };
 
 struct api_limiter;
@@ -118,6 +128,7 @@ struct api_request {
 	const char *origin;		/* Origin header (CORS), or NULL */
 	const char *acr_method;		/* Access-Control-Request-Method (CORS preflight), or NULL */
 	const char *authorization;	/* Authorization header, or NULL (a secret: never logged) */
+	const char *query_subdomain;	/* the query argument subdomain (GET /persist), or NULL */
 };
 
 /* The reply routes.c decides on. */
@@ -264,5 +275,42 @@ char *api_json_register_reply(const struct storage_account *acct, const char *ke
     const char *domain);
 /* The 200 body of /update: {"txt":"<value>"}. malloc'd, or NULL. */
 char *api_json_update_reply(const char *txt);
+
+/* A /persist body: {"subdomain": S, "value": V} (POST) or {"subdomain": S, "issuer": D} (DELETE). */
+struct api_persist_req {
+	char subdomain[API_MAX_LABEL + 1];	/* "" when absent or too long */
+	char value[STORAGE_PERSIST_LEN + 1];	/* "" when absent */
+	size_t value_len;			/* as sent (may exceed STORAGE_PERSIST_LEN: then value is "") */
+	bool value_nul;				/* the value held a NUL */
+	char issuer[STORAGE_ISSUER_LEN + 1];	/* "" when absent */
+	size_t issuer_len;			/* as sent */
+};
+/*
+ * Parse a /persist body: a JSON object (keys matched as Go would), the
+ * fields strings or absent. Returns API_ERR_NONE or API_ERR_MALFORMED (not
+ * JSON, not an object, a field of another type, trailing data).
+ */
+enum api_err api_json_persist_parse(const char *body, size_t len, struct api_persist_req *out);
+/*
+ * The 200 body of /persist: {"subdomain","fqdn","record"?,"records"}: the
+ * record just stored (one, or NULL) and all the account's records. fqdn is
+ * _validation-persist.<subdomain>.<domain>. malloc'd, or NULL.
+ */
+char *api_json_persist_reply(const char *subdomain, const char *domain,
+    const struct storage_persist *one, const struct storage_persist_set *set);
+
+/* persist.c */
+/*
+ * Check value (len bytes) as a dns-persist-01 record: an RFC 8659 §4.2
+ * issue-value with an issuer domain name, parameters tag=value separated by
+ * ';', accounturi present, persistUntil (if any) in Unix seconds, at most
+ * STORAGE_PERSIST_LEN bytes. On API_ERR_NONE the issuer, lower-cased, is
+ * in issuer; otherwise the return names the first fault found.
+ */
+enum api_err api_persist_value_check(const char *value, size_t len,
+    char issuer[STORAGE_ISSUER_LEN + 1]);
+/* Check and lower-case an issuer domain name (DELETE). API_ERR_NONE or API_ERR_ISSUER. */
+enum api_err api_persist_issuer_check(const char *s, size_t len,
+    char issuer[STORAGE_ISSUER_LEN + 1]);
 
 #endif

@@ -119,5 +119,26 @@ bool api_bearer_ok(const char *authorization, const char *token);
  * anything outside [A-Za-z0-9._:{}-] as '?', cut to fit out.
  */
 void api_log_user(const char *api_user, char *out, size_t outlen);
+/* Hand a malloc'd JSON body to resp with status; NULL (out of memory) is a 500. */
+void api_reply_owned(struct api_response *resp, unsigned status, char *body);
+/* A storage failure: 503 while the database server is unreachable, else 500. */
+void api_response_db_error(const struct api_ctx *ctx, struct api_response *resp);
+/*
+ * The credentials and allowfrom checks of /update and /persist (same 401
+ * for every failure, same rate limits). True with *acct filled; otherwise
+ * resp holds the refusal.
+ */
+bool api_authenticate(const struct api_ctx *ctx, const struct api_request *req,
+    struct api_response *resp, struct storage_account *acct);
+
+/* ------------------------------------------------------------------ */
+/* persist.c -- /persist: the account's dns-persist-01 records */
+
+/*
+ * GET, POST or DELETE /persist (see docs/api.md). Returns false for any
+ * other method, with resp set to 405 (the caller adds Allow).
+ */
+bool api_route_persist(const struct api_ctx *ctx, const struct api_request *req,
+    struct api_response *resp);
 
 #endif

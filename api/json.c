@@ -28,6 +28,15 @@ static const struct {
 	[API_ERR_TOO_LARGE] = { 413, "{\"error\":\"payload_too_large\"}" },
 	[API_ERR_INTERNAL] = { 500, "{\"error\":\"internal_error\"}" },
 	[API_ERR_TOO_MANY] = { 429, "{\"error\":\"too_many_requests\"}" },
+	[API_ERR_PERSIST_VALUE] = { 400, "{\"error\":\"bad_persist_value\"}" },
+	[API_ERR_PERSIST_TOO_LONG] = { 400, "{\"error\":\"persist_value_too_long\"}" },
+	[API_ERR_ISSUER] = { 400, "{\"error\":\"bad_issuer\"}" },
+	[API_ERR_PERSIST_PARAM] = { 400, "{\"error\":\"bad_persist_parameter\"}" },
+	[API_ERR_PERSIST_DUP] = { 400, "{\"error\":\"duplicate_persist_parameter\"}" },
+	[API_ERR_ACCOUNTURI] = { 400, "{\"error\":\"missing_accounturi\"}" },
+	[API_ERR_PERSIST_UNTIL] = { 400, "{\"error\":\"bad_persist_until\"}" },
+	[API_ERR_PERSIST_LIMIT] = { 400, "{\"error\":\"persist_limit_reached\"}" },
+	[API_ERR_PERSIST_NONE] = { 404, "{\"error\":\"persist_not_found\"}" },
 };
 
 /* The HTTP status of e (500 for a value outside the enum). */
@@ -452,4 +461,100 @@ api_json_update_reply(const char *txt)
 		return NULL;
 	}
 	return b.p;
+}
+
+/* Copy a JSON string field (len bytes) into dst[cap] if it fits; "" otherwise. */
+static void
+field_copy(json_t *v, char *dst, size_t cap, size_t *len, bool *nul)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+
+	*len = n;
+	dst[0] = '\0';
+	if (nul != NULL)
+		*nul = memchr(s, '\0', n) != NULL;
+	if (n < cap) {
+		memcpy(dst, s, n);
+		dst[n] = '\0';
+	}
+}
+
+/* Parse a /persist body; see api.h. Strict: one JSON object and nothing after it. */
+enum api_err
+api_json_persist_parse(const char *body, size_t len, struct api_persist_req *out)
+{
+	enum api_err rc = API_ERR_MALFORMED;
+	json_t *root;
+	size_t sublen;
+	void *it;
+
+	memset(out, 0, sizeof(*out));
+	if (len == 0 || (root = json_parse(body, len, 0)) == NULL)
+		return API_ERR_MALFORMED;
+	if (!json_is_object(root))
+		goto out;
+	for (it = json_object_iter(root); it != NULL; it = json_object_iter_next(root, it)) {
+		const char *k = json_object_iter_key(it);
+		size_t klen = json_object_iter_key_len(it);
+		json_t *v = json_object_iter_value(it);
+		bool sub = key_matches(k, klen, "subdomain"), val = key_matches(k, klen, "value");
+		bool iss = key_matches(k, klen, "issuer");
+
+		if (!sub && !val && !iss)
+			continue;	/* unknown keys are ignored, as Go does */
+		if (json_is_null(v))
+			continue;
+		if (!json_is_string(v))
+			goto out;
+		if (sub)
+			field_copy(v, out->subdomain, sizeof(out->subdomain), &sublen, NULL);
+		else if (val)
+			field_copy(v, out->value, sizeof(out->value), &out->value_len,
+			    &out->value_nul);
+		else
+			field_copy(v, out->issuer, sizeof(out->issuer), &out->issuer_len, NULL);
+	}
+	rc = API_ERR_NONE;
+out:
+	json_decref(root);
+	return rc;
+}
+
+/* One record as a JSON object, or NULL. */
+static json_t *
+persist_obj(const struct storage_persist *r)
+{
+	return json_pack("{s:s, s:s, s:I}", "issuer", r->issuer, "value", r->value,
+	    "updated", (json_int_t)r->updated);
+}
+
+/* The 200 body of /persist; see api.h. */
+char *
+api_json_persist_reply(const char *subdomain, const char *domain,
+    const struct storage_persist *one, const struct storage_persist_set *set)
+{
+	json_t *root = NULL, *arr = NULL, *o;
+	char *fqdn = NULL, *out = NULL;
+	size_t i;
+
+	if (asprintf(&fqdn, "_validation-persist.%s.%s", subdomain, domain) == -1)
+		return NULL;
+	if ((arr = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < set->n && i < STORAGE_PERSIST_MAX; i++)
+		if ((o = persist_obj(&set->rec[i])) == NULL || json_array_append_new(arr, o) == -1)
+			goto out;
+	if ((root = json_pack("{s:s, s:s, s:O}", "subdomain", subdomain, "fqdn", fqdn,
+	    "records", arr)) == NULL)
+		goto out;
+	if (one != NULL && ((o = persist_obj(one)) == NULL ||
+	    json_object_set_new(root, "record", o) == -1))
+		goto out;
+	out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+out:
+	json_decref(arr);
+	json_decref(root);
+	free(fqdn);
+	return out;
 }

@@ -12,6 +12,7 @@
 /* The Allow header of each path (RFC 9110 §10.2.1), for 405 and plain OPTIONS. */
 #define ALLOW_POST "POST, OPTIONS"
 #define ALLOW_HEALTH "GET, HEAD, OPTIONS"
+#define ALLOW_PERSIST "GET, POST, DELETE, OPTIONS"
 
 /* Set resp to the error reply for e (static body). */
 void
@@ -43,8 +44,8 @@ api_response_too_many(struct api_response *resp, unsigned retry_after)
 }
 
 /* Hand a malloc'd JSON body to resp with status; NULL (out of memory) is a 500. */
-static void
-reply_owned(struct api_response *resp, unsigned status, char *body)
+void
+api_reply_owned(struct api_response *resp, unsigned status, char *body)
 {
 	if (body == NULL) {
 		log_warnx("api: out of memory building a reply");
@@ -71,8 +72,8 @@ reply_empty(struct api_response *resp, unsigned status)
 }
 
 /* A storage failure: 503 while the database server is unreachable, else 500. */
-static void
-db_error(const struct api_ctx *ctx, struct api_response *resp)
+void
+api_response_db_error(const struct api_ctx *ctx, struct api_response *resp)
 {
 	api_response_error(resp, storage_available(ctx->st) ? API_ERR_DB : API_ERR_DB_UNAVAILABLE);
 }
@@ -133,14 +134,14 @@ route_register(const struct api_ctx *ctx, const struct api_request *req,
 	for (i = 0; i < rr.n; i++)
 		cidrs[i] = rr.allowfrom[i];
 	if (storage_register(ctx->st, cidrs, rr.n, &acct, key) == -1) {
-		db_error(ctx, resp);
+		api_response_db_error(ctx, resp);
 		return;
 	}
 	snprintf(resp->user, sizeof(resp->user), "%s", acct.username);
 	/* The account is durable; a DNS memory failure only delays the name until /update. */
 	if (dnsd_publish(ctx->d, acct.subdomain, NULL, 0) == -1)
 		log_warnx("%s: registered, but not yet in DNS memory", acct.subdomain);
-	reply_owned(resp, 201, api_json_register_reply(&acct, key, ctx->cfg->domain));
+	api_reply_owned(resp, 201, api_json_register_reply(&acct, key, ctx->cfg->domain));
 	explicit_bzero(key, sizeof(key));
 }
 
@@ -182,10 +183,57 @@ auth_failed(const struct api_ctx *ctx, const struct api_request *req,
 }
 
 /*
- * POST /update, in acme-dns's order: header format, credentials, source
- * address, body, then store and publish. Every authentication failure is the
- * same 401 so a caller learns nothing about which check failed.
+ * The credentials and source-address checks of /update (and /persist), in
+ * acme-dns's order: header format, key, allowfrom. Every failure is the
+ * same 401 so a caller learns nothing about which check failed. Returns
+ * true with *acct filled; otherwise resp holds the refusal.
  */
+bool
+api_authenticate(const struct api_ctx *ctx, const struct api_request *req,
+    struct api_response *resp, struct storage_account *acct)
+{
+	char user[STORAGE_ID_LEN + 1];
+	uint8_t akey[API_LIMIT_KEY];
+	uint64_t t = api_now_ns();
+	unsigned wait;
+
+	/* An address over its failed-login rate is not even checked. */
+	api_limit_addr_key(req->client, akey);
+	if ((wait = api_limiter_wait(ctx->auth_addr, akey, t)) != 0) {
+		api_log_user(req->api_user, resp->user, sizeof(resp->user));
+		api_response_too_many(resp, wait);
+		return false;
+	}
+	if (api_user_normalize(req->api_user, user) == -1 || !api_key_valid(req->api_key)) {
+		auth_failed(ctx, req, resp, akey, NULL, t);
+		return false;
+	}
+	switch (storage_auth(ctx->st, user, req->api_key, acct)) {
+	case STORAGE_AUTH_OK:
+		break;
+	case STORAGE_AUTH_DENIED:
+		auth_failed(ctx, req, resp, akey, user, t);
+		return false;
+	case STORAGE_AUTH_BUSY:
+		/* A bcrypt check (legacy hash) is needed and one already runs. */
+		api_response_too_many(resp, STORAGE_BCRYPT_RETRY);
+		return false;
+	default:
+		api_response_db_error(ctx, resp);
+		return false;
+	}
+	snprintf(resp->user, sizeof(resp->user), "%s", acct->username);
+	if (!api_allowfrom_ok(acct, req->client)) {
+		auth_failed(ctx, req, resp, akey, NULL, t);
+		return false;
+	}
+	/* Authorised: only now may a verified legacy hash be rewritten (best effort). */
+	if (acct->legacy)
+		(void)storage_key_upgrade(ctx->st, acct, req->api_key);
+	return true;
+}
+
+/* POST /update: authenticate, parse the body, then store and publish. */
 static void
 route_update(const struct api_ctx *ctx, const struct api_request *req,
     struct api_response *resp)
@@ -193,47 +241,12 @@ route_update(const struct api_ctx *ctx, const struct api_request *req,
 	struct storage_account acct;
 	struct storage_txt now;
 	const char *values[STORAGE_MAX_TXT];
-	char user[STORAGE_ID_LEN + 1];
 	char txt[STORAGE_TXT_LEN + 1];
-	uint8_t akey[API_LIMIT_KEY];
-	uint64_t t = api_now_ns();
-	unsigned wait;
 	enum api_err e;
 	size_t i;
 
-	/* An address over its failed-login rate is not even checked. */
-	api_limit_addr_key(req->client, akey);
-	if ((wait = api_limiter_wait(ctx->auth_addr, akey, t)) != 0) {
-		api_log_user(req->api_user, resp->user, sizeof(resp->user));
-		api_response_too_many(resp, wait);
+	if (!api_authenticate(ctx, req, resp, &acct))
 		return;
-	}
-	if (api_user_normalize(req->api_user, user) == -1 || !api_key_valid(req->api_key)) {
-		auth_failed(ctx, req, resp, akey, NULL, t);
-		return;
-	}
-	switch (storage_auth(ctx->st, user, req->api_key, &acct)) {
-	case STORAGE_AUTH_OK:
-		break;
-	case STORAGE_AUTH_DENIED:
-		auth_failed(ctx, req, resp, akey, user, t);
-		return;
-	case STORAGE_AUTH_BUSY:
-		/* A bcrypt check (legacy hash) is needed and one already runs. */
-		api_response_too_many(resp, STORAGE_BCRYPT_RETRY);
-		return;
-	default:
-		db_error(ctx, resp);
-		return;
-	}
-	snprintf(resp->user, sizeof(resp->user), "%s", acct.username);
-	if (!api_allowfrom_ok(&acct, req->client)) {
-		auth_failed(ctx, req, resp, akey, NULL, t);
-		return;
-	}
-	/* Authorised: only now may a verified legacy hash be rewritten (best effort). */
-	if (acct.legacy)
-		(void)storage_key_upgrade(ctx->st, &acct, req->api_key);
 	e = api_json_update_parse(req->body, req->body_len, acct.subdomain, txt);
 	if (e != API_ERR_NONE) {
 		api_response_error(resp, e);
@@ -241,7 +254,7 @@ route_update(const struct api_ctx *ctx, const struct api_request *req,
 	}
 	/* Store first: DNS must never serve a value that is not committed to the real file. */
 	if (storage_txt_set(ctx->st, acct.subdomain, txt, &now) == -1) {
-		db_error(ctx, resp);
+		api_response_db_error(ctx, resp);
 		return;
 	}
 	for (i = 0; i < now.n && i < STORAGE_MAX_TXT; i++)
@@ -252,7 +265,7 @@ route_update(const struct api_ctx *ctx, const struct api_request *req,
 		api_response_error(resp, API_ERR_INTERNAL);
 		return;
 	}
-	reply_owned(resp, 200, api_json_update_reply(txt));
+	api_reply_owned(resp, 200, api_json_update_reply(txt));
 }
 
 /* GET /health: 200 only while both the database and the DNS server answer. */
@@ -387,7 +400,7 @@ api_route(const struct api_ctx *ctx, const struct api_request *req,
 {
 	const char *m = req->method != NULL ? req->method : "";
 	const char *p = req->path != NULL ? req->path : "";
-	enum { ROUTE_REGISTER, ROUTE_UPDATE, ROUTE_HEALTH } route;
+	enum { ROUTE_REGISTER, ROUTE_UPDATE, ROUTE_HEALTH, ROUTE_PERSIST } route;
 	const char *allow;
 	const char *cors;
 
@@ -411,16 +424,22 @@ api_route(const struct api_ctx *ctx, const struct api_request *req,
 		route = ROUTE_REGISTER;	/* disabled: absent, as acme-dns never adds the route */
 	else if (strcmp(p, "/health") == 0)
 		route = ROUTE_HEALTH;
+	else if (strcmp(p, "/persist") == 0)
+		route = ROUTE_PERSIST;
 	else {
 		if (!api_route_redirect(ctx, m, p, resp))
 			api_response_error(resp, API_ERR_NOT_FOUND);
 		return;
 	}
-	allow = route == ROUTE_HEALTH ? ALLOW_HEALTH : ALLOW_POST;
+	allow = route == ROUTE_HEALTH ? ALLOW_HEALTH : route == ROUTE_PERSIST ? ALLOW_PERSIST :
+	    ALLOW_POST;
 
 	if (strcmp(m, "OPTIONS") == 0) {
 		reply_empty(resp, 200);
 		resp->allow = allow;
+	} else if (route == ROUTE_PERSIST) {
+		if (!api_route_persist(ctx, req, resp))
+			resp->allow = allow;
 	} else if (route == ROUTE_HEALTH && (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)) {
 		route_health(ctx, resp);
 	} else if (route == ROUTE_HEALTH || strcmp(m, "POST") != 0) {

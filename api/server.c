@@ -377,6 +377,7 @@ answer(struct api *a, struct conn *cs, struct MHD_Connection *c, const char *met
 	    MHD_HTTP_HEADER_ACCESS_CONTROL_REQUEST_METHOD);
 	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
+	req.query_subdomain = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "subdomain");
 
 	if (cs->too_large) {
 		memset(&resp, 0, sizeof(resp));

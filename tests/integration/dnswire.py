@@ -12,6 +12,7 @@ Subcommands (all print one "key=value ..." line per answer, or "timeout=1"):
 Only the standard library is used, so it runs on any python3.
 """
 import argparse
+import hashlib
 import socket
 import struct
 import sys
@@ -165,6 +166,21 @@ def parse(msg):
         r["opt_version"] = str(opt["version"])
         r["opt_do"] = str(opt["do"])
         r["cookie"] = opt["cookie"]
+    txts = [rd for _, t, _, rd in sections["ans"] if t == 16]
+    if txts:
+        # Each TXT RR's <character-string>s (RFC 1035 3.3.14): their lengths, and
+        # the SHA-256 (first 16 hex digits) of their concatenation.
+        lens, sums = [], []
+        for rd in txts:
+            o, parts = 0, []
+            while o < len(rd):
+                n = rd[o]
+                parts.append(rd[o + 1:o + 1 + n])
+                o += 1 + n
+            lens.append("+".join(str(len(x)) for x in parts))
+            sums.append(hashlib.sha256(b"".join(parts)).hexdigest()[:16])
+        r["txt_lens"] = ",".join(lens)
+        r["txt_sha"] = ",".join(sums)
     r["opt_count"] = str(nopt)
     r["rcode"] = RCODES.get(rcode, str(rcode))
     r["size"] = str(len(msg))
