@@ -29,6 +29,9 @@
 #define TXT_B "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
 #define TXT_C "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"
 #define TXT_D "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD"
+#define XSTR(x) STR(x)
+#define STR(x) #x
+#define PV(n) "ca" #n ".example; accounturi=https://ca.example/acct/" #n	/* a record */
 #define REG_THREADS 4
 #define REG_EACH 25
 
@@ -635,7 +638,7 @@ test_acme_dns_db(void)
 	CHECK(sql_text("SELECT Value FROM acmedns WHERE Name = 'db_version'", v, sizeof(v)) == 0);
 	CHECK_STR(v, "1");
 	CHECK(sql_text("PRAGMA user_version", v, sizeof(v)) == 0);
-	CHECK_STR(v, "1");
+	CHECK_STR(v, XSTR(STORAGE_SCHEMA_VERSION));
 	CHECK(sql_text("SELECT count(*) FROM txt WHERE LastUpdate > 0", v, sizeof(v)) == 0);
 	CHECK_STR(v, "2");
 	storage_close(st);
@@ -690,7 +693,7 @@ test_migration_idempotent(void)
 		storage_close(st);
 	}
 	CHECK(sql_text("PRAGMA user_version", v, sizeof(v)) == 0);
-	CHECK_STR(v, "1");
+	CHECK_STR(v, XSTR(STORAGE_SCHEMA_VERSION));
 	CHECK(sql_text("SELECT count(*) FROM acmedns", v, sizeof(v)) == 0);
 	CHECK_STR(v, "1");
 	CHECK(sql_text("SELECT count(*) FROM pragma_table_info('txt') WHERE name = 'Seq'",
@@ -1246,6 +1249,96 @@ test_pg_watch_two_handles(void)
 	return 0;
 }
 
+/* Collects what storage_persist_watch delivers for one subdomain. */
+struct pfeed {
+	pthread_mutex_t lock;
+	char sub[STORAGE_ID_LEN + 1];
+	struct storage_persist_set got;
+	unsigned calls;
+};
+
+static int
+pfeed_cb(void *arg, const char *sub, const struct storage_persist_set *set)
+{
+	struct pfeed *f = arg;
+
+	pthread_mutex_lock(&f->lock);
+	if (strcmp(sub, f->sub) == 0) {
+		f->got = *set;
+		f->calls++;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+/* Wait (bounded: 5 s) until the feed has delivered n records. */
+static bool
+pfeed_wait(struct pfeed *f, size_t n)
+{
+	bool ok = false;
+
+	for (int i = 0; i < 500 && !ok; i++) {
+		pthread_mutex_lock(&f->lock);
+		ok = f->calls > 0 && f->got.n == n;
+		pthread_mutex_unlock(&f->lock);
+		if (!ok)
+			usleep(10000);
+	}
+	return ok;
+}
+
+/* A record written through one handle reaches the other's persist watcher (and deletes too). */
+static int
+test_pg_persist_watch(void)
+{
+	struct storage *a, *b;
+	struct storage_account acct;
+	struct storage_persist_set now;
+	struct feed f = { .calls = 0 };
+	struct pfeed p = { .calls = 0 };
+	struct storage_txt txt;
+	char key[STORAGE_KEY_LEN + 1], err[256];
+	unsigned calls;
+
+	fresh();
+	pthread_mutex_init(&f.lock, NULL);
+	pthread_mutex_init(&p.lock, NULL);
+	CHECK((a = open_st(2, err, sizeof(err))) != NULL);
+	CHECK((b = open_st(2, err, sizeof(err))) != NULL);
+	CHECK(storage_persist_watch(b, pfeed_cb, &p) == 0);
+	CHECK(storage_watch(b, feed_cb, &f) == 0);
+	CHECK(storage_register(a, NULL, 0, &acct, key) == 0);
+	memcpy(p.sub, acct.subdomain, sizeof(p.sub));
+	pthread_mutex_lock(&f.lock);
+	memcpy(f.sub, acct.subdomain, sizeof(f.sub));
+	pthread_mutex_unlock(&f.lock);
+	CHECK(storage_txt_set(a, acct.subdomain, TXT_A, &txt) == 0);
+	CHECK(feed_wait(&f, TXT_A, 1));
+	pthread_mutex_lock(&f.lock);
+	calls = f.calls;
+	pthread_mutex_unlock(&f.lock);
+	CHECK(storage_persist_put(a, acct.subdomain, "ca1.example", PV(1), &now) ==
+	    STORAGE_PERSIST_OK);
+	CHECK(pfeed_wait(&p, 1));
+	CHECK_STR(p.got.rec[0].value, PV(1));
+	CHECK(storage_persist_put(a, acct.subdomain, "ca2.example", PV(2), &now) ==
+	    STORAGE_PERSIST_OK);
+	CHECK(pfeed_wait(&p, 2));
+	CHECK(storage_persist_delete(a, acct.subdomain, "ca1.example", &now) == STORAGE_PERSIST_OK);
+	CHECK(pfeed_wait(&p, 1));
+	CHECK_STR(p.got.rec[0].issuer, "ca2.example");
+	/* A persist change is not a TXT change: the values' callback was not called for it. */
+	pthread_mutex_lock(&f.lock);
+	CHECK(f.calls == calls);
+	pthread_mutex_unlock(&f.lock);
+	storage_close(b);
+	storage_close(a);
+	pthread_mutex_destroy(&f.lock);
+	pthread_mutex_destroy(&p.lock);
+	cleanup();
+	return 0;
+}
+
 /* Size of the -wal file, or -1. */
 static long long
 wal_size(void)
@@ -1510,7 +1603,7 @@ test_pg_schema(void)
 		storage_close(st);
 	}
 	CHECK(sql_text("SELECT Value FROM acmedns WHERE Name = 'dns01d_version'", v, sizeof(v)) == 0);
-	CHECK_STR(v, "1");
+	CHECK_STR(v, XSTR(STORAGE_PG_SCHEMA_VERSION));
 	CHECK(sql_text("SELECT count(*) FROM acmedns", v, sizeof(v)) == 0);
 	CHECK_STR(v, "2");
 	CHECK(sql("UPDATE acmedns SET Value = '99' WHERE Name = 'dns01d_version'") == 0);
@@ -1550,6 +1643,146 @@ test_pg_unreachable(void)
 }
 
 /* Tests of the contract: run on both backends. */
+
+
+/* Records: put, replace the same issuer, get, apart from the TXT values both ways. */
+static int
+test_persist_put_get(void)
+{
+	struct storage *st;
+	struct storage_account acct;
+	struct storage_persist_set now, got;
+	struct storage_txt txt;
+	char key[STORAGE_KEY_LEN + 1], err[256] = "";
+
+	fresh();
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &acct, key) == 0);
+	CHECK(storage_persist_put(st, acct.subdomain, "cb.example", "cb.example; accounturi=x",
+	    &now) == STORAGE_PERSIST_OK);
+	CHECK(now.n == 1);
+	CHECK(storage_persist_put(st, acct.subdomain, "ca.example", "ca.example; accounturi=1",
+	    &now) == STORAGE_PERSIST_OK);
+	CHECK(now.n == 2);
+	CHECK_STR(now.rec[0].issuer, "ca.example");	/* ordered by issuer */
+	CHECK_STR(now.rec[1].value, "cb.example; accounturi=x");
+	CHECK(now.rec[0].updated > 0);
+	/* The same issuer again replaces its record. */
+	CHECK(storage_persist_put(st, acct.subdomain, "ca.example",
+	    "CA.example; accounturi=2; policy=wildcard", &now) == STORAGE_PERSIST_OK);
+	CHECK(now.n == 2);
+	CHECK_STR(now.rec[0].value, "CA.example; accounturi=2; policy=wildcard");
+	CHECK(storage_persist_get(st, acct.subdomain, &got) == 0);
+	CHECK(got.n == 2);
+	CHECK_STR(got.rec[0].value, now.rec[0].value);
+	CHECK_STR(got.rec[1].issuer, "cb.example");
+	/* /update's rotation never touches them, and they never count as TXT values. */
+	CHECK(storage_txt_set(st, acct.subdomain, TXT_A, &txt) == 0);
+	CHECK(storage_txt_set(st, acct.subdomain, TXT_B, &txt) == 0);
+	CHECK(storage_txt_set(st, acct.subdomain, TXT_C, &txt) == 0);
+	CHECK(txt.n == 2);
+	CHECK(storage_persist_get(st, acct.subdomain, &got) == 0);
+	CHECK(got.n == 2);
+	/* Arguments out of bounds are refused before any SQL. */
+	CHECK(storage_persist_put(st, "not-a-uuid", "ca.example", "x", &now) ==
+	    STORAGE_PERSIST_ERROR);
+	CHECK(storage_persist_put(st, acct.subdomain, "", "x", &now) == STORAGE_PERSIST_ERROR);
+	CHECK(storage_persist_get(st, "nope", &got) == -1);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+/* At most STORAGE_PERSIST_MAX issuers; a replacement still works when full; delete. */
+static int
+test_persist_limit_delete(void)
+{
+	struct storage *st;
+	struct storage_account acct;
+	struct storage_persist_set now;
+	char key[STORAGE_KEY_LEN + 1], err[256] = "", iss[32], val[64];
+
+	fresh();
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &acct, key) == 0);
+	for (int i = 0; i < STORAGE_PERSIST_MAX; i++) {
+		snprintf(iss, sizeof(iss), "ca%d.example", i);
+		snprintf(val, sizeof(val), "%s; accounturi=%d", iss, i);
+		CHECK(storage_persist_put(st, acct.subdomain, iss, val, &now) == STORAGE_PERSIST_OK);
+		CHECK(now.n == (size_t)i + 1);
+	}
+	CHECK(storage_persist_put(st, acct.subdomain, "ca9.example", "ca9.example; accounturi=9",
+	    &now) == STORAGE_PERSIST_FULL);
+	CHECK(storage_persist_put(st, acct.subdomain, "ca3.example", "ca3.example; accounturi=new",
+	    &now) == STORAGE_PERSIST_OK);
+	CHECK(now.n == STORAGE_PERSIST_MAX);
+	CHECK_STR(now.rec[3].value, "ca3.example; accounturi=new");
+	CHECK(storage_persist_delete(st, acct.subdomain, "nothere.example", &now) ==
+	    STORAGE_PERSIST_NONE);
+	CHECK(storage_persist_delete(st, acct.subdomain, "ca0.example", &now) ==
+	    STORAGE_PERSIST_OK);
+	CHECK(now.n == STORAGE_PERSIST_MAX - 1);
+	CHECK_STR(now.rec[0].issuer, "ca1.example");
+	CHECK(storage_persist_put(st, acct.subdomain, "ca9.example", "ca9.example; accounturi=9",
+	    &now) == STORAGE_PERSIST_OK);
+	CHECK(now.n == STORAGE_PERSIST_MAX);
+	/* An unregistered subdomain gets nothing stored. */
+	CHECK(storage_persist_put(st, "00000000-0000-4000-8000-000000000000", "ca.example",
+	    "ca.example; accounturi=1", &now) == STORAGE_PERSIST_ERROR);
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
+/* foreach collector for records. */
+struct pcollect {
+	const char *want;
+	struct storage_persist_set got;
+	size_t accounts;
+};
+
+static int
+pcollect_cb(void *arg, const char *sub, const struct storage_persist_set *set)
+{
+	struct pcollect *c = arg;
+
+	c->accounts++;
+	if (strcmp(sub, c->want) == 0)
+		c->got = *set;
+	return 0;
+}
+
+/* Records survive close and reopen, and storage_persist_foreach hands them out. */
+static int
+test_persist_reopen(void)
+{
+	struct storage *st;
+	struct storage_account a, b;
+	struct storage_persist_set now;
+	struct pcollect c = { .accounts = 0 };
+	char key[STORAGE_KEY_LEN + 1], err[256] = "";
+
+	fresh();
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
+	CHECK(storage_register(st, NULL, 0, &a, key) == 0);
+	CHECK(storage_register(st, NULL, 0, &b, key) == 0);
+	CHECK(storage_persist_put(st, a.subdomain, "ca1.example", PV(1), &now) ==
+	    STORAGE_PERSIST_OK);
+	CHECK(storage_persist_put(st, a.subdomain, "ca2.example", PV(2), &now) ==
+	    STORAGE_PERSIST_OK);
+	storage_close(st);
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
+	c.want = a.subdomain;
+	CHECK(storage_persist_foreach(st, pcollect_cb, &c) == 0);
+	CHECK(c.accounts == 1);	/* b has none */
+	CHECK(c.got.n == 2);
+	CHECK_STR(c.got.rec[0].value, PV(1));
+	CHECK_STR(c.got.rec[1].value, PV(2));
+	storage_close(st);
+	cleanup();
+	return 0;
+}
+
 static const struct test_case tests[] = {
 	{ "register_auth", test_register_auth },
 	{ "key_not_stored", test_key_not_stored },
@@ -1560,6 +1793,9 @@ static const struct test_case tests[] = {
 	{ "unknown_subdomain", test_unknown_subdomain },
 	{ "survives_kill9", test_survives_kill9 },
 	{ "concurrent_register", test_concurrent_register },
+	{ "persist_put_get", test_persist_put_get },
+	{ "persist_limit_delete", test_persist_limit_delete },
+	{ "persist_reopen", test_persist_reopen },
 };
 
 /* SQLite's files, schema and locking. */
@@ -1586,6 +1822,7 @@ static const struct test_case sqlite_tests[] = {
 /* PostgreSQL only: several instances on one database. */
 static const struct test_case pg_tests[] = {
 	{ "pg_watch_two_handles", test_pg_watch_two_handles },
+	{ "pg_persist_watch", test_pg_persist_watch },
 	{ "pg_schema", test_pg_schema },
 };
 
