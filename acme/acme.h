@@ -281,6 +281,7 @@ struct acme_directory {
 	char *revoke_cert, *key_change, *renewal_info;
 	char *terms_of_service;		/* meta.termsOfService or NULL */
 	bool eab_required;		/* meta.externalAccountRequired */
+	char *caa_identity;		/* meta.caaIdentities[0], lower case, or NULL */
 };
 
 /* A problem document (RFC 8555 §6.7, RFC 7807). */

@@ -84,6 +84,24 @@ get_url(const json_t *o, const char *key, char **out)
 	return 0;
 }
 
+/*
+ * meta.caaIdentities[0] (RFC 8555 §7.1.1): the CA's issuer domain name, as
+ * CAA and dns-persist-01 records name it. NULL when absent or not a domain.
+ */
+static char *
+caa_identity(json_t *meta)
+{
+	json_t *a = json_object_get(meta, "caaIdentities");
+	const char *s;
+
+	if (!json_is_array(a) || !json_is_string(json_array_get(a, 0)))
+		return NULL;
+	s = json_string_value(json_array_get(a, 0));
+	if (s[0] == '*' || strlen(s) != json_string_length(json_array_get(a, 0)))
+		return NULL;
+	return acme_domain_normalize(s);
+}
+
 /* RFC 8555 §7.1.1: the directory object. newNonce, newAccount, newOrder are required. */
 int
 json_directory_parse(const char *body, size_t len, struct acme_directory *d,
@@ -116,6 +134,7 @@ json_directory_parse(const char *body, size_t len, struct acme_directory *d,
 	if (json_is_object(meta)) {
 		d->terms_of_service = get_str(meta, "termsOfService");
 		d->eab_required = json_is_true(json_object_get(meta, "externalAccountRequired"));
+		d->caa_identity = caa_identity(meta);
 	}
 	rc = 0;
 out:
@@ -133,6 +152,7 @@ acme_directory_free(struct acme_directory *d)
 		return;
 	free(d->new_nonce);
 	free(d->new_account);
+	free(d->caa_identity);
 	free(d->new_order);
 	free(d->new_authz);
 	free(d->revoke_cert);

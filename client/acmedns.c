@@ -80,19 +80,19 @@ out:
 	return rc;
 }
 
-/* POST /update with the account's credentials (the key is never logged). */
-int
-acmedns_update(struct http *h, const struct acmedns_account *a, const char *txt,
+/* POST <server_url>/<path> with the account's credentials and body (takes ownership; NULL
+ * is out of memory); 200 or an error. */
+static int
+acmedns_post(struct http *h, const struct acmedns_account *a, const char *path, char *body,
     struct acme_err *err)
 {
 	struct http_request req;
 	struct http_response resp;
-	char *url = NULL, *body = NULL, ex[128];
+	char *url = NULL, ex[128];
 	int rc = -1;
 
 	memset(&resp, 0, sizeof(resp));
-	url = api_url(a->server_url, "update");
-	body = json_acmedns_update(a->subdomain, txt);
+	url = api_url(a->server_url, path);
 	if (url == NULL || body == NULL) {
 		acme_errf(err, "out of memory");
 		goto out;
@@ -115,17 +115,38 @@ acmedns_update(struct http *h, const struct acmedns_account *a, const char *txt,
 	}
 	if (resp.status != 200) {
 		body_excerpt(&resp, ex, sizeof(ex));
-		acme_errf(err, "the acme-dns API at %s answered %ld to /update: %s", a->server_url,
-		    resp.status, ex);
+		acme_errf(err, "the acme-dns API at %s answered %ld to /%s: %s", a->server_url,
+		    resp.status, path, ex);
 		goto out;
 	}
-	log_debug("acme-dns: %s updated", a->fulldomain);
 	rc = 0;
 out:
 	http_response_free(&resp);
 	free(url);
 	free(body);
 	return rc;
+}
+
+/* POST <server_url>/update with X-Api-User/X-Api-Key. 0 or -1. */
+int
+acmedns_update(struct http *h, const struct acmedns_account *a, const char *txt,
+    struct acme_err *err)
+{
+	if (acmedns_post(h, a, "update", json_acmedns_update(a->subdomain, txt), err) == -1)
+		return -1;
+	log_debug("acme-dns: %s updated", a->fulldomain);
+	return 0;
+}
+
+/* POST <server_url>/persist: the account's dns-persist-01 record for one CA. 0 or -1. */
+int
+acmedns_persist(struct http *h, const struct acmedns_account *a, const char *value,
+    struct acme_err *err)
+{
+	if (acmedns_post(h, a, "persist", json_acmedns_persist(a->subdomain, value), err) == -1)
+		return -1;
+	log_debug("acme-dns: _validation-persist.%s published", a->fulldomain);
+	return 0;
 }
 
 /* Look up the entry of domain (a wildcard uses its base domain's entry). */

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,8 @@ enum {
 	OPT_REASON, OPT_DIRECTORY, OPT_STATE_DIR, OPT_CA_FILE, OPT_RESOLVER, OPT_EMAIL,
 	OPT_AGREE_TOS, OPT_KEY_TYPE, OPT_EAB_KID, OPT_EAB_HMAC_KEY, OPT_DEPLOY_HOOK, OPT_JSON,
 	OPT_PREFERRED_CHAIN, OPT_INSECURE_HTTP, OPT_HELP, OPT_VERSION, OPT_CSR, OPT_REUSE_KEY,
-	OPT_ALL, OPT_CERT_KEY, OPT_DNS_TIMEOUT, OPT_NS_PORT,
+	OPT_ALL, OPT_CERT_KEY, OPT_DNS_TIMEOUT, OPT_NS_PORT, OPT_ISSUER, OPT_WILDCARD,
+	OPT_PERSIST_UNTIL,
 };
 
 /* Each option, its DNS01_<OPTION> variable, and whether it takes a value. */
@@ -47,6 +49,9 @@ static const struct opt_def {
 	{ "preferred-chain", OPT_PREFERRED_CHAIN, true, "DNS01_PREFERRED_CHAIN" },
 	{ "json", OPT_JSON, false, "DNS01_JSON" },
 	{ "insecure-http", OPT_INSECURE_HTTP, false, "DNS01_INSECURE_HTTP" },
+	{ "issuer", OPT_ISSUER, true, "DNS01_ISSUER" },
+	{ "wildcard", OPT_WILDCARD, false, "DNS01_WILDCARD" },
+	{ "persist-until", OPT_PERSIST_UNTIL, true, "DNS01_PERSIST_UNTIL" },
 	{ "verbose", 'v', false, "DNS01_VERBOSE" },
 	{ "quiet", 'q', false, "DNS01_QUIET" },
 	{ "csr", OPT_CSR, true, "DNS01_CSR" },
@@ -70,6 +75,8 @@ client_usage(FILE *f)
 	    "       dns01 renew    -d DOMAIN [-d DOMAIN]... | --csr FILE  --out DIR [--days N] [--force]\n"
 	    "       dns01 renew    --all [--days N] [--force] [common options]\n"
 	    "       dns01 revoke   --cert FILE [--cert-key FILE] [--reason N] [common options]\n"
+	    "       dns01 persist  -d DOMAIN [-d DOMAIN]... [--issuer NAME] [--wildcard]\n"
+	    "                      [--persist-until UNIX_TIME] [common options]\n"
 	    "       dns01 account  show|rollover|deactivate [common options]\n"
 	    "common options: --directory URL --storage FILE --state-dir DIR --ca-file FILE\n"
 	    "                --resolver HOST:PORT --email ADDR --agree-tos\n"
@@ -110,6 +117,7 @@ client_opts_free(struct client_opts *o)
 	free(o->preferred_chain);
 	free(o->csr);
 	free(o->cert_key);
+	free(o->issuer);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -210,6 +218,42 @@ out:
 	return rc;
 }
 
+/* The options of dns01 persist: --issuer, --wildcard, --persist-until. */
+static int
+apply_persist(struct client_opts *o, int id, const char *v, const char *from,
+    struct acme_err *err)
+{
+	char *d;
+	bool b;
+	long n;
+
+	switch (id) {
+	case OPT_ISSUER:
+		if ((d = acme_domain_normalize(v)) == NULL || d[0] == '*') {
+			free(d);
+			goto bad;
+		}
+		free(o->issuer);
+		o->issuer = d;
+		return 0;
+	case OPT_WILDCARD:
+		if (parse_bool(v, &b) == -1)
+			goto bad;
+		o->wildcard = b;
+		return 0;
+	case OPT_PERSIST_UNTIL:
+		if (parse_long(v, LONG_MAX, &n) == -1)
+			goto bad;
+		o->persist_until = n;
+		return 0;
+	default:
+		return 0;
+	}
+bad:
+	acme_errf(err, "%s: bad value '%.100s'", from, v);
+	return -1;
+}
+
 /* The options of -q, --csr, --reuse-key, --all, --cert-key, --dns-timeout, --ns-port. */
 static int
 apply_more(struct client_opts *o, int id, const char *v, const char *from,
@@ -247,7 +291,7 @@ apply_more(struct client_opts *o, int id, const char *v, const char *from,
 		o->ns_port = (int)n;
 		return 0;
 	default:
-		return 0;
+		return apply_persist(o, id, v, from, err);
 	}
 bad:
 	acme_errf(err, "%s: bad value '%.100s'", from, v);
@@ -396,6 +440,8 @@ parse_cmd(int argc, char **argv, int *used)
 		return CLIENT_CMD_RENEW;
 	if (strcmp(argv[1], "revoke") == 0)
 		return CLIENT_CMD_REVOKE;
+	if (strcmp(argv[1], "persist") == 0)
+		return CLIENT_CMD_PERSIST;
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)
 		return CLIENT_CMD_HELP;
@@ -444,6 +490,13 @@ check_required(const struct client_opts *o, struct acme_err *err)
 			return -1;
 		}
 		return 0;
+	case CLIENT_CMD_PERSIST:
+		if (o->ndomains == 0 || o->storage == NULL) {
+			acme_errf(err, "persist needs -d DOMAIN and --storage FILE (the file dns01 "
+			    "register wrote)");
+			return -1;
+		}
+		break;
 	case CLIENT_CMD_ISSUE:
 	case CLIENT_CMD_RENEW:
 		if (o->all) {
@@ -511,6 +564,7 @@ client_opts_parse(int argc, char **argv, struct client_opts *o, struct acme_err 
 	memset(o, 0, sizeof(*o));
 	o->days = -1;
 	o->reason = -1;
+	o->persist_until = -1;
 	o->key_type = CRYPTO_KEY_EC256;
 	o->dns_timeout = CLIENT_DNS_WAIT;
 	o->ns_port = CLIENT_NS_PORT;
@@ -518,7 +572,7 @@ client_opts_parse(int argc, char **argv, struct client_opts *o, struct acme_err 
 	if (o->cmd == CLIENT_CMD_HELP || o->cmd == CLIENT_CMD_VERSION)
 		return 0;
 	if (o->cmd == CLIENT_CMD_NONE) {
-		acme_errf(err, "unknown command%s%s: use register, issue, renew, revoke or "
+		acme_errf(err, "unknown command%s%s: use register, issue, renew, revoke, persist or "
 		    "account show|rollover|deactivate (dns01 --help)", argc > 1 ? " " : "",
 		    argc > 1 ? argv[1] : "");
 		goto out;

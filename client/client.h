@@ -35,6 +35,9 @@
 #define CLIENT_MAX_RELEASE 999999999	/* release numbers wrap no further */
 #define CLIENT_MAX_CERTS 1000		/* certificates renew --all handles */
 #define CLIENT_HOOK_TIMEOUT 600		/* seconds the deploy hook may run */
+#define CLIENT_ACCOUNT_LABEL_BYTES 10	/* dns-account-01: SHA-256 bytes in the label (draft -03 §3.1) */
+#define CLIENT_ACCOUNT_LABEL_LEN 17	/* "_" + 16 base32 characters */
+#define CLIENT_PERSIST_LEN 1024		/* bytes of a dns-persist-01 record (the API's limit) */
 
 /* Exit codes: users and scripts rely on them. */
 enum client_exit {
@@ -84,6 +87,7 @@ struct cert_entry {
 /* acme-dns bodies. */
 char *json_acmedns_register(const char *const *allow_from, size_t n);
 char *json_acmedns_update(const char *subdomain, const char *txt);
+char *json_acmedns_persist(const char *subdomain, const char *value);
 /* Parse the /register response; every member is checked against an allowlist. */
 int json_acmedns_account(const char *body, size_t len, const char *server_url,
     struct acmedns_account *a, struct acme_err *err);
@@ -146,6 +150,9 @@ int acmedns_register(struct http *h, const char *api_url, const char *const *all
 /* POST <server_url>/update with X-Api-User/X-Api-Key. 0 or -1. */
 int acmedns_update(struct http *h, const struct acmedns_account *a, const char *txt,
     struct acme_err *err);
+/* POST <server_url>/persist {"subdomain","value"}: a dns-persist-01 record. 0 or -1. */
+int acmedns_persist(struct http *h, const struct acmedns_account *a, const char *value,
+    struct acme_err *err);
 /* Look up domain (wildcard -> base) in the storage file: 1 found, 0 not, -1 error. */
 int acmedns_storage_lookup(const char *path, const char *domain, struct acmedns_account *a,
     struct acme_err *err);
@@ -158,6 +165,7 @@ int acmedns_storage_store(const char *path, const char *domain,
 enum client_cmd {
 	CLIENT_CMD_NONE = 0,
 	CLIENT_CMD_REGISTER,
+	CLIENT_CMD_PERSIST,
 	CLIENT_CMD_ISSUE,
 	CLIENT_CMD_RENEW,
 	CLIENT_CMD_REVOKE,
@@ -194,6 +202,9 @@ struct client_opts {
 	char *preferred_chain;		/* --preferred-chain */
 	bool json;			/* --json */
 	bool insecure_http;		/* --insecure-http: allow http:// off loopback */
+	char *issuer;			/* --issuer: dns-persist-01 issuer domain name */
+	bool wildcard;			/* --wildcard: policy=wildcard */
+	long long persist_until;	/* --persist-until (Unix seconds), -1 if not given */
 	int verbose;			/* -v */
 	bool quiet;			/* -q: no progress, no result line */
 	char *csr;			/* --csr: the user's own CSR (PEM or DER) */
@@ -247,6 +258,29 @@ void client_progress(const struct client_opts *o, const char *fmt, ...)
  */
 int client_output_install(const char *out, const struct crypto_chain *ch, const char *key_pem,
     size_t key_len, struct acme_err *err);
+/* ------------------------------------------------------------------ */
+/* persist.c -- dns01 persist, and the record names register prints */
+
+/*
+ * The dns-account-01 label of an account URL: "_" + lower-case base32 of
+ * the first CLIENT_ACCOUNT_LABEL_BYTES of SHA-256(url), into
+ * out[CLIENT_ACCOUNT_LABEL_LEN + 1]. 0 or -1.
+ */
+int client_account_label(const char *account_url, char out[CLIENT_ACCOUNT_LABEL_LEN + 1]);
+/*
+ * The dns-persist-01 record: "<issuer>; accounturi=<url>[; policy=wildcard]
+ * [; persistUntil=<n>]" (until < 0: none). New string, or NULL when it
+ * would exceed CLIENT_PERSIST_LEN (or out of memory).
+ */
+char *client_persist_value(const char *issuer, const char *account_url, bool wildcard,
+    long long until);
+int cmd_persist(const struct client_opts *o, struct client_result *res, struct acme_err *err);
+/*
+ * register's extra CNAME lines for base: dns-persist-01's, and, when
+ * account_url is known, dns-account-01's. Appends up to 2 to lines[*n]. 0 or -1.
+ */
+int client_register_extra(const char *base, const char *fulldomain, const char *account_url,
+    char **lines, size_t *n);
 /* ------------------------------------------------------------------ */
 /* session.c -- the CLI's session: state directory and account options from the command line */
 

@@ -13,18 +13,49 @@
 #include "../common/common.h"
 #include "client.h"
 
+/* Lines register prints per base domain: dns-01's, dns-persist-01's, dns-account-01's CNAME. */
+#define REGISTER_LINES 3
+
+/*
+ * The ACME account URL at --directory, if one already exists for our key
+ * (nothing is created): register then also prints the dns-account-01 CNAME.
+ * NULL when there is no --directory or no account (logged, not an error).
+ */
+static char *
+existing_account(const struct client_opts *o)
+{
+	struct acme_session s;
+	struct acme_account_info info;
+	struct acme_err e;
+	char *url = NULL;
+
+	if (o->directory == NULL)
+		return NULL;
+	memset(&e, 0, sizeof(e));
+	memset(&info, 0, sizeof(info));
+	if (client_session_open(o, &s, false, &e) == 0 &&
+	    client_session_account(&s, o, false, &info, &e) == 0 && s.acme.kid != NULL)
+		url = strdup(s.acme.kid);
+	else
+		log_info("no ACME account at %s (%s): no dns-account-01 CNAME", o->directory,
+		    e.set ? e.msg : "none");
+	acme_account_info_free(&info);
+	acme_session_close(&s);
+	return url;
+}
+
 /* register: one acme-dns account per base domain, reused from --storage when there. */
 int
 cmd_register(const struct client_opts *o, struct client_result *res, struct acme_err *err)
 {
 	struct http *h = NULL;
 	struct acmedns_account a;
-	char **lines = NULL, **bases = NULL;
-	size_t i, k, n = 0;
+	char **lines = NULL, **bases = NULL, *acct = existing_account(o);
+	size_t i, k, n = 0, nb = 0;
 	int r, rc = CLIENT_EXIT_ERROR;
 
 	memset(&a, 0, sizeof(a));
-	lines = calloc(o->ndomains, sizeof(*lines));
+	lines = calloc(o->ndomains * REGISTER_LINES, sizeof(*lines));
 	bases = calloc(o->ndomains, sizeof(*bases));
 	if (lines == NULL || bases == NULL) {
 		acme_errf(err, "out of memory");
@@ -33,9 +64,9 @@ cmd_register(const struct client_opts *o, struct client_result *res, struct acme
 	for (i = 0; i < o->ndomains; i++) {
 		const char *base = acme_base_domain(o->domains[i]);
 
-		for (k = 0; k < n && strcmp(bases[k], base) != 0; k++)
+		for (k = 0; k < nb && strcmp(bases[k], base) != 0; k++)
 			;
-		if (k < n)
+		if (k < nb)
 			continue;	/* "*.x" and "x" share one account */
 		r = acmedns_storage_lookup(o->storage, base, &a, err);
 		if (r == -1)
@@ -53,15 +84,21 @@ cmd_register(const struct client_opts *o, struct client_result *res, struct acme
 		} else {
 			client_progress(o, "%s: reusing the account in %s", base, o->storage);
 		}
-		bases[n] = strdup(base);
-		if (bases[n] == NULL ||
-		    asprintf(&lines[n], "_acme-challenge.%s. CNAME %s.", base, a.fulldomain) == -1) {
+		if ((bases[nb] = strdup(base)) == NULL) {
+			acme_errf(err, "out of memory");
+			goto out;
+		}
+		nb++;
+		if (asprintf(&lines[n], "_acme-challenge.%s. CNAME %s.", base, a.fulldomain) == -1) {
 			lines[n] = NULL;
-			free(bases[n]);
 			acme_errf(err, "out of memory");
 			goto out;
 		}
 		n++;
+		if (client_register_extra(base, a.fulldomain, acct, lines, &n) == -1) {
+			acme_errf(err, "out of memory");
+			goto out;
+		}
 		acmedns_account_free(&a);
 	}
 	if (!o->json)	/* the records are the result: printed even with -q */
@@ -81,9 +118,10 @@ out:
 			free(lines[i]);
 		free(lines);
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < nb; i++)
 		free(bases[i]);
 	free(bases);
+	free(acct);
 	http_free(h);
 	return rc;
 }
@@ -287,6 +325,9 @@ client_run(const struct client_opts *o, struct client_result *res, struct acme_e
 	case CLIENT_CMD_REVOKE:
 		res->command = "revoke";
 		return cmd_revoke(o, res, err);
+	case CLIENT_CMD_PERSIST:
+		res->command = "persist";
+		return cmd_persist(o, res, err);
 	case CLIENT_CMD_ACCOUNT_SHOW:
 	case CLIENT_CMD_ACCOUNT_ROLLOVER:
 	case CLIENT_CMD_ACCOUNT_DEACTIVATE:

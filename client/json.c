@@ -71,6 +71,13 @@ json_acmedns_update(const char *subdomain, const char *txt)
 	return dump(json_pack("{s:s, s:s}", "subdomain", subdomain, "txt", txt));
 }
 
+/* /persist body: {"subdomain": S, "value": V}. */
+char *
+json_acmedns_persist(const char *subdomain, const char *value)
+{
+	return dump(json_pack("{s:s, s:s}", "subdomain", subdomain, "value", value));
+}
+
 /* A DNS label or name of [A-Za-z0-9-_.] (acme-dns subdomains are UUIDs). */
 static bool
 name_ok(const char *s, bool dots)
