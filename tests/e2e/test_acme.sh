@@ -159,6 +159,28 @@ expect_rc "6 account show" 0
 ACCT=$(account_url)
 check_match "6 account show prints the account URL" "$ACCT" "^${PEB_DIR_URL%/dir}/my-account/"
 check_match "6 account show prints the status" "$(cat "$OUT" "$ERR")" "(^|[^a-z])valid([^a-z]|$)"
+
+# ---- step 6b: register prints the dns-persist-01 and dns-account-01 CNAMEs; dns01 persist ----
+run_cmd "$DNS01_BIN" register --api "$API_URL" "${C[@]}" example.test
+expect_rc "6b register with --directory" 0
+LABEL=_$(python3 -c 'import base64, hashlib, sys
+print(base64.b32encode(hashlib.sha256(sys.argv[1].encode()).digest()[:10]).decode().lower())' "$ACCT")
+check_match "6b register prints the dns-account-01 CNAME (label from the account URL)" "$(cat "$OUT")" \
+	"^${LABEL}\._acme-challenge\.example\.test\. CNAME ${FULL//./\\.}\.$"
+check_match "6b register prints the dns-persist-01 CNAME" "$(cat "$OUT")" \
+	"^_validation-persist\.example\.test\. CNAME _validation-persist\.${FULL//./\\.}\.$"
+run_cmd "$DNS01_BIN" register --api "$API_URL" "${C[@]}" --json example.test
+check_eq "6b register --json carries the three CNAMEs" "$(python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))["records"]
+print(len(r), sum(x.startswith(sys.argv[2]) for x in r), sum(x.startswith("_validation-persist.") for x in r))' "$OUT" "$LABEL")" "3 1 1"
+run_cmd "$DNS01_BIN" persist -d example.test --issuer pebble.test --wildcard "${C[@]}"
+expect_rc "6b persist" 0
+check_eq "6b persist record served by dns01d" \
+	"$(dig +short +norec -p "$DNS_PORT" @127.0.0.1 "_validation-persist.$FULL" TXT)" \
+	"\"pebble.test; accounturi=$ACCT; policy=wildcard\""
+run_cmd "$DNS01_BIN" persist -d example.test "${C[@]}"
+expect_rc "6b persist without --issuer when the directory has no caaIdentities" 2
+check_match "6b persist asks for --issuer" "$(cat "$ERR")" "give --issuer"
 rm -rf "$T_DIR/state-old"
 cp -a "$STATE" "$T_DIR/state-old"
 keys0=$(key_files "$STATE")

@@ -1391,8 +1391,64 @@ test_register_control(void)
 	return 0;
 }
 
+
+/* The dns-persist-01 value check: one code per kind of fault, the issuer as the key. */
+static int
+test_persist_value_check(void)
+{
+	static const struct { const char *v; enum api_err e; const char *issuer; } cases[] = {
+		{ "ca.example; accounturi=https://ca.example/acct/1", API_ERR_NONE, "ca.example" },
+		{ " CA.Example ;accounturi = u ; policy=wildcard;persistUntil=1900000000 ",
+		    API_ERR_NONE, "ca.example" },
+		{ "a-b.c1; AccountURI=x", API_ERR_NONE, "a-b.c1" },
+		{ "", API_ERR_PERSIST_VALUE, "" },
+		{ "ca.example; accounturi=\x7f", API_ERR_PERSIST_VALUE, "" },
+		{ "; accounturi=x", API_ERR_ISSUER, "" },
+		{ "ca..example; accounturi=x", API_ERR_ISSUER, "" },
+		{ "ca-.example; accounturi=x", API_ERR_ISSUER, "" },
+		{ "ca.example.; accounturi=x", API_ERR_ISSUER, "" },
+		{ "ca.example x; accounturi=x", API_ERR_ISSUER, "" },
+		{ "ca_x.example; accounturi=x", API_ERR_ISSUER, "" },
+		{ "ca.example; accounturi", API_ERR_PERSIST_PARAM, "" },
+		{ "ca.example; -a=x; accounturi=x", API_ERR_PERSIST_PARAM, "" },
+		{ "ca.example; accounturi=x;", API_ERR_PERSIST_PARAM, "" },
+		{ "ca.example; accounturi=x y", API_ERR_PERSIST_PARAM, "" },
+		{ "ca.example; accounturi=a; accountURI=b", API_ERR_PERSIST_DUP, "" },
+		{ "ca.example", API_ERR_ACCOUNTURI, "" },
+		{ "ca.example;", API_ERR_ACCOUNTURI, "" },
+		{ "ca.example; accounturi=", API_ERR_ACCOUNTURI, "" },
+		{ "ca.example; accounturi=x; persistUntil=-1", API_ERR_PERSIST_UNTIL, "" },
+		{ "ca.example; accounturi=x; persistuntil=12345678901234567890", API_ERR_PERSIST_UNTIL,
+		    "" },
+	};
+	char issuer[STORAGE_ISSUER_LEN + 1], big[STORAGE_PERSIST_LEN + 2];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum api_err e = api_persist_value_check(cases[i].v, strlen(cases[i].v), issuer);
+
+		if (e != cases[i].e || strcmp(issuer, cases[i].issuer) != 0) {
+			fprintf(stderr, "    [%s]: got %d [%s], want %d [%s]\n", cases[i].v, (int)e,
+			    issuer, (int)cases[i].e, cases[i].issuer);
+			return 1;
+		}
+	}
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "ca.example; accounturi=", 23);
+	CHECK(api_persist_value_check(big, STORAGE_PERSIST_LEN, issuer) == API_ERR_NONE);
+	CHECK(api_persist_value_check(big, STORAGE_PERSIST_LEN + 1, issuer) ==
+	    API_ERR_PERSIST_TOO_LONG);
+	CHECK(api_persist_issuer_check("CA.example", 10, issuer) == API_ERR_NONE);
+	CHECK_STR(issuer, "ca.example");
+	CHECK(api_persist_issuer_check("ca.example;", 11, issuer) == API_ERR_ISSUER);
+	CHECK(api_persist_issuer_check("", 0, issuer) == API_ERR_ISSUER);
+	CHECK_STR(api_err_body(API_ERR_PERSIST_LIMIT), "{\"error\":\"persist_limit_reached\"}");
+	CHECK(api_err_status(API_ERR_PERSIST_NONE) == 404);
+	return 0;
+}
+
 static const struct test_case tests[] = {
 	{ "register_update_dns", test_register_update_dns },
+	{ "persist_value_check", test_persist_value_check },
 	{ "update_forbidden", test_update_forbidden },
 	{ "allowfrom_enforced", test_allowfrom_enforced },
 	{ "register_errors", test_register_errors },

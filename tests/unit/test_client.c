@@ -579,12 +579,19 @@ test_directory_parse(void)
 	const char *ok = "{\"newNonce\":\"https://ca/nonce\",\"newAccount\":\"https://ca/acct\","
 	    "\"newOrder\":\"https://ca/order\",\"revokeCert\":\"https://ca/revoke\","
 	    "\"keyChange\":\"https://ca/kc\",\"renewalInfo\":\"https://ca/ari\","
-	    "\"meta\":{\"termsOfService\":\"https://ca/tos\",\"externalAccountRequired\":true}}";
+	    "\"meta\":{\"termsOfService\":\"https://ca/tos\",\"externalAccountRequired\":true,"
+	    "\"caaIdentities\":[\"CA.Example\",\"other.example\"]}}";
+	const char *badcaa = "{\"newNonce\":\"https://ca/n\",\"newAccount\":\"https://ca/a\","
+	    "\"newOrder\":\"https://ca/o\",\"meta\":{\"caaIdentities\":[\"not a name\"]}}";
 
 	CHECK(json_directory_parse(ok, strlen(ok), &d, &err) == 0);
+	CHECK_STR(d.caa_identity, "ca.example");	/* the first, lower-cased */
 	CHECK_STR(d.new_nonce, "https://ca/nonce");
 	CHECK_STR(d.renewal_info, "https://ca/ari");
 	CHECK(d.new_authz == NULL && d.eab_required);
+	acme_directory_free(&d);
+	CHECK(json_directory_parse(badcaa, strlen(badcaa), &d, &err) == 0);
+	CHECK(d.caa_identity == NULL);
 	acme_directory_free(&d);
 	CHECK(json_directory_parse("{}", 2, &d, &err) == -1);
 	CHECK(json_directory_parse("[1]", 3, &d, &err) == -1);
@@ -1256,6 +1263,74 @@ test_output_atomic_set(void)
 	return 0;
 }
 
+/* dns-account-01's label (draft-ietf-acme-dns-account-label; the example account URL's). */
+static int
+test_account_label(void)
+{
+	char l[CLIENT_ACCOUNT_LABEL_LEN + 1];
+	char *lines[2] = { NULL, NULL };
+	size_t n = 0;
+
+	CHECK(client_account_label("https://example.com/acme/acct/ExampleAccount", l) == 0);
+	CHECK_STR(l, "_ujmmovf2vn55tgye");
+	CHECK(client_account_label(NULL, l) == -1);
+	CHECK(client_register_extra("example.org", "x.auth.example.org",
+	    "https://example.com/acme/acct/ExampleAccount", lines, &n) == 0);
+	CHECK(n == 2);
+	CHECK_STR(lines[0], "_validation-persist.example.org. CNAME _validation-persist.x.auth.example.org.");
+	CHECK_STR(lines[1], "_ujmmovf2vn55tgye._acme-challenge.example.org. CNAME x.auth.example.org.");
+	free(lines[0]);
+	free(lines[1]);
+	n = 0;
+	CHECK(client_register_extra("example.org", "x.auth.example.org", NULL, lines, &n) == 0);
+	CHECK(n == 1);
+	free(lines[0]);
+	return 0;
+}
+
+/* The dns-persist-01 record dns01 persist publishes, and its size limit. */
+static int
+test_persist_value(void)
+{
+	char *v, big[1100];
+
+	v = client_persist_value("ca.example", "https://ca.example/acct/1", false, -1);
+	CHECK_STR(v, "ca.example; accounturi=https://ca.example/acct/1");
+	free(v);
+	v = client_persist_value("ca.example", "https://ca.example/acct/1", true, 1900000000);
+	CHECK_STR(v, "ca.example; accounturi=https://ca.example/acct/1; policy=wildcard;"
+	    " persistUntil=1900000000");
+	free(v);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK(client_persist_value("ca.example", big, false, -1) == NULL);
+	return 0;
+}
+
+/* dns01 persist's options. */
+static int
+test_persist_options(void)
+{
+	char *ok[] = { "dns01", "persist", "-d", "a.test", "--storage", "/s.json", "--directory",
+	    "https://ca/dir", "--issuer", "CA.Test", "--wildcard", "--persist-until", "1900000000",
+	    NULL };
+	char *noissuer[] = { "dns01", "persist", "-d", "a.test", "--storage", "/s.json",
+	    "--directory", "https://ca/dir", "--issuer", "not a name", NULL };
+	char *nostorage[] = { "dns01", "persist", "-d", "a.test", "--directory", "https://ca/dir",
+	    NULL };
+	struct client_opts o;
+	struct acme_err e = { .set = false };
+
+	CHECK(parse(&o, &e, ok) == 0);
+	CHECK(o.cmd == CLIENT_CMD_PERSIST);
+	CHECK_STR(o.issuer, "ca.test");
+	CHECK(o.wildcard && o.persist_until == 1900000000LL);
+	client_opts_free(&o);
+	CHECK(parse(&o, &e, noissuer) == -1);
+	CHECK(parse(&o, &e, nostorage) == -1);
+	return 0;
+}
+
 static const struct test_case tests[] = {
 	{ "jwk_thumbprint_rfc7638", test_jwk_thumbprint_rfc7638 },
 	{ "jws_rfc7515_a3_es256", test_jws_rfc7515_a3_es256 },
@@ -1289,6 +1364,9 @@ static const struct test_case tests[] = {
 	{ "storage_without_server_url", test_storage_without_server_url },
 	{ "cert_entry_roundtrip", test_cert_entry_roundtrip },
 	{ "output_atomic_set", test_output_atomic_set },
+	{ "account_label", test_account_label },
+	{ "persist_value", test_persist_value },
+	{ "persist_options", test_persist_options },
 };
 
 TEST_MAIN(tests)
