@@ -7,7 +7,8 @@
  * each value keeps its Seq and LastUpdate, so the rotation order survives.
  * One transaction on the target: a failed copy leaves nothing behind, and
  * running it again skips the accounts already there. One change row per
- * copied account lets running instances pick the accounts up at once.
+ * copied account lets running instances pick the accounts up at once (and a
+ * second, of kind PG_CHANGE_PERSIST, when it has persistent validation records).
  */
 
 #include <stdio.h>
@@ -16,10 +17,47 @@
 #include "../common/common.h"
 #include "internal.h"
 
-/* Copy one account row (and its txt rows) read from the SQLite reader. 1 copied, 0 skipped, -1. */
+/* Copy sub's dns01d_persist rows (statement pst); add a persist change if any. 0 or -1. */
 static int
-copy_account(struct storage_reader *rd, sqlite3_stmt *txt, PGconn *c, int64_t deadline,
-    bool *broken, const char *const rec[4])
+copy_persist(struct storage_reader *rd, sqlite3_stmt *pst, PGconn *c, int64_t deadline,
+    bool *broken, const char *sub)
+{
+	const char *p[4];
+	char lu[24];
+	int r, n = 0;
+
+	sqlite3_bind_text(pst, 1, sub, -1, SQLITE_STATIC);
+	p[0] = sub;
+	while ((r = sqlite3_step(pst)) == SQLITE_ROW) {
+		p[1] = (const char *)sqlite3_column_text(pst, 0);
+		p[2] = (const char *)sqlite3_column_text(pst, 1);
+		snprintf(lu, sizeof(lu), "%lld", (long long)sqlite3_column_int64(pst, 2));
+		p[3] = lu;
+		if (p[1] == NULL || p[2] == NULL)
+			continue;
+		if (pg_exec(c, deadline, broken, "copy: persist", "INSERT INTO dns01d_persist"
+		    "(Subdomain, Issuer, Value, LastUpdate) VALUES ($1, $2, $3, $4)"
+		    " ON CONFLICT DO NOTHING", 4, p) == -1)
+			break;
+		n++;
+	}
+	sqlite3_reset(pst);
+	if (r != SQLITE_DONE) {
+		if (r != SQLITE_ROW)
+			log_warnx("storage: copy: %s", sqlite3_errmsg(rd->db));
+		return -1;
+	}
+	if (n > 0 && pg_exec(c, deadline, broken, "copy: change", "INSERT INTO"
+	    " dns01d_changes(Subdomain, At, Kind) VALUES ($1, extract(epoch FROM now())::bigint,"
+	    " 1)", 1, p) == -1)
+		return -1;
+	return 0;
+}
+
+/* Copy one account row with its txt and persist rows. 1 copied, 0 skipped, -1. */
+static int
+copy_account(struct storage_reader *rd, sqlite3_stmt *txt, sqlite3_stmt *pst, PGconn *c,
+    int64_t deadline, bool *broken, const char *const rec[4])
 {
 	const char *p[4];
 	char lu[24], seq[24];
@@ -54,7 +92,8 @@ copy_account(struct storage_reader *rd, sqlite3_stmt *txt, PGconn *c, int64_t de
 		goto out;
 	}
 	if (pg_exec(c, deadline, broken, "copy: change", "INSERT INTO dns01d_changes(Subdomain,"
-	    " At) VALUES ($1, extract(epoch FROM now())::bigint)", 1, &rec[2]) == -1)
+	    " At) VALUES ($1, extract(epoch FROM now())::bigint)", 1, &rec[2]) == -1 ||
+	    copy_persist(rd, pst, c, deadline, broken, rec[2]) == -1)
 		goto out;
 	rc = 1;
 out:
@@ -69,7 +108,7 @@ storage_copy(struct storage *from, struct storage *to, size_t *copied, char *err
 {
 	int64_t deadline = pg_now_ms() + STORAGE_PG_LOAD_MS;
 	struct storage_reader *rd = NULL;
-	sqlite3_stmt *rec = NULL, *txt = NULL;
+	sqlite3_stmt *rec = NULL, *txt = NULL, *pst = NULL;
 	struct pg_slot *s = NULL;
 	const char *row[4];
 	char lock[96];
@@ -90,7 +129,9 @@ storage_copy(struct storage *from, struct storage *to, size_t *copied, char *err
 	if (sqlite3_prepare_v2(rd->db, "SELECT Username, CAST(Password AS TEXT), Subdomain,"
 	    " AllowFrom FROM records ORDER BY rowid", -1, &rec, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(rd->db, "SELECT Value, LastUpdate, Seq FROM txt"
-	    " WHERE Subdomain = ?1 ORDER BY Seq, rowid", -1, &txt, NULL) != SQLITE_OK) {
+	    " WHERE Subdomain = ?1 ORDER BY Seq, rowid", -1, &txt, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(rd->db, "SELECT Issuer, Value, LastUpdate FROM dns01d_persist"
+	    " WHERE Subdomain = ?1", -1, &pst, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "read SQLite: %s", sqlite3_errmsg(rd->db));
 		goto out;
 	}
@@ -105,7 +146,7 @@ storage_copy(struct storage *from, struct storage *to, size_t *copied, char *err
 			log_warnx("storage: copy: an account row has an empty column; skipped");
 			continue;
 		}
-		if ((r = copy_account(rd, txt, s->conn, deadline, &broken, row)) == -1)
+		if ((r = copy_account(rd, txt, pst, s->conn, deadline, &broken, row)) == -1)
 			goto fail;
 		*copied += (size_t)r;
 	}
@@ -128,6 +169,7 @@ fail:
 out:
 	sqlite3_finalize(rec);
 	sqlite3_finalize(txt);
+	sqlite3_finalize(pst);
 	if (rd != NULL)
 		storage_rput(from, rd);
 	if (s != NULL)

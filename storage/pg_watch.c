@@ -80,7 +80,7 @@ get_cbs(struct storage_pg *pg, struct watch_cbs *w)
 	pthread_mutex_unlock(&pg->wlock);
 }
 
-/* Full reload: every account's values and records to the callbacks (after a gap in the change ids). */
+/* Full reload after a gap in the change ids: every account to the callbacks. */
 static int
 reload(struct storage_pg *pg, int64_t deadline, bool *broken, const struct watch_cbs *w)
 {
@@ -107,7 +107,7 @@ row_kind(const PGresult *res, int i)
 	return PQgetisnull(res, i, 2) ? PG_CHANGE_TXT : atoi(PQgetvalue(res, i, 2));
 }
 
-/* Apply one batch of change rows: each distinct subdomain and kind re-read once, to its callback. */
+/* Apply a batch of change rows: each subdomain and kind re-read once, for its callback. */
 static int
 apply_batch(struct storage_pg *pg, const PGresult *res, int64_t deadline, bool *broken,
     const struct watch_cbs *w)

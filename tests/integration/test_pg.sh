@@ -234,12 +234,18 @@ write_config "$T_DIR/sqlite.cfg"
 if start_dns01d "$T_DIR/sqlite.cfg" "$T_DIR/sqlite.log" && register_ok; then
 	cv=$(txt43 "copied-$SUBDOMAIN")
 	update "$cv" >/dev/null
+	cp="ca.example; accounturi=https://ca.example/acct/copied"
+	r=$(api POST /persist "{\"subdomain\":\"$SUBDOMAIN\",\"value\":\"$cp\"}" \
+		-H "X-Api-User: $USERNAME" -H "X-Api-Key: $PASSWORD")
+	[ "${r%% *}" = 200 ] || fail pg_copy_persist_source "$r"
 	stop_dns01d
 	out=$("$DNS01D_BIN" -c "$T_DIR/A.cfg" -i "$SQLDB" 2>&1)
 	check_match pg_copy_reports "$out" "1 accounts copied"
 	on B
 	for _ in $(seq 1 60); do [ "$(txt_values "$FULLDOMAIN")" = "$cv" ] && break; sleep 0.05; done
 	check_eq pg_copy_value_served_by_running_instance "$(txt_values "$FULLDOMAIN")" "$cv"
+	for _ in $(seq 1 60); do [ -n "$(q "_validation-persist.$FULLDOMAIN" TXT +short)" ] && break; sleep 0.05; done
+	check_eq pg_copy_persist_served_by_running_instance "$(q "_validation-persist.$FULLDOMAIN" TXT +short)" "\"$cp\""
 	check_eq pg_copy_key_works "$(update "$(txt43 "copied2-$SUBDOMAIN")")" 200
 	out=$("$DNS01D_BIN" -c "$T_DIR/A.cfg" -i "$SQLDB" 2>&1)
 	check_match pg_copy_again_skips "$out" "0 accounts copied"
