@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "../common/common.h"
 #include "../dnsd/dnsd.h"
@@ -49,6 +50,8 @@ struct api *api_start(const struct config *cfg, struct storage *st, struct dnsd 
 
 /* The TCP port actually bound (when the config asked for port 0). */
 unsigned api_port(const struct api *a);
+/* The port of the metrics listener ([api] metrics_listen), or 0 when it is off. */
+unsigned api_metrics_port(const struct api *a);
 
 /* Stop serving, finish in-flight requests, free everything. Accepts NULL. */
 void api_stop(struct api *a);
@@ -145,6 +148,7 @@ struct api_response {
 	unsigned retry_after;		/* seconds, sent as Retry-After when non-zero (429) */
 	char location[API_LOG_PATH_MAX];	/* Location header of a redirect, or "" */
 	const char *content_type;	/* Content-Type other than JSON (a redirect's text/html), or NULL */
+	bool auth_failed;		/* a failed login (/update) or bearer token (/register): /metrics */
 };
 
 #define API_CORS_METHODS "GET, POST"	/* Access-Control-Allow-Methods in a preflight reply */
@@ -181,6 +185,8 @@ struct api_tls *api_tls_new(const struct config *cfg, char *err, size_t errlen);
 void api_tls_free(struct api_tls *t);
 /* True once a certificate is installed. */
 bool api_tls_ready(struct api_tls *t);
+/* The served leaf's notAfter into *not_after; false with none (NULL t: plain HTTP). */
+bool api_tls_not_after(struct api_tls *t, time_t *not_after);
 /* The MHD option that makes each handshake ask for the current certificate. */
 void api_tls_option(struct MHD_OptionItem *item);
 /* Check and install a PEM chain and key; on error the old stays (logged). 0 or -1. */

@@ -96,6 +96,47 @@ void api_deadline_disarm(struct api_deadline *d, struct api_deadline_node *node)
 uint64_t api_deadline_closed(struct api_deadline *d);
 
 /* ------------------------------------------------------------------ */
+/* metrics.c -- the API's counters and the Prometheus text of GET /metrics */
+
+#define API_METRICS_MAX_CONNECTIONS 16	/* concurrent connections to the metrics listener */
+#define API_METRICS_TIMEOUT 10		/* seconds an idle metrics connection is kept */
+#define API_METRICS_MEMORY 8192		/* per-connection MHD pool: a GET and its reply headers */
+#define API_METRICS_MAX_TEXT (256 * 1024)	/* cap of one /metrics reply (about 20 kB today) */
+#define API_METRICS_STATUS_MIN 100	/* HTTP statuses counted: 100..599 */
+#define API_METRICS_NSTATUS 500
+#define API_LAT_BUCKETS 11		/* buckets of the request latency histogram */
+/* Their upper bounds in seconds (Prometheus "le"). */
+#define API_LAT_BOUNDS { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0 }
+
+/* The route label of a request: its path, or "other" for any other path. */
+enum api_metrics_route {
+	API_M_REGISTER, API_M_UPDATE, API_M_HEALTH, API_M_OTHER, API_M_NROUTE
+};
+
+/*
+ * The API's counters. API requests are few next to DNS queries, so these
+ * are plain shared atomics (relaxed adds), not per-thread blocks.
+ */
+struct api_metrics {
+	_Atomic uint64_t requests[API_M_NROUTE][API_METRICS_NSTATUS];
+	_Atomic uint64_t lat_bucket[API_M_NROUTE][API_LAT_BUCKETS];	/* not cumulative */
+	_Atomic uint64_t lat_count[API_M_NROUTE];
+	_Atomic uint64_t lat_ns[API_M_NROUTE];
+	_Atomic uint64_t auth_failures[API_M_NROUTE];
+};
+
+/* Count one answered request: path as requested, the status sent, ns it took. */
+void api_metrics_count(struct api_metrics *m, const char *path, unsigned status, uint64_t ns,
+    bool auth_failed);
+/*
+ * The /metrics text (Prometheus text exposition format 0.0.4) from m, the
+ * DNS and storage counters, and the served certificate (tls NULL: none).
+ * Returns a malloc'd string of *len bytes the caller frees, or NULL.
+ */
+char *api_metrics_text(struct api_metrics *m, struct dnsd *d, struct storage *st,
+    struct api_tls *tls, size_t *len);
+
+/* ------------------------------------------------------------------ */
 /* routes.c -- replies that server.c and storage's callers share */
 
 /*

@@ -104,6 +104,7 @@ register_permitted(const struct api_ctx *ctx, const struct api_request *req,
 	}
 	if (cfg->register_token != NULL && !api_bearer_ok(req->authorization, cfg->register_token)) {
 		api_response_error(resp, API_ERR_FORBIDDEN);
+		resp->auth_failed = true;
 		return false;
 	}
 	return true;
@@ -165,6 +166,7 @@ auth_failed(const struct api_ctx *ctx, const struct api_request *req,
 	unsigned wait;
 
 	api_response_error(resp, API_ERR_FORBIDDEN);
+	resp->auth_failed = true;
 	api_log_user(req->api_user, resp->user, sizeof(resp->user));
 	if (ctx->auth_addr == NULL)
 		return;

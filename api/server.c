@@ -40,6 +40,9 @@ struct api {
 	int pending_fd;			/* bound, waiting for the first certificate, or -1 */
 	pthread_mutex_t start_mu;	/* guards a deferred start */
 	const struct config *cfg;
+	struct MHD_Daemon *metrics_mhd;	/* GET /metrics on metrics_listen, or NULL (off) */
+	unsigned metrics_port;
+	struct api_metrics metrics;	/* the API's counters (metrics.c) */
 };
 
 /*
@@ -215,6 +218,22 @@ log_request(const struct conn *cs, const struct sockaddr *peer, const struct soc
 	    "user", resp->user[0] != '\0' ? resp->user : "-", (const char *)NULL);
 }
 
+/* Count one answered request for /metrics (metrics.c), with its time since cs->t0. */
+static void
+count_request(struct api *a, const struct conn *cs, const char *url,
+    const struct api_response *resp)
+{
+	struct timespec t1;
+	int64_t ns;
+
+	if (!a->cfg->metrics_on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns = (int64_t)(t1.tv_sec - cs->t0.tv_sec) * 1000000000 + (t1.tv_nsec - cs->t0.tv_nsec);
+	api_metrics_count(&a->metrics, url, resp->status, ns > 0 ? (uint64_t)ns : 0,
+	    resp->auth_failed);
+}
+
 /* Turn resp into an MHD reply and queue it. Takes the owned body. */
 static enum MHD_Result
 queue(struct MHD_Connection *c, struct api_response *resp)
@@ -293,6 +312,7 @@ reply_too_large(struct api *a, struct conn *cs, struct MHD_Connection *c, const 
 		api_client_addr(peer, false, NULL, NULL, 0, &ss);
 	log_request(cs, peer, peer != NULL ? (const struct sockaddr *)&ss : NULL, method, url,
 	    &resp);
+	count_request(a, cs, url, &resp);
 	cs->answered = true;
 	ret = queue(c, &resp);
 	return ret;
@@ -386,6 +406,7 @@ answer(struct api *a, struct conn *cs, struct MHD_Connection *c, const char *met
 		api_route(&a->ctx, &req, &resp);
 	}
 	log_request(cs, peer, req.client, method, url, &resp);
+	count_request(a, cs, url, &resp);
 	ret = queue(c, &resp);
 	api_response_clear(&resp);
 	return ret;
@@ -579,6 +600,78 @@ start_mhd(struct api *a, int fd, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The metrics listener's handler: GET /metrics gets the text, anything else
+ * 404. It answers as soon as the headers are in; a request body is never
+ * read (MHD then closes the connection after the reply).
+ */
+static enum MHD_Result
+metrics_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+	static const char not_found[] = "404 page not found\n";
+	struct api *a = cls;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	unsigned status = MHD_HTTP_NOT_FOUND;
+	char *text = NULL;
+	size_t len = 0;
+
+	(void)version;
+	(void)upload_data;
+	(void)req_cls;
+	*upload_data_size = 0;
+	if (strcmp(method, "GET") == 0 && strcmp(url, "/metrics") == 0) {
+		if ((text = api_metrics_text(&a->metrics, a->ctx.d, a->ctx.st, a->tls, &len)) == NULL)
+			return MHD_NO;	/* out of memory: drop the connection */
+		status = MHD_HTTP_OK;
+		r = MHD_create_response_from_buffer_with_free_callback(len, text, free);
+	} else {
+		r = MHD_create_response_from_buffer(sizeof(not_found) - 1,
+		    (void *)(uintptr_t)not_found, MHD_RESPMEM_PERSISTENT);
+	}
+	if (r == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, status == MHD_HTTP_OK ?
+	    "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
+ * Serve GET /metrics on cfg->metrics_addr: one MHD thread of its own, a few
+ * connections, no TLS and no auth (meant for loopback or a monitoring
+ * network). 0, or -1 with a message in err.
+ */
+static int
+start_metrics(struct api *a, char *err, size_t errlen)
+{
+	int fd;
+
+	if ((fd = listen_socket(&a->cfg->metrics_addr, err, errlen)) == -1)
+		return -1;
+	a->metrics_port = fd_port(fd);
+	a->metrics_mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+	    MHD_USE_ERROR_LOG, 0, NULL, NULL, metrics_handler, a,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_METRICS_MAX_CONNECTIONS,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_METRICS_TIMEOUT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_METRICS_MEMORY,
+	    MHD_OPTION_END);
+	if (a->metrics_mhd == NULL) {
+		close(fd);
+		snprintf(err, errlen, "cannot start the metrics listener");
+		return -1;
+	}
+	log_info("api: metrics on %s (GET /metrics, port %u)", a->cfg->metrics_listen,
+	    a->metrics_port);
+	return 0;
+}
+
 /* Start the API: load TLS material, listen, start MHD. */
 struct api *
 api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
@@ -623,6 +716,8 @@ api_start(const struct config *cfg, struct storage *st, struct dnsd *d,
 		goto fail;
 	}
 	fd_limit_fit(cfg);
+	if (cfg->metrics_on && start_metrics(a, err, errlen) == -1)
+		goto fail;
 	if ((fd = listen_socket(&cfg->api_addr, err, errlen)) == -1)
 		goto fail;
 	a->port = fd_port(fd);
@@ -651,6 +746,13 @@ api_port(const struct api *a)
 	return a != NULL ? a->port : 0;
 }
 
+/* The metrics listener's port, or 0 when it is off. */
+unsigned
+api_metrics_port(const struct api *a)
+{
+	return a != NULL ? a->metrics_port : 0;
+}
+
 /* Stop MHD (it finishes its threads and closes every socket), then free. */
 void
 api_stop(struct api *a)
@@ -659,6 +761,8 @@ api_stop(struct api *a)
 		return;
 	if (a->mhd != NULL)
 		MHD_stop_daemon(a->mhd);
+	if (a->metrics_mhd != NULL)
+		MHD_stop_daemon(a->metrics_mhd);
 	api_deadline_stop(a->deadline);	/* after MHD: its close callbacks use the list */
 	api_limits_free(&a->ctx);
 	if (a->pending_fd != -1)

@@ -487,6 +487,23 @@ api_tls_free(struct api_tls *t)
 
 /* See api.h. */
 bool
+api_tls_not_after(struct api_tls *t, time_t *not_after)
+{
+	bool have = false;
+
+	if (t == NULL)
+		return false;
+	pthread_mutex_lock(&t->mu);
+	if (t->cur != NULL && t->cur->not_after > 0) {
+		*not_after = t->cur->not_after;
+		have = true;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return have;
+}
+
+/* See api.h. */
+bool
 api_tls_ready(struct api_tls *t)
 {
 	bool ready;

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#define DNS01D_VERSION "0.1.0"	/* dns01d -V, the start-up line and dns01d_build_info */
+
 /* ------------------------------------------------------------------ */
 /* log.c -- leveled logging to stderr, a file or syslog, as text or JSON lines */
 
@@ -216,6 +218,9 @@ struct config {
 	char *acme_eab_hmac_key;	/* EAB HMAC key, base64url (a secret: never logged) */
 	unsigned acme_renew_before;	/* seconds before expiry to renew; 0 = a third of the
 					 * lifetime or the CA's ARI window (default) */
+	char *metrics_listen;		/* Prometheus /metrics listener as written, or NULL/"" (off) */
+	bool metrics_on;		/* metrics_listen is set: serve /metrics, count in dnsd */
+	struct sockaddr_storage metrics_addr;	/* metrics_listen, parsed: what it binds */
 
 	/* [logconfig] */
 	enum log_level loglevel;	/* debug|info|warning|error (default info) */

@@ -46,6 +46,7 @@ enum key_kind {
 	K_TOKEN,	/* a secret bearer token: checked, never echoed, wiped on free */
 	K_USER,		/* general.user: an existing user, resolved to uid and gid */
 	K_GROUP,	/* general.group: an existing group, resolved to gid */
+	K_METRICS,	/* api.metrics_listen: "IPv4:port" or "[IPv6]:port", "" = off */
 };
 
 struct key_desc {
@@ -117,6 +118,7 @@ static const struct key_desc keys[] = {
 	{ "api", "register_rate", K_RATE, F(register_rate), 0, 0, false },
 	{ "api", "register_allowfrom", K_CIDRLIST, F(register_allowfrom), 0, 0, false },
 	{ "api", "register_token", K_TOKEN, F(register_token), 0, 0, false },
+	{ "api", "metrics_listen", K_METRICS, F(metrics_listen), 0, 0, false },
 
 	{ "logconfig", "loglevel", K_LOGLEVEL, F(loglevel), 0, 0, false },
 	{ "logconfig", "logtype", K_LOGTYPE, F(logtype), 0, 0, false },
@@ -289,6 +291,37 @@ config_listen_parse(const char *s, struct config_listen *out)
 	}
 	memset(out, 0, sizeof(*out));
 	return false;
+}
+
+/*
+ * [api] metrics_listen: "" is off; otherwise a literal address and port
+ * (no ":port" wildcard: the metrics are meant for loopback or a monitoring
+ * network), parsed once into cfg->metrics_addr. Returns 0 or -1.
+ */
+static int
+metrics_addr_set(const char *s, struct config *cfg)
+{
+	struct config_listen l;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&cfg->metrics_addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&cfg->metrics_addr;
+
+	memset(&cfg->metrics_addr, 0, sizeof(cfg->metrics_addr));
+	cfg->metrics_on = false;
+	if (*s == '\0')
+		return 0;
+	if (!config_listen_parse(s, &l) || l.family == AF_UNSPEC)
+		return -1;
+	if (l.family == AF_INET) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, l.addr, 4);
+		sin->sin_port = htons((uint16_t)l.port);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, l.addr, 16);
+		sin6->sin6_port = htons((uint16_t)l.port);
+	}
+	cfg->metrics_on = true;
+	return 0;
 }
 
 /* RFC 9110 §5.1: a field name is a token of tchar. */
@@ -656,6 +689,13 @@ apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct
 		if (!config_listen_parse(s, &cfg->listen_addr)) {
 			cerr(c, kv->line, "[general] listen: \"%s\" is not \"IPv4:port\", "
 			    "\"[IPv6]:port\" or \":port\"", s);
+			return -1;
+		}
+		return set_str(c, kv->line, field, s);
+	case K_METRICS:
+		if (metrics_addr_set(s, cfg) == -1) {
+			cerr(c, kv->line, "[api] metrics_listen: \"%s\" is not \"IPv4:port\" or "
+			    "\"[IPv6]:port\" (or \"\" for off)", s);
 			return -1;
 		}
 		return set_str(c, kv->line, field, s);

@@ -23,7 +23,6 @@
 #include "daemon.h"
 #include "sandbox.h"
 
-#define DNS01D_VERSION "0.1.0"
 #define DAEMON_MAX_ERR 512	/* bytes in one start-up error line */
 #define DAEMON_MAX_CHANGED 1024	/* bytes naming the settings a reload cannot apply */
 #define DAEMON_MAX_PATH_DEPTH 256	/* parents climbed to find where acme_cache_dir would go */
@@ -74,6 +73,7 @@ dnsd_params_from(const struct config *cfg, struct dnsd_params *p)
 	p->rrl_slip = cfg->rrl_slip;
 	p->cookies = cfg->cookies;
 	p->cookie_rotation = cfg->cookie_rotation;
+	p->stats = cfg->metrics_on;
 }
 
 /* storage_foreach callback: put one account's values into dnsd's memory. */

@@ -608,11 +608,17 @@ rrl_step(struct wr *w, unsigned *rcode, bool *aa, bool question)
 	case DNSD_RRL_PASS:
 		return true;
 	case DNSD_RRL_DROP:
-		return dnsd_is_own_probe(w->d, w->c->from);	/* /health's probe */
+		if (dnsd_is_own_probe(w->d, w->c->from))
+			return true;	/* /health's probe */
+		if (w->c->cnt != NULL)
+			dnsd_count(&w->c->cnt->rrl_dropped);
+		return false;
 	case DNSD_RRL_SLIP:
 	default:
 		if (dnsd_is_own_probe(w->d, w->c->from))
 			return true;
+		if (w->c->cnt != NULL)
+			dnsd_count(&w->c->cnt->rrl_slipped);
 		if (w->has_ck && x->edns) {
 			*rcode = DNSD_RC_BADCOOKIE;
 			*aa = false;
@@ -649,6 +655,51 @@ put_opt(struct wr *w, unsigned rcode)
 	w->ar++;
 }
 
+/* The /metrics QTYPE class of qtype (0: no question was read). */
+static unsigned
+stat_qtype(uint16_t qtype)
+{
+	switch (qtype) {
+	case DNSD_T_TXT:
+		return DNSD_STAT_Q_TXT;
+	case DNSD_T_SOA:
+		return DNSD_STAT_Q_SOA;
+	case DNSD_T_NS:
+		return DNSD_STAT_Q_NS;
+	case DNSD_T_A:
+	case DNSD_T_AAAA:
+		return DNSD_STAT_Q_ADDR;
+	case DNSD_T_ANY:
+		return DNSD_STAT_Q_ANY;
+	default:
+		return DNSD_STAT_Q_OTHER;
+	}
+}
+
+/* The /metrics RCODE slot of an (extended) rcode. */
+static unsigned
+stat_rcode(unsigned rcode)
+{
+	if (rcode <= DNSD_RC_REFUSED)
+		return rcode;
+	if (rcode == DNSD_RC_BADVERS)
+		return DNSD_STAT_RC_BADVERS;
+	if (rcode == DNSD_RC_BADCOOKIE)
+		return DNSD_STAT_RC_BADCOOKIE;
+	return DNSD_STAT_RC_OTHER;
+}
+
+/* Count one answer in this thread's counters (a plain add each, see dnsd.h). */
+static void
+count_answer(struct dnsd_counters *cnt, const struct query *x, unsigned rcode, bool tcp,
+    bool truncated)
+{
+	dnsd_count(&cnt->queries[tcp ? DNSD_STAT_TCP : DNSD_STAT_UDP][stat_qtype(x->qtype)]
+	    [stat_rcode(rcode)]);
+	if (truncated)
+		dnsd_count(&cnt->truncated);
+}
+
 /* Write the header and the OPT record; returns the answer's length, or 0 (RRL drop). */
 static int
 finish(struct wr *w, uint16_t id, unsigned rcode, bool aa, bool tcp, bool question)
@@ -680,6 +731,8 @@ finish(struct wr *w, uint16_t id, unsigned rcode, bool aa, bool tcp, bool questi
 	wr16(w->b + 6, w->an);
 	wr16(w->b + 8, w->ns);
 	wr16(w->b + 10, w->ar);
+	if (w->c->cnt != NULL)
+		count_answer(w->c->cnt, x, rcode, tcp, (flags & F_TC) != 0);
 	return (int)w->len;
 }
 
@@ -720,8 +773,11 @@ cookie_step(struct wr *w, const struct query *x)
 
 	if (x->cookie == NULL)
 		return 0;
-	if (x->ncookie > 1 || len < 8 || (len > 8 && (len < 16 || len > 40)))
+	if (x->ncookie > 1 || len < 8 || (len > 8 && (len < 16 || len > 40))) {
+		if (c->cnt != NULL)
+			dnsd_count(&c->cnt->cookies[DNSD_STAT_CK_MALFORMED]);
 		return -1;
+	}
 	if (c->mac == NULL)
 		return 0;	/* cookies off: the option is ignored (§5.2) */
 	iplen = cookie_client_ip(c->from, ip);
@@ -730,13 +786,16 @@ cookie_step(struct wr *w, const struct query *x)
 		const uint8_t *t = x->cookie + 12;
 		uint32_t ts = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
 
+		if (c->cnt != NULL)
+			dnsd_count(&c->cnt->cookies[DNSD_STAT_CK_VALID]);
 		w->ck_valid = true;
 		if ((uint32_t)(c->wall - ts) <= COOKIE_REUSE_AGE) {
 			memcpy(w->ck + 8, x->cookie + 8, 16);
 			w->has_ck = true;
 			return 0;
 		}
-	}
+	} else if (c->cnt != NULL)
+		dnsd_count(&c->cnt->cookies[len > 8 ? DNSD_STAT_CK_INVALID : DNSD_STAT_CK_CLIENT]);
 	w->has_ck = cookie_make(c, c->ck_cur, x->cookie, ip, iplen, c->wall, w->ck + 8) == 0;
 	return 0;
 }
@@ -751,8 +810,11 @@ check_query(struct wr *w, struct query *x, uint16_t id, bool tcp)
 {
 	unsigned qdcount = rd16(x->q + 4);
 
-	if (x->flags & F_QR)
-		return 0;	/* a response: never answer it (RFC 1035 §4.1.1) */
+	if (x->flags & F_QR) {	/* a response: never answer it (RFC 1035 §4.1.1) */
+		if (w->c->cnt != NULL)
+			dnsd_count(&w->c->cnt->malformed[tcp ? DNSD_STAT_TCP : DNSD_STAT_UDP]);
+		return 0;
+	}
 	if ((x->flags & F_OPCODE) != 0) {	/* NOTIMP, with OPT if one is readable */
 		if (skip_questions(x, qdcount) == -1 || parse_sections(x) == -1)
 			x->edns = false;
@@ -797,8 +859,11 @@ answer_query(struct dnsd *d, struct dnsd_ctx *c, const uint8_t *q, size_t qlen, 
 	unsigned rcode;
 	int rc;
 
-	if (qlen < HDR_LEN)
-		return 0;	/* no header to answer: drop */
+	if (qlen < HDR_LEN) {	/* no header to answer: drop */
+		if (c->cnt != NULL)
+			dnsd_count(&c->cnt->malformed[tcp ? DNSD_STAT_TCP : DNSD_STAT_UDP]);
+		return 0;
+	}
 	if (outcap < DNSD_MIN_UDP_PAYLOAD)
 		return -1;
 	x.q = q;

@@ -91,6 +91,7 @@ limits_new(struct dnsd *d, const struct dnsd_params *params, char *err, size_t e
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	d->stats = params->stats;
 	d->cookies = params->cookies;
 	d->ck_rotation = params->cookie_rotation > 0 ? params->cookie_rotation :
 	    DNSD_DEFAULT_COOKIE_ROTATION;

@@ -51,6 +51,46 @@ struct dnsd_params {
 	unsigned rrl_slip;		/* every Nth limited answer goes out TC=1; 0 = drop all */
 	bool cookies;			/* answer DNS cookies (RFC 7873, RFC 9018) */
 	unsigned cookie_rotation;	/* seconds between server secret rotations */
+	bool stats;			/* count queries per worker for dnsd_stats_read() */
+};
+
+/* Label values of struct dnsd_stats (docs/operations.md, "## Metrics"). */
+enum dnsd_stat_transport { DNSD_STAT_UDP, DNSD_STAT_TCP, DNSD_STAT_NTRANSPORT };
+enum dnsd_stat_qtype {
+	DNSD_STAT_Q_TXT, DNSD_STAT_Q_SOA, DNSD_STAT_Q_NS,
+	DNSD_STAT_Q_ADDR,	/* A and AAAA */
+	DNSD_STAT_Q_ANY,
+	DNSD_STAT_Q_OTHER,	/* every other QTYPE, and a query with no readable question */
+	DNSD_STAT_NQTYPE
+};
+enum dnsd_stat_rcode {
+	/* 0..5 are RCODEs NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED */
+	DNSD_STAT_RC_BADVERS = 6,	/* extended RCODE 16 (RFC 6891 §6.1.3) */
+	DNSD_STAT_RC_BADCOOKIE = 7,	/* extended RCODE 23 (RFC 7873 §8) */
+	DNSD_STAT_RC_OTHER = 8,
+	DNSD_STAT_NRCODE = 9
+};
+enum dnsd_stat_cookie {
+	DNSD_STAT_CK_CLIENT,	/* a client cookie alone: a server cookie was made */
+	DNSD_STAT_CK_VALID,	/* a server cookie of ours: the client is not spoofed, no RRL */
+	DNSD_STAT_CK_INVALID,	/* a server cookie not ours or too old: a new one was made */
+	DNSD_STAT_CK_MALFORMED,	/* a bad COOKIE option: FORMERR (RFC 7873 §5.2.2) */
+	DNSD_STAT_NCOOKIE
+};
+
+/* The DNS counters, summed over the workers by dnsd_stats_read(). */
+struct dnsd_stats {
+	uint64_t queries[DNSD_STAT_NTRANSPORT][DNSD_STAT_NQTYPE][DNSD_STAT_NRCODE];	/* answered */
+	uint64_t truncated;		/* UDP answers sent with TC=1 (RRL slips included) */
+	uint64_t malformed[DNSD_STAT_NTRANSPORT];	/* dropped unanswered: no header, a
+						 * response, or longer than any query */
+	uint64_t rrl_dropped;		/* UDP answers RRL dropped */
+	uint64_t rrl_slipped;		/* UDP answers RRL cut to TC=1 or BADCOOKIE */
+	uint64_t cookies[DNSD_STAT_NCOOKIE];	/* queries with a COOKIE option (cookies on) */
+	uint64_t tcp_accepted;		/* TCP connections accepted */
+	uint64_t tcp_open;		/* TCP connections open now */
+	uint64_t names;			/* challenge names held in memory */
+	uint64_t values;		/* TXT values held in memory */
 };
 
 /*
@@ -93,6 +133,14 @@ bool dnsd_healthy(struct dnsd *d);
 
 /* Stop and join the workers, close the sockets, free everything. Accepts NULL. */
 void dnsd_free(struct dnsd *d);
+
+/*
+ * Sum the workers' counters into *out (zeroed first). With params.stats
+ * off only names and values are filled. Safe from
+ * any thread while dnsd runs: each worker counts in its own cache lines,
+ * and this reads them with relaxed loads (a count may lag by one query).
+ */
+void dnsd_stats_read(struct dnsd *d, struct dnsd_stats *out);
 
 /*
  * Answer one DNS message in wire form: the whole query -> answer path, with
@@ -188,6 +236,34 @@ struct dnsd_rrl {
 struct dnsd_mac;	/* one thread's SipHash-2-4 context (cookie.c) */
 
 /*
+ * One answering thread's counters (struct dnsd_stats's fields). Only that
+ * thread writes them, with a relaxed load and store (a plain add: no locked
+ * instruction); dnsd_stats_read() reads them from another thread. Each
+ * block starts on its own cache line and is a whole number of lines long,
+ * so two workers never write the same line.
+ */
+struct dnsd_counters {
+	_Alignas(DNSD_CACHE_LINE) _Atomic uint64_t
+	    queries[DNSD_STAT_NTRANSPORT][DNSD_STAT_NQTYPE][DNSD_STAT_NRCODE];
+	_Atomic uint64_t truncated;
+	_Atomic uint64_t malformed[DNSD_STAT_NTRANSPORT];
+	_Atomic uint64_t rrl_dropped;
+	_Atomic uint64_t rrl_slipped;
+	_Atomic uint64_t cookies[DNSD_STAT_NCOOKIE];
+	_Atomic uint64_t tcp_accepted;
+	_Atomic uint64_t tcp_open;	/* a gauge, stored by the TCP loop */
+};
+
+/* Count one event in a counter only this thread writes (see struct dnsd_counters). */
+static inline void
+dnsd_count(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+	    memory_order_relaxed);
+}
+
+
+/*
  * What one answering thread owns (a UDP worker, the TCP loop, a
  * dnsd_answer() slot), and the context of the query it is answering.
  */
@@ -198,6 +274,7 @@ struct dnsd_ctx {
 	uint8_t ck_prev[DNSD_COOKIE_SECRET];
 	bool ck_has_prev;
 	/* set by the caller before each query (or batch) */
+	struct dnsd_counters *cnt;	/* this thread's counters; NULL = not counting */
 	const struct sockaddr *from;	/* the client; NULL = unknown, no RRL */
 	uint32_t wall;		/* Unix time, for cookie timestamps */
 	uint32_t mono;		/* monotonic seconds, for the RRL */
@@ -342,7 +419,12 @@ struct dnsd {
 	_Atomic uint64_t ck_secret[DNSD_COOKIE_SLOTS][2];	/* ring of 16-byte secrets */
 	_Atomic uint64_t ck_gen;	/* the current secret is slot ck_gen % SLOTS */
 	_Atomic int64_t ck_next;	/* monotonic second of the next rotation */
-	struct dnsd_ctx ext[DNSD_EXT_READERS];	/* dnsd_answer() slots */
+	struct dnsd_ctx ext[DNSD_EXT_READERS];	/* dnsd_answer() slots (never counted) */
+
+	/* metrics */
+	bool stats;			/* the workers count (params.stats) */
+	_Atomic uint64_t nnames;	/* challenge names in the table, under wlock */
+	_Atomic uint64_t nvalues;	/* TXT values in them, under wlock */
 };
 
 /* A seeded 64-bit hash of a short byte string, for the name tables. */
@@ -433,13 +515,23 @@ bool cookie_valid(struct dnsd_ctx *c, const uint8_t cc[8], const uint8_t *sc, si
 /* The client address bytes for the cookie hash (IPv4-mapped IPv6 as IPv4). */
 size_t cookie_client_ip(const struct sockaddr *from, uint8_t ip[16]);
 
+/* stats.c */
+/* A thread's counters (cache-line aligned, zeroed), or NULL on allocation failure. */
+struct dnsd_counters *counters_new(void);
+/* Add c's counters into out (relaxed loads); c may be NULL. */
+void counters_add(struct dnsd_counters *c, struct dnsd_stats *out);
+
 /* udp.c */
+/* Add every UDP worker's counters into out (dnsd_stats_read). */
+void udp_counters_add(struct dnsd *d, struct dnsd_stats *out);
 /* Start one worker per open UDP socket (d->udpfd); -1 with a message in err. */
 int udp_start(struct dnsd *d, char *err, size_t errlen);
 /* Join the workers (the caller has set d->stop). Sockets stay open. */
 void udp_stop(struct dnsd *d);
 
 /* tcp.c */
+/* Add the TCP loop's counters into out (dnsd_stats_read). */
+void tcp_counters_add(struct dnsd *d, struct dnsd_stats *out);
 /* Start the TCP event loop on d->tcpfd; -1 with a message in err. */
 int tcp_start(struct dnsd *d, char *err, size_t errlen);
 /* Wake and join the loop (the caller has set d->stop); close its connections. */

@@ -399,6 +399,11 @@ table_store(struct dnsd *d, _Atomic(struct dnsd_ctable *) *slot, struct dnsd_cen
 		retire(d, &t->retire);
 	} else
 		old = table_put(t, e, h);
+	/* The gauges for /metrics: written under wlock, read relaxed. */
+	atomic_store_explicit(&d->nnames, atomic_load_explicit(&d->nnames, memory_order_relaxed) +
+	    (old == NULL), memory_order_relaxed);
+	atomic_store_explicit(&d->nvalues, atomic_load_explicit(&d->nvalues, memory_order_relaxed) +
+	    e->ntxt - (old != NULL ? old->ntxt : 0), memory_order_relaxed);
 	if (old != NULL)
 		retire(d, &old->retire);
 	return 0;

@@ -108,6 +108,8 @@ conn_close(struct dnsd_tcp_loop *l, struct conn *c)
 	c->dead = l->dead;
 	l->dead = c;
 	l->nconn--;
+	if (l->ctx.cnt != NULL)
+		atomic_store_explicit(&l->ctx.cnt->tcp_open, l->nconn, memory_order_relaxed);
 }
 
 static void
@@ -210,8 +212,11 @@ conn_process(struct dnsd_tcp_loop *l, struct conn *c)
 		size_t mlen = (size_t)(c->in[off] << 8 | c->in[off + 1]);
 		int len;
 
-		if (mlen + 2 > DNSD_TCP_INBUF)
-			return -1;	/* longer than any query we take: close */
+		if (mlen + 2 > DNSD_TCP_INBUF) {	/* longer than any query we take: close */
+			if (l->ctx.cnt != NULL)
+				dnsd_count(&l->ctx.cnt->malformed[DNSD_STAT_TCP]);
+			return -1;
+		}
 		if (c->inlen - off < 2 + mlen)
 			break;
 		l->ctx.from = (const struct sockaddr *)&c->peer;
@@ -305,6 +310,10 @@ accept_all(struct dnsd_tcp_loop *l, int lfd, uint64_t now)
 		c->last = now;
 		list_append(l, c);
 		l->nconn++;
+		if (l->ctx.cnt != NULL) {
+			dnsd_count(&l->ctx.cnt->tcp_accepted);
+			atomic_store_explicit(&l->ctx.cnt->tcp_open, l->nconn, memory_order_relaxed);
+		}
 	}
 }
 
@@ -352,6 +361,10 @@ tcp_start(struct dnsd *d, char *err, size_t errlen)
 	}
 	d->tcp = l;
 	l->d = d;
+	if (d->stats && (l->ctx.cnt = counters_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (cookie_ctx_init(d, &l->ctx) == -1) {
 		snprintf(err, errlen, "cookies: cannot make a SipHash context");
 		return -1;
@@ -397,6 +410,15 @@ tcp_stop(struct dnsd *d)
 	if (l->ep > 0)
 		close(l->ep);
 	cookie_ctx_fini(&l->ctx);
+	free(l->ctx.cnt);
 	free(l);
 	d->tcp = NULL;
+}
+
+/* Add the TCP loop's counters into out (dnsd_stats_read, while running). */
+void
+tcp_counters_add(struct dnsd *d, struct dnsd_stats *out)
+{
+	if (d->tcp != NULL)
+		counters_add(d->tcp->ctx.cnt, out);
 }

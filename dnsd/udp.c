@@ -153,8 +153,11 @@ udp_main(void *arg)
 			if (i + UDP_HINT_AHEAD < n)
 				table_hint_entry(d, b->hint[i + UDP_HINT_AHEAD]);
 
-			if (in->msg_flags & MSG_TRUNC)
-				continue;	/* larger than any query we serve: drop */
+			if (in->msg_flags & MSG_TRUNC) {	/* larger than any query we serve: drop */
+				if (w->ctx.cnt != NULL)
+					dnsd_count(&w->ctx.cnt->malformed[DNSD_STAT_UDP]);
+				continue;
+			}
 			w->ctx.from = (const struct sockaddr *)&b->from[i];
 			len = answer_query(d, &w->ctx, b->q[i], b->in[i].msg_len, b->a[nout],
 			    DNSD_MAX_UDP_PAYLOAD, false);
@@ -211,6 +214,10 @@ udp_start(struct dnsd *d, char *err, size_t errlen)
 				return -1;
 			}
 			memset(w->b, 0, sizeof(*w->b));
+			if (d->stats && (w->ctx.cnt = counters_new()) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
 			if (cookie_ctx_init(d, &w->ctx) == -1) {
 				snprintf(err, errlen, "cookies: cannot make a SipHash context");
 				return -1;
@@ -233,9 +240,18 @@ udp_stop(struct dnsd *d)
 		if (d->udp[i].running)
 			pthread_join(d->udp[i].tid, NULL);
 		free(d->udp[i].b);
+		free(d->udp[i].ctx.cnt);
 		cookie_ctx_fini(&d->udp[i].ctx);
 	}
 	free(d->udp);
 	d->udp = NULL;
 	d->nudp = 0;
+}
+
+/* Add every UDP worker's counters into out (dnsd_stats_read, while running). */
+void
+udp_counters_add(struct dnsd *d, struct dnsd_stats *out)
+{
+	for (size_t i = 0; i < d->nudp; i++)
+		counters_add(d->udp[i].ctx.cnt, out);
 }

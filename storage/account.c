@@ -407,8 +407,8 @@ fail:
  * Create an account; see storage.h. The key is generated here, hashed, and
  * only the hash is stored. Returns 0 once the account is fsync'd, or -1.
  */
-int
-storage_register(struct storage *st, const char *const *allowfrom, size_t n,
+static int
+register_account(struct storage *st, const char *const *allowfrom, size_t n,
     struct storage_account *out, char key[STORAGE_KEY_LEN + 1])
 {
 	char user[RAND_UUID_LEN + 1], sub[RAND_UUID_LEN + 1], hash[STORAGE_HASH_MAX];
@@ -461,6 +461,19 @@ out:
 		memset(out, 0, sizeof(*out));
 	}
 	free(json);
+	return rc;
+}
+
+/* storage_register, timed for the write latency histogram (/metrics). */
+int
+storage_register(struct storage *st, const char *const *allowfrom, size_t n,
+    struct storage_account *out, char key[STORAGE_KEY_LEN + 1])
+{
+	uint64_t t0 = storage_now_ns();
+	int rc = register_account(st, allowfrom, n, out, key);
+
+	if (st != NULL)
+		storage_write_done(st, t0, rc);
 	return rc;
 }
 

@@ -243,6 +243,36 @@ storage_healthy(struct storage *st)
 	return ok && !st->broken;
 }
 
+/* CLOCK_MONOTONIC in ns (see internal.h). */
+uint64_t
+storage_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Account one write in the latency histogram or the errors (see internal.h). */
+void
+storage_write_done(struct storage *st, uint64_t t0, int rc)
+{
+	static const double bound[STORAGE_WRITE_BUCKETS] = STORAGE_WRITE_BOUNDS;
+	uint64_t ns = storage_now_ns() - t0;
+	size_t i;
+
+	if (rc != 0) {
+		atomic_fetch_add_explicit(&st->wr_errors, 1, memory_order_relaxed);
+		return;
+	}
+	for (i = 0; i < STORAGE_WRITE_BUCKETS && (double)ns / 1e9 > bound[i]; i++)
+		;
+	if (i < STORAGE_WRITE_BUCKETS)
+		atomic_fetch_add_explicit(&st->wr_bucket[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->wr_ns, ns, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->wr_count, 1, memory_order_relaxed);
+}
+
 /* See storage.h. */
 void
 storage_stats(struct storage *st, struct storage_stats *out)
@@ -261,4 +291,9 @@ storage_stats(struct storage *st, struct storage_stats *out)
 	out->sync_writer = st->sync_w;
 	out->sync_checkpoint = st->sync_ck;
 	out->wal_limit = st->wal_limit;
+	out->writes = atomic_load_explicit(&st->wr_count, memory_order_relaxed);
+	out->write_errors = atomic_load_explicit(&st->wr_errors, memory_order_relaxed);
+	out->write_ns = atomic_load_explicit(&st->wr_ns, memory_order_relaxed);
+	for (size_t i = 0; i < STORAGE_WRITE_BUCKETS; i++)
+		out->write_bucket[i] = atomic_load_explicit(&st->wr_bucket[i], memory_order_relaxed);
 }

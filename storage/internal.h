@@ -88,6 +88,10 @@ struct storage {
 	_Atomic uint64_t legacy_left;	/* bcrypt hashes in records, counted at open */
 	char dummy_bcrypt[32];		/* "$2b$NN$" + salt: what denials run while legacy_left */
 
+	/* Write latency and errors for /metrics (health.c: storage_write_done). */
+	_Atomic uint64_t wr_count, wr_errors, wr_ns;
+	_Atomic uint64_t wr_bucket[STORAGE_WRITE_BUCKETS];
+
 	/* Background checkpoints (sync.c), on a connection of their own. */
 	pthread_mutex_t clock;
 	pthread_cond_t ccond;
@@ -100,6 +104,10 @@ struct storage {
 
 /* db.c */
 struct storage *storage_alloc(unsigned txt_values, char *err, size_t errlen);
+/* CLOCK_MONOTONIC now, in ns (the start of a write, for storage_write_done). */
+uint64_t storage_now_ns(void);
+/* Account one write that started at t0 (storage_now_ns) and returned rc (0 or -1). */
+void storage_write_done(struct storage *st, uint64_t t0, int rc);
 int storage_wlock(struct storage *st);
 void storage_wunlock(struct storage *st);
 struct storage_reader *storage_rget(struct storage *st);

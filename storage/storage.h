@@ -115,8 +115,19 @@ enum storage_auth_result {
 	STORAGE_AUTH_ERROR = -1,	/* the database failed */
 };
 
+#define STORAGE_WRITE_BUCKETS 10	/* buckets of the write latency histogram (/metrics) */
+/* Their upper bounds in seconds (Prometheus "le"); a slower write is only in the count. */
+#define STORAGE_WRITE_BOUNDS { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0 }
+
 /* Counters and settings read back, for tests and monitoring (storage_stats()). */
 struct storage_stats {
+	/* Committed writes (storage_register, storage_txt_set), from the call to its
+	   return: the commit and its shared fsync included. */
+	uint64_t writes;		/* writes that succeeded */
+	uint64_t write_errors;		/* writes that returned -1 */
+	uint64_t write_ns;		/* total time of the successful writes, ns */
+	uint64_t write_bucket[STORAGE_WRITE_BUCKETS];	/* successful writes per bucket (not
+						 * cumulative: at most that bound, above the last) */
 	uint64_t bcrypt_calls;		/* bcrypt computations run, real or dummy */
 	uint64_t bcrypt_busy;		/* checks refused with STORAGE_AUTH_BUSY */
 	unsigned bcrypt_peak;		/* most bcrypt computations ever running at once */

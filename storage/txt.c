@@ -97,8 +97,8 @@ rotate(struct storage *st, const char *sub, const char *txt, const struct row *r
  * the writer: read the subdomain's rows, overwrite the oldest (or insert
  * while there are fewer than txt_values), commit. Returns 0 or -1.
  */
-int
-storage_txt_set(struct storage *st, const char *subdomain, const char *txt,
+static int
+txt_set(struct storage *st, const char *subdomain, const char *txt,
     struct storage_txt *now)
 {
 	struct row rows[STORAGE_MAX_TXT];
@@ -255,5 +255,18 @@ storage_foreach(struct storage *st,
 out:
 	sqlite3_finalize(s);
 	storage_rput(st, rd);
+	return rc;
+}
+
+/* storage_txt_set, timed for the write latency histogram (/metrics). */
+int
+storage_txt_set(struct storage *st, const char *subdomain, const char *txt,
+    struct storage_txt *now)
+{
+	uint64_t t0 = storage_now_ns();
+	int rc = txt_set(st, subdomain, txt, now);
+
+	if (st != NULL)
+		storage_write_done(st, t0, rc);
 	return rc;
 }
