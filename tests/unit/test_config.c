@@ -476,6 +476,53 @@ test_port_string_or_integer(void)
 	return 0;
 }
 
+/* [api] metrics_listen: off by default and when "", else a literal address and port. */
+static int
+test_metrics_listen(void)
+{
+	static const struct { const char *line; int ok; int family; unsigned port; } cases[] = {
+		{ "metrics_listen = \"127.0.0.1:9153\"", 1, AF_INET, 9153 },
+		{ "metrics_listen = \"[::1]:9153\"", 1, AF_INET6, 9153 },
+		{ "metrics_listen = \"0.0.0.0:0\"", 1, AF_INET, 0 },
+		{ "metrics_listen = \"\"", 1, AF_UNSPEC, 0 },
+		{ "metrics_listen = \":9153\"", 0, 0, 0 },
+		{ "metrics_listen = \"localhost:9153\"", 0, 0, 0 },
+		{ "metrics_listen = \"127.0.0.1\"", 0, 0, 0 },
+		{ "metrics_listen = \"::1:9153\"", 0, 0, 0 },
+		{ "metrics_listen = \"127.0.0.1:65536\"", 0, 0, 0 },
+		{ "metrics_listen = 9153", 0, 0, 0 },
+	};
+	char text[1024];
+	struct config cfg;
+	size_t i;
+
+	CHECK(parse(MINIMAL, &cfg) == 0);
+	CHECK(!cfg.metrics_on && cfg.metrics_listen == NULL);	/* the default: off */
+	config_free(&cfg);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *t = replace(MINIMAL, "port = \"443\"", cases[i].line);
+
+		CHECK(t != NULL);
+		snprintf(text, sizeof(text), "%s\nport = \"443\"\n", t);
+		free(t);
+		if (!cases[i].ok) {
+			CHECK(parse(text, &cfg) == -1);
+			CHECK(strstr(errbuf, "[api] metrics_listen") != NULL);
+			continue;
+		}
+		CHECK(parse(text, &cfg) == 0);
+		CHECK(cfg.metrics_on == (cases[i].family != AF_UNSPEC));
+		if (cfg.metrics_on) {
+			CHECK(cfg.metrics_addr.ss_family == cases[i].family);
+			CHECK(ntohs(cases[i].family == AF_INET ?
+			    ((struct sockaddr_in *)&cfg.metrics_addr)->sin_port :
+			    ((struct sockaddr_in6 *)&cfg.metrics_addr)->sin6_port) == cases[i].port);
+		}
+		config_free(&cfg);
+	}
+	return 0;
+}
+
 static int
 test_listen_forms(void)
 {
@@ -1167,6 +1214,7 @@ static const struct test_case tests[] = {
 	{ "dns_limit_keys", test_dns_limit_keys },
 	{ "port_string_or_integer", test_port_string_or_integer },
 	{ "listen_forms", test_listen_forms },
+	{ "metrics_listen", test_metrics_listen },
 	{ "engine_postgres", test_engine_postgres },
 	{ "protocols", test_protocols },
 	{ "strings_and_arrays", test_strings_and_arrays },
