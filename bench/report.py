@@ -149,6 +149,22 @@ def rows(m, raw):
         out.append((label, fmt(val, digits), fmt(ref, digits) + ref_note,
                     fmt(ratio, 2) if ratio is not None else "-", target, verdict))
 
+    def metrics_rows():
+        for key, name in (("udp_hits", "UDP"), ("tcp_hits", "TCP")):
+            row("metrics on, %s TXT hits QPS (ref: metrics off)" % name,
+                get("metrics.on.%s.dns01d.qps" % key), get("metrics.off.%s.dns01d.qps" % key),
+                0, "ratio>=", 0.97)
+            row("metrics on, server CPU per %s hit, us (ref: metrics off)" % name,
+                get("metrics.on.%s.dns01d.cpu" % key), get("metrics.off.%s.dns01d.cpu" % key), 2)
+        counted = raw.get("metrics.counted", [])
+        out.append(("metrics: every answered query counted", "yes" if counted and
+                    min(counted) == 1 else ("n/a" if not counted else "no"), "-", "-", "yes",
+                    "PASS" if counted and min(counted) == 1 else "FAIL"))
+
+    if get("only.metrics"):	# BENCH_ONLY=metrics: the metrics rows alone
+        metrics_rows()
+        return out
+
     tests = (("udp_hits", "UDP TXT hits"), ("udp_misses", "UDP misses (NXDOMAIN)"),
              ("tcp_hits", "TCP TXT hits, 10 conns pipelined"))
     goal = {"udp_hits": 1.0, "udp_misses": 1.0, "tcp_hits": 0.9}
@@ -172,6 +188,7 @@ def rows(m, raw):
     row("cookies: server CPU per UDP hit, us (ref: no cookie)",
         get("cookie.on.udp_hits.dns01d.cpu"), get("cookie.off.udp_hits.dns01d.cpu"), 2)
     instr_rows(row, get)
+    metrics_rows()
 
     # Correctness of what was measured: each dnsperf run got only the expected
     # rcode, and a sample of answers is identical on both servers.

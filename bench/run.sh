@@ -12,6 +12,9 @@
 #      Both without RRL, dns01d with cookies on (its default).
 #   3b. The cost of RRL (a second daemon with RRL on, alternating with the first) and of
 #      cookies (UDP hits with and without a client cookie), in the same rounds.
+#   3c. The cost of the Prometheus counters: a third daemon with metrics_listen on (its
+#      /metrics scraped every BENCH_SCRAPE_S s), alternating with the metrics-off one:
+#      UDP and TCP hits.
 #   4. BENCH_SCALE_N accounts (default 100,000) written straight into an acme-dns
 #      database: startup time, RSS, and UDP hits alternating with the 1,000-account daemon.
 #   5. wrk on /update; dnsperf idle and while wrk saturates /update, alternating;
@@ -22,7 +25,8 @@
 #      and on, and with a client cookie (counts that do not depend on the machine's load).
 #   8. the dns01 client against uacme on the offline ACME bed (bench/client.sh): issue
 #      wildcard + base, BENCH_CLIENT_ROUNDS (3) alternating runs each, median wall time.
-# BENCH_ONLY=pg runs phase 6 alone, BENCH_ONLY=instr phase 7, BENCH_ONLY=client phase 8.
+# BENCH_ONLY=pg runs phase 6 alone, BENCH_ONLY=instr phase 7, BENCH_ONLY=client phase 8,
+# BENCH_ONLY=metrics phases 1 and 3c.
 # Every process is started in the background, recorded by PID and stopped by PID.
 # Raw outputs are kept in $B/bench/. Exit status 0 when every row with a target passes.
 set -u
@@ -39,6 +43,7 @@ ROUNDS=${BENCH_ROUNDS:-3}		# dnsperf rounds per server and test (median taken)
 DNS_SECONDS=${BENCH_SECONDS:-5}		# dnsperf -l
 API_SECONDS=${BENCH_API_SECONDS:-8}	# wrk -d
 DNS_THREADS=${BENCH_DNS_THREADS:-1}	# dns01d UDP workers; Knot gets udp-workers: 1 too
+SCRAPE_S=${BENCH_SCRAPE_S:-2}		# phase 3c: seconds between two scrapes of /metrics
 DOMAIN=auth.example.org
 RECORDS=(
 	"$DOMAIN. 3600 IN A 198.51.100.1"
@@ -56,7 +61,7 @@ for tp in dnsperf:dnsperf knotd:knot wrk:wrk sqlite3:sqlite3 curl:curl kdig:knot
 		die "missing ${tp%%:*} (Debian package ${tp#*:}); run 'sudo make deps'"
 done
 [ -x "$DNS01D_BIN" ] || die "$DNS01D_BIN not built; run 'make $B/dns01d'"
-case $N$SCALE_N$ROUNDS$DNS_SECONDS$API_SECONDS$DNS_THREADS in
+case $N$SCALE_N$ROUNDS$DNS_SECONDS$API_SECONDS$DNS_THREADS$SCRAPE_S in
 *[!0-9]*) die "BENCH_* settings must be whole numbers" ;;
 esac
 
@@ -124,8 +129,9 @@ finish() {
 	exit "$rc"
 }
 
-# bench_config FILE DB DNS_PORT API_PORT [RRL_RATE]: dns01d's config, written by lib.sh's
-# write_config with the bench's zone (DOMAIN, RECORDS) and DNS_THREADS UDP workers.
+# bench_config FILE DB DNS_PORT API_PORT [RRL_RATE] [METRICS_PORT]: dns01d's config, written
+# by lib.sh's write_config with the bench's zone (DOMAIN, RECORDS) and DNS_THREADS UDP
+# workers; metrics_listen on 127.0.0.1:METRICS_PORT when given.
 # register_rate = 0: the bench registers thousands of accounts a second from 127.0.0.1,
 # far over the default "100/hour" per address (docs/performance.md). RRL is off
 # (rrl_rate = 0) unless RRL_RATE is given: Knot runs without RRL too, and dnsperf sends
@@ -133,7 +139,8 @@ finish() {
 bench_config() {
 	DB=$2 DNS_PORT=$3 API_PORT=$4 PROTO=both4 LOGLEVEL=info \
 		write_config "$1" "dns_threads = $DNS_THREADS
-rrl_rate = ${5:-0}" "register_rate = 0"
+rrl_rate = ${5:-0}" "register_rate = 0${6:+
+metrics_listen = \"127.0.0.1:$6\"}"
 }
 
 # start_daemon CONFIG LOG API_PORT: start dns01d, wait for /health 200 (at most 20 s).
@@ -223,16 +230,18 @@ if [ "${BENCH_ONLY:-}" = client ]; then
 fi
 
 # ---------------------------------------------------------------- phase 1: dns01d, N accounts
-# Seven distinct free ports: dns01d DNS and API, Knot, the scale daemon's two, the RRL one's two.
+# Ten distinct free ports: dns01d DNS and API, Knot, the scale daemon's two, the RRL one's
+# two, the metrics one's three.
 PORTS=()
-for _ in $(seq 1 70); do
+for _ in $(seq 1 100); do
 	p=$(free_port)
 	[ -n "$p" ] && [[ " ${PORTS[*]} " != *" $p "* ]] && PORTS+=("$p")
-	[ "${#PORTS[@]}" = 7 ] && break
+	[ "${#PORTS[@]}" = 10 ] && break
 done
-[ "${#PORTS[@]}" = 7 ] || die "cannot find free ports on 127.0.0.1"
+[ "${#PORTS[@]}" = 10 ] || die "cannot find free ports on 127.0.0.1"
 DNS_PORT=${PORTS[0]} API_PORT=${PORTS[1]} KNOT_PORT=${PORTS[2]}
 SDNS_PORT=${PORTS[3]} SAPI_PORT=${PORTS[4]} RDNS_PORT=${PORTS[5]} RAPI_PORT=${PORTS[6]}
+MDNS_PORT=${PORTS[7]} MAPI_PORT=${PORTS[8]} MMET_PORT=${PORTS[9]}
 result accounts "$N"
 bench_config "$T_DIR/dns01d.cfg" "$T_DIR/dns01d.db" "$DNS_PORT" "$API_PORT"
 note "dns01d: DNS 127.0.0.1:$DNS_PORT, API 127.0.0.1:$API_PORT, $DNS_THREADS UDP worker(s)"
@@ -243,6 +252,57 @@ note "registering $N accounts with two values each through the API"
 spawn timeout 300 python3 "$ROOT/bench/accounts.py" register "$API_PORT" "$N" >"$T_DIR/accounts.tsv"
 wait "$LAST_PID" || { note "registration failed"; finish; }
 cut -f3- "$T_DIR/accounts.tsv" >"$OUT/accounts-public.tsv"	# no keys in $OUT
+
+# ---------------------------------------------------------------- phase 3c: metrics cost
+# A daemon with metrics_listen on (so every UDP worker and the TCP loop count each query
+# in their own cache lines), on a copy of the database, alternating with the metrics-off
+# daemon; a scraper reads /metrics every SCRAPE_S s meanwhile. After each run the counter
+# must have moved by at least the queries dnsperf saw answered (never fewer).
+metrics_phase() {
+	local r s order q0 q1 done_q
+	budget "the metrics phase"
+	python3 "$ROOT/bench/zonegen.py" hits "$DOMAIN" 5 <"$T_DIR/accounts.tsv" >"$T_DIR/mhits"
+	sqlite3 "$T_DIR/dns01d.db" ".backup '$T_DIR/metrics.db'" || { note "cannot copy the database"; finish; }
+	bench_config "$T_DIR/metrics.cfg" "$T_DIR/metrics.db" "$MDNS_PORT" "$MAPI_PORT" 0 "$MMET_PORT"
+	start_daemon "$T_DIR/metrics.cfg" "$OUT/dns01d-metrics.log" "$MAPI_PORT" || finish
+	M_PID=$DAEMON_PID
+	spawn bash -c "while sleep $SCRAPE_S; do curl -s -m 2 -o /dev/null http://127.0.0.1:$MMET_PORT/metrics; done"
+	SCRAPER_PID=$LAST_PID
+	for r in $(seq 1 "$ROUNDS"); do
+		budget "metrics round $r"
+		if [ $((r % 2)) = 1 ]; then order="on off"; else order="off on"; fi
+		for t in udp_hits tcp_hits; do
+			for s in $order; do
+				local args=() port=$DNS_PORT pid=$D_PID
+				[ "$t" = tcp_hits ] && args=(-m tcp)
+				[ "$s" = on ] && port=$MDNS_PORT pid=$M_PID
+				q0=$(metrics_answered)
+				run_dnsperf "metrics.$s.$t.dns01d" "$port" "$pid" "$T_DIR/mhits" NOERROR "${args[@]}"
+				[ "$s" = on ] || continue
+				q1=$(metrics_answered)
+				done_q=$(sed -n 's/^[[:space:]]*Queries completed:[[:space:]]*\([0-9]*\).*/\1/p' \
+					"$(ls -t "$OUT"/dnsperf."metrics.on.$t.dns01d".*.txt | head -n1)")
+				result metrics.counted "$([ -n "$q1" ] && [ -n "$done_q" ] &&
+					[ $((q1 - q0)) -ge "$done_q" ] && echo 1 || echo 0)"
+			done
+		done
+	done
+	stop_pid "$SCRAPER_PID"
+	stop_pid "$M_PID"
+}
+
+# metrics_answered: the sum of dns01d_dns_queries_total on the metrics daemon.
+metrics_answered() {
+	curl -s -m 2 "http://127.0.0.1:$MMET_PORT/metrics" |
+		awk '/^dns01d_dns_queries_total/ { t += $NF } END { printf "%d\n", t }'
+}
+
+if [ "${BENCH_ONLY:-}" = metrics ]; then
+	result only.metrics 1
+	metrics_phase
+	stop_pid "$D_PID"
+	finish
+fi
 
 # ---------------------------------------------------------------- phase 2: Knot, same records
 SOA=$(kdig +noall +answer +time=2 +retry=1 -p "$DNS_PORT" @127.0.0.1 "$DOMAIN" SOA |
@@ -349,6 +409,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 done
 stop_pid "$R_PID"
+metrics_phase
 
 # ---------------------------------------------------------------- phase 4: scale
 # The 100,000-account daemon runs next to the 1,000-account one, and dnsperf
