@@ -214,6 +214,31 @@ if [ "$dropped" -gt 0 ] && [ "$slipped" -gt 0 ]; then ok metrics_rrl_moved; else
 	fail metrics_rrl_moved "dropped $dropped, slipped $slipped ($r)"; fi
 stop_dns01d
 
+# ---- tls = "cert": the seconds until the served certificate expires
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$Z" \
+	-keyout "$T_DIR/key.pem" -out "$T_DIR/cert.pem" 2>/dev/null
+new_ports
+TLS=cert write_config "$T_DIR/tls.cfg" "" "metrics_listen = \"127.0.0.1:$M_PORT\"
+tls_cert_privkey = \"$T_DIR/key.pem\"
+tls_cert_fullchain = \"$T_DIR/cert.pem\""
+"$DNS01D_BIN" -c "$T_DIR/tls.cfg" >>"$T_DIR/dns01d-tls.log" 2>&1 &
+DAEMON_PID=$!
+T_PIDS+=("$DAEMON_PID")
+T_LOGS+=("$T_DIR/dns01d-tls.log")
+for _ in $(seq 1 100); do
+	[ "$(scrape "$T_DIR/after")" = 200 ] && break
+	sleep 0.1
+done
+left=$(awk '/^dns01d_api_certificate_expiry_seconds / { print $2 }' "$T_DIR/after")
+if [ -n "$left" ] && [ "$left" -le 172800 ] && [ "$left" -ge $((172800 - 300)) ]; then
+	ok metrics_cert_expiry_seconds
+else
+	fail metrics_cert_expiry_seconds "got [$left], want about 172800 (a 2-day certificate)"
+fi
+if out=$(promtool check metrics <"$T_DIR/after" 2>&1); then ok metrics_promtool_check_tls; else
+	fail metrics_promtool_check_tls "$out"; fi
+stop_dns01d
+
 # ---- config: metrics_listen wants an address; "" is off
 for bad in ':9153' 'localhost:9153' '127.0.0.1' '[::1]'; do
 	write_config "$T_DIR/bad.cfg" "" "metrics_listen = \"$bad\""
@@ -221,5 +246,6 @@ for bad in ':9153' 'localhost:9153' '127.0.0.1' '[::1]'; do
 	check_match "metrics_listen_rejects_${bad//[^a-z0-9]/_}" "$out" 'metrics_listen: .* is not'
 done
 write_config "$T_DIR/off.cfg" "" 'metrics_listen = ""'
-check metrics_listen_empty_is_off "$DNS01D_BIN" -n -c "$T_DIR/off.cfg"
+if out=$("$DNS01D_BIN" -n -c "$T_DIR/off.cfg" 2>&1); then ok metrics_listen_empty_is_off; else
+	fail metrics_listen_empty_is_off "$out"; fi
 t_done
