@@ -1,7 +1,7 @@
 #!/bin/bash
-# bench/instr.sh -- instructions per DNS answer under callgrind: RRL off, RRL on, and a
-# query with a client cookie (the server computes a SipHash cookie), for `make bench`
-# (phase 7) or alone with BENCH_ONLY=instr.
+# bench/instr.sh -- instructions per DNS answer under callgrind: RRL off, RRL on, a query
+# with a client cookie (the server computes a SipHash cookie), and metrics_listen on
+# (every answer counted), for `make bench` (phase 7) or alone with BENCH_ONLY=instr.
 # SPDX-License-Identifier: ISC
 #
 # QPS ratios need a quiet machine; instruction counts do not: callgrind counts the same
@@ -59,13 +59,14 @@ print(ok)
 PY
 }
 
-# measure CASE RRL_RATE COOKIE: prints the instructions per answer for one case.
+# measure CASE RRL_RATE COOKIE [API_KEYS]: prints the instructions per answer for one case.
 measure() {
 	local name=$1 rrl=$2 cookie=$3 cfg log out pid i got dump ir
 	new_ports
 	cfg=$T_DIR/$name.cfg log=$T_DIR/$name.log out=$T_DIR/callgrind.$name
 	DB=$T_DIR/$name.db PROTO=both4 write_config "$cfg" "rrl_rate = $rrl
-seccomp = false" "register_rate = 0"
+seccomp = false" "register_rate = 0
+${4:-}"
 	valgrind --tool=callgrind --callgrind-out-file="$out.%p" "$DNS01D_BIN" -c "$cfg" >"$log" 2>&1 &
 	pid=$!
 	for i in $(seq 1 600); do
@@ -92,13 +93,18 @@ seccomp = false" "register_rate = 0"
 off=$(measure rrl_off 0 0)
 on=$(measure rrl_on 1000000 0)
 ck=$(measure cookie 0 1)
+# metrics_listen on: every answer is counted in the worker's own counters (not scraped).
+me=$(measure metrics 0 0 "metrics_listen = \"127.0.0.1:$(free_port)\"")
 echo "instr.rrl_off.per_query $off"
 echo "instr.rrl_on.per_query $on"
 echo "instr.cookie.per_query $ck"
-[ "$off" -gt 0 ] && [ "$on" -gt 0 ] && [ "$ck" -gt 0 ] || { echo "instr: a case failed" >&2; exit 1; }
-python3 - "$off" "$on" "$ck" <<'PY'
+echo "instr.metrics.per_query $me"
+[ "$off" -gt 0 ] && [ "$on" -gt 0 ] && [ "$ck" -gt 0 ] && [ "$me" -gt 0 ] ||
+	{ echo "instr: a case failed" >&2; exit 1; }
+python3 - "$off" "$on" "$ck" "$me" <<'PY'
 import sys
-off, on, ck = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+off, on, ck, me = (int(a) for a in sys.argv[1:5])
 print(f"instr.rrl_cost {on / off:.3f}  (RRL on / off, user-space instructions per answer)")
 print(f"instr.cookie_cost {ck / off:.3f}  (client cookie / none)")
+print(f"instr.metrics_cost {me / off:.3f}  (metrics on / off)")
 PY

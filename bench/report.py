@@ -103,6 +103,8 @@ def instr_rows(row, get):
         get("instr.rrl_on.per_query"), get("instr.rrl_off.per_query"), 0)
     row("cookies: user-space instructions per UDP answer, callgrind (ref: none)",
         get("instr.cookie.per_query"), get("instr.rrl_off.per_query"), 0)
+    row("metrics on, user-space instructions per UDP answer, callgrind (ref: off)",
+        get("instr.metrics.per_query"), get("instr.rrl_off.per_query"), 0, "ratio<=", 1.03)
 
 
 def pg_rows(row, get):
