@@ -275,6 +275,33 @@ JSON
 		{ echo "# cannot fetch Pebble's root from https://127.0.0.1:$mgmt/roots/0"; return 1; }
 }
 
+# bed_start_acmeca TAG [ARG...]: the scripted CA (acmeca.py: profiles, dns-account-01,
+# dns-persist-01) on a random port, validating through unbound; ARGs go to acmeca.py
+# (e.g. --challenges dns-01). Needs Debian's python3-cryptography (BED_PY is the
+# python3 that has it). Sets TAG_DIR_URL, TAG_BASE (for GET /orders), TAG_ROOT, TAG_LOG
+# and TAG_PID.
+BED_PY=/usr/bin/python3
+[ -x "$BED_PY" ] || BED_PY=python3
+bed_start_acmeca() {
+	local tag=$1 d=$T_DIR/acmeca-$1 port
+	shift
+	mkdir -p "$d"
+	bed_port port || return 1
+	"$BED_PY" "$BED_HERE/acmeca.py" --port "$port" --cert "$BED_LH_CERT" --key "$BED_LH_KEY" \
+		--dns "127.0.0.1:$UB_PORT" "$@" >"$d/acmeca.log" 2>&1 &
+	local pid=$!
+	T_PIDS+=("$pid")
+	printf -v "${tag}_PID" '%s' "$pid"
+	printf -v "${tag}_DIR_URL" '%s' "https://127.0.0.1:$port/dir"
+	printf -v "${tag}_BASE" '%s' "https://127.0.0.1:$port"
+	printf -v "${tag}_ROOT" '%s' "$d/root.pem"
+	printf -v "${tag}_LOG" '%s' "$d/acmeca.log"
+	bed_wait_log "$pid" "$d/acmeca.log" "^ready" || return 1
+	curl -sf -m 5 --cacert "$BED_CA" -o "$d/root.pem" "https://127.0.0.1:$port/roots/0" &&
+		grep -q 'BEGIN CERTIFICATE' "$d/root.pem" ||
+		{ echo "# cannot fetch the scripted CA's root"; return 1; }
+}
+
 # bed_cert_status MGMT CERT: Pebble's status ("Valid", "Revoked") of CERT by its serial.
 bed_cert_status() {
 	local serial
