@@ -608,7 +608,7 @@ out:
 /* §7.4 newOrder; the order URL is the Location. */
 int
 acme_new_order(struct acme *a, const char *const *names, size_t n, const char *replaces,
-    struct acme_order *o, char **order_url, struct acme_err *err)
+    const char *profile, struct acme_order *o, char **order_url, struct acme_err *err)
 {
 	struct http_response resp;
 	char *payload;
@@ -616,7 +616,7 @@ acme_new_order(struct acme *a, const char *const *names, size_t n, const char *r
 
 	memset(o, 0, sizeof(*o));
 	*order_url = NULL;
-	payload = json_new_order(names, n, replaces);
+	payload = json_new_order(names, n, replaces, profile);
 	if (payload == NULL) {
 		acme_errf(err, "out of memory");
 		return -1;
@@ -642,6 +642,18 @@ out:
 	http_response_free(&resp);
 	free(payload);
 	return rc;
+}
+
+/* See acme.h. */
+bool
+acme_profile_offered(const struct acme *a, const char *profile)
+{
+	size_t i;
+
+	for (i = 0; i < a->dir.nprofiles; i++)
+		if (strcmp(a->dir.profiles[i], profile) == 0)
+			return true;
+	return false;
 }
 
 /* §7.4.1 pre-authorization. */

@@ -43,6 +43,10 @@
 #define ACME_HTTP_TIMEOUT 30		/* seconds one HTTP request may take */
 #define ACME_HTTP_CONNECT_TIMEOUT 10	/* seconds to connect */
 #define ACME_USER_AGENT "dns01/" ACME_VERSION	/* dns01 and dns01d send the same */
+#define ACME_MAX_PROFILES 16		/* meta.profiles names kept (draft-aaron-acme-profiles) */
+#define ACME_MAX_PROFILE_NAME 64	/* octets of one profile name */
+#define ACME_MAX_ISSUERS 10		/* draft-ietf-acme-dns-persist §3.1: issuerDomainNames */
+#define ACME_ACCOUNT_LABEL_LEN 16	/* draft-ietf-acme-dns-account-label §3.2: base32 of 10 bytes */
 
 /*
  * The one error line. The first message set is kept (it is the most specific),
@@ -282,6 +286,9 @@ struct acme_directory {
 	char *terms_of_service;		/* meta.termsOfService or NULL */
 	bool eab_required;		/* meta.externalAccountRequired */
 	char *caa_identity;		/* meta.caaIdentities[0], lower case, or NULL */
+	char *profiles[ACME_MAX_PROFILES];	/* meta.profiles names (draft-aaron-acme-profiles) */
+	size_t nprofiles;
+	char *account_hash_prefix;	/* meta.accountHashPrefix (dns-persist -02) or NULL */
 };
 
 /* A problem document (RFC 8555 §6.7, RFC 7807). */
@@ -299,17 +306,33 @@ struct acme_order {
 	size_t nauthz;
 	char *finalize;
 	char *certificate;
+	char *profile;			/* the profile the CA echoes, or NULL */
 	struct acme_problem error;	/* error.type NULL if none */
+};
+
+/* The DNS challenge types dns01 answers; the order is the index into acme_authz.chall. */
+enum acme_chall_type {
+	ACME_CHALL_DNS01 = 0,		/* RFC 8555 §8.4 */
+	ACME_CHALL_DNS_ACCOUNT01,	/* draft-ietf-acme-dns-account-label */
+	ACME_CHALL_DNS_PERSIST01,	/* draft-ietf-acme-dns-persist */
+	ACME_CHALL_NTYPES,
+};
+
+/* One challenge of an authorization; url NULL means the CA does not offer the type. */
+struct acme_chall {
+	char *url;
+	char *token;			/* dns-01, dns-account-01; checked with acme_token_valid */
+	char *status;
+	char *issuers[ACME_MAX_ISSUERS];	/* dns-persist-01 issuerDomainNames, lower-case */
+	size_t nissuers;
 };
 
 struct acme_authz {
 	char *status;
 	char *identifier;		/* the name, without "*." */
 	bool wildcard;
-	char *chall_url;		/* the dns-01 challenge, or NULL */
-	char *chall_token;
-	char *chall_status;
-	struct acme_problem error;	/* the challenge's error, if any */
+	struct acme_chall chall[ACME_CHALL_NTYPES];	/* by enum acme_chall_type */
+	struct acme_problem error;	/* the first challenge error, if any */
 };
 
 struct acme_account_info {
@@ -405,9 +428,15 @@ int acme_revoke(struct acme *a, const unsigned char *der, size_t len, int reason
     struct acme_err *err);
 int acme_revoke_with_key(struct acme *a, const struct crypto_key *cert_key,
     const unsigned char *der, size_t len, int reason, struct acme_err *err);
-/* newOrder (§7.4). *order_url is new. 0 or -1 (a->problem tells why). */
+/*
+ * newOrder (§7.4), with "replaces" (RFC 9773 §5) and "profile"
+ * (draft-aaron-acme-profiles) when not NULL. *order_url is new. 0 or -1
+ * (a->problem tells why; an unknown profile is invalidProfile).
+ */
 int acme_new_order(struct acme *a, const char *const *names, size_t n, const char *replaces,
-    struct acme_order *o, char **order_url, struct acme_err *err);
+    const char *profile, struct acme_order *o, char **order_url, struct acme_err *err);
+/* True if the directory's meta.profiles names profile. */
+bool acme_profile_offered(const struct acme *a, const char *profile);
 /* newAuthz (§7.4.1) for one name; *authz_url is new. 0 or -1. */
 int acme_new_authz(struct acme *a, const char *name, char **authz_url, struct acme_err *err);
 /* POST-as-GET an authorization. 0 or -1. */
@@ -476,6 +505,48 @@ int acme_session_account(struct acme_session *s, const struct acme_account_opts 
     struct acme_account_info *info, struct acme_err *err);
 /* Forget this CA's account URL in the cache (after deactivation). 0 or -1. */
 int acme_session_forget(struct acme_session *s, struct acme_err *err);
+
+/* ------------------------------------------------------------------ */
+/* challenge.c -- the DNS challenge types: names, record names, dns-persist-01 records */
+
+/* "dns-01" ... for a type; acme_chall_type_parse is the reverse (0 or -1). */
+const char *acme_chall_type_name(enum acme_chall_type t);
+int acme_chall_type_parse(const char *s, enum acme_chall_type *t);
+/*
+ * The dns-account-01 label (draft-ietf-acme-dns-account-label §3.2):
+ * lower(base32(SHA-256(account URL)[0:10])), 16 characters, into
+ * out[ACME_ACCOUNT_LABEL_LEN + 1]. 0 or -1.
+ */
+int acme_account_label(const char *account_url, char out[ACME_ACCOUNT_LABEL_LEN + 1]);
+/*
+ * The name of the TXT record a challenge of type t for base (no "*.") is
+ * validated at, with a trailing dot: _acme-challenge.<base>.,
+ * _<label>._acme-challenge.<base>. or _validation-persist.<base>.
+ * account_url is needed for dns-account-01. 0 or -1 (too long).
+ */
+int acme_chall_record(enum acme_chall_type t, const char *base, const char *account_url,
+    char *buf, size_t len);
+
+/* What a dns-persist-01 record must say for one authorization (all borrowed). */
+struct acme_persist_want {
+	const char *const *issuers;	/* the challenge's issuerDomainNames */
+	size_t nissuers;
+	const char *account_url;
+	const char *hash_prefix;	/* meta.accountHashPrefix, or NULL: -01 records only */
+	const char *thumbprint;		/* the account key's RFC 7638 thumbprint */
+	const char *domain;		/* the FQDN validated, no "*." */
+	bool wildcard;			/* needs policy=wildcard */
+	time_t now;			/* persistUntil must not be past */
+};
+
+/*
+ * Does one TXT value (its character-strings joined) satisfy w?
+ * (draft-ietf-acme-dns-persist §4.1: an RFC 8659 §4.2 issue-value naming one of
+ * the issuers, accounturi the account URL (-01) or its hashed form (-02),
+ * policy=wildcard for a wildcard, persistUntil not past; unknown tags ignored.)
+ * On false, *why (if not NULL) says what is wrong, a static string.
+ */
+bool acme_persist_match(const char *value, const struct acme_persist_want *w, const char **why);
 
 /* ------------------------------------------------------------------ */
 /* renew.c -- when is a certificate due? */

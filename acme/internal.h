@@ -29,8 +29,9 @@ char *json_jws(const char *protected_b64, const char *payload_b64, const char *s
 /* newAccount payload (RFC 8555 §7.3); eab_jws is a JWS in JSON or NULL. */
 char *json_new_account(const char *email, bool agree_tos, bool only_existing,
     const char *eab_jws);
-/* newOrder payload (RFC 8555 §7.4), with "replaces" (RFC 9773 §5) if not NULL. */
-char *json_new_order(const char *const *names, size_t n, const char *replaces);
+/* newOrder payload (RFC 8555 §7.4), with "replaces" (RFC 9773 §5) and "profile" if not NULL. */
+char *json_new_order(const char *const *names, size_t n, const char *replaces,
+    const char *profile);
 /* newAuthz payload (RFC 8555 §7.4.1). */
 char *json_new_authz(const char *name);
 char *json_finalize(const char *csr_b64);

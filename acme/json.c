@@ -102,6 +102,41 @@ caa_identity(json_t *meta)
 	return acme_domain_normalize(s);
 }
 
+/* True if s is a profile name we pass on: 1..ACME_MAX_PROFILE_NAME printable, no spaces. */
+static bool
+profile_name_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > ACME_MAX_PROFILE_NAME)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f || s[i] == '"' || s[i] == '\\')
+			return false;
+	return true;
+}
+
+/* draft-aaron-acme-profiles §3: meta.profiles maps name -> description; keep the names. */
+static void
+directory_profiles(json_t *profiles, struct acme_directory *d)
+{
+	const char *name;
+	json_t *v;
+
+	if (!json_is_object(profiles))
+		return;
+	json_object_foreach(profiles, name, v) {
+		(void)v;
+		if (d->nprofiles >= ACME_MAX_PROFILES)
+			break;
+		if (!profile_name_valid(name))
+			continue;	/* a name we could not send back anyway */
+		d->profiles[d->nprofiles] = strdup(name);
+		if (d->profiles[d->nprofiles] != NULL)
+			d->nprofiles++;
+	}
+}
+
 /* RFC 8555 §7.1.1: the directory object. newNonce, newAccount, newOrder are required. */
 int
 json_directory_parse(const char *body, size_t len, struct acme_directory *d,
@@ -135,6 +170,11 @@ json_directory_parse(const char *body, size_t len, struct acme_directory *d,
 		d->terms_of_service = get_str(meta, "termsOfService");
 		d->eab_required = json_is_true(json_object_get(meta, "externalAccountRequired"));
 		d->caa_identity = caa_identity(meta);
+		if (get_url(meta, "accountHashPrefix", &d->account_hash_prefix) == -1) {
+			acme_errf(err, "meta.accountHashPrefix is not an http(s) URL");
+			goto out;
+		}
+		directory_profiles(json_object_get(meta, "profiles"), d);
 	}
 	rc = 0;
 out:
@@ -159,6 +199,9 @@ acme_directory_free(struct acme_directory *d)
 	free(d->key_change);
 	free(d->renewal_info);
 	free(d->terms_of_service);
+	free(d->account_hash_prefix);
+	for (size_t i = 0; i < d->nprofiles; i++)
+		free(d->profiles[i]);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -280,6 +323,7 @@ json_order_parse(const char *body, size_t len, struct acme_order *o, struct acme
 	}
 	if (json_is_object(json_object_get(j, "error")))
 		(void)problem_from(json_object_get(j, "error"), &o->error);
+	o->profile = get_str(j, "profile");
 	rc = 0;
 out:
 	json_decref(j);
@@ -302,17 +346,79 @@ acme_order_free(struct acme_order *o)
 	free(o->authz);
 	free(o->finalize);
 	free(o->certificate);
+	free(o->profile);
 	acme_problem_free(&o->error);
 	memset(o, 0, sizeof(*o));
 }
 
-/* RFC 8555 §7.1.4 authorization object; only the dns-01 challenge is kept. */
+/*
+ * dns-persist-01 issuerDomainNames (draft-ietf-acme-dns-persist §3.1): 1 to
+ * ACME_MAX_ISSUERS names of at most ACME_MAX_NAME octets; else malformed.
+ */
+static int
+chall_issuers(const json_t *c, struct acme_chall *ch)
+{
+	const json_t *arr = json_object_get(c, "issuerDomainNames"), *v;
+	size_t i;
+	char *n;
+
+	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > ACME_MAX_ISSUERS)
+		return -1;
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) || (n = acme_domain_normalize(json_string_value(v))) == NULL)
+			return -1;
+		ch->issuers[ch->nissuers++] = n;
+	}
+	return 0;
+}
+
+/* Free one challenge's members and mark it "not offered". */
+static void
+chall_clear(struct acme_chall *ch)
+{
+	size_t i;
+
+	free(ch->url);
+	free(ch->token);
+	free(ch->status);
+	for (i = 0; i < ch->nissuers; i++)
+		free(ch->issuers[i]);
+	memset(ch, 0, sizeof(*ch));
+}
+
+/*
+ * One challenge object into ch (the first of its type wins). A dns-01
+ * challenge without a URL is an error, as before; a malformed dns-account-01
+ * or dns-persist-01 challenge is rejected (draft-ietf-acme-dns-persist §3.1)
+ * and treated as not offered, so the others still work.
+ */
+static int
+chall_from(const json_t *c, enum acme_chall_type t, struct acme_chall *ch, struct acme_err *err)
+{
+	if (get_url(c, "url", &ch->url) == -1 || ch->url == NULL) {
+		chall_clear(ch);
+		if (t != ACME_CHALL_DNS01)
+			return 0;
+		acme_errf(err, "the CA sent a dns-01 challenge without a URL");
+		return -1;
+	}
+	ch->status = get_str(c, "status");
+	if (t != ACME_CHALL_DNS_PERSIST01)
+		ch->token = get_str(c, "token");
+	else if (chall_issuers(c, ch) == -1)
+		chall_clear(ch);
+	return 0;
+}
+
+/* RFC 8555 §7.1.4 authorization object; the DNS challenges dns01 knows are kept. */
 int
 json_authz_parse(const char *body, size_t len, struct acme_authz *a, struct acme_err *err)
 {
 	json_t *j, *id, *chs, *c;
 	size_t i;
 	int rc = -1;
+	enum acme_chall_type t;
 	char *type;
 
 	memset(a, 0, sizeof(*a));
@@ -332,18 +438,14 @@ json_authz_parse(const char *body, size_t len, struct acme_authz *a, struct acme
 	chs = json_object_get(j, "challenges");
 	json_array_foreach(chs, i, c) {
 		type = get_str(c, "type");
-		if (type != NULL && strcmp(type, "dns-01") == 0 && a->chall_url == NULL) {
-			if (get_url(c, "url", &a->chall_url) == -1 || a->chall_url == NULL) {
-				free(type);
-				acme_errf(err, "the CA sent a dns-01 challenge without a URL");
-				goto out;
-			}
-			a->chall_token = get_str(c, "token");
-			a->chall_status = get_str(c, "status");
-			if (json_is_object(json_object_get(c, "error")))
-				(void)problem_from(json_object_get(c, "error"), &a->error);
+		if (type != NULL && acme_chall_type_parse(type, &t) == 0 && a->chall[t].url == NULL &&
+		    chall_from(c, t, &a->chall[t], err) == -1) {
+			free(type);
+			goto out;
 		}
 		free(type);
+		if (a->error.type == NULL && json_is_object(json_object_get(c, "error")))
+			(void)problem_from(json_object_get(c, "error"), &a->error);
 	}
 	rc = 0;
 out:
@@ -357,13 +459,14 @@ out:
 void
 acme_authz_free(struct acme_authz *a)
 {
+	size_t t;
+
 	if (a == NULL)
 		return;
 	free(a->status);
 	free(a->identifier);
-	free(a->chall_url);
-	free(a->chall_token);
-	free(a->chall_status);
+	for (t = 0; t < ACME_CHALL_NTYPES; t++)
+		chall_clear(&a->chall[t]);
 	acme_problem_free(&a->error);
 	memset(a, 0, sizeof(*a));
 }
@@ -531,7 +634,7 @@ bad:
 
 /* RFC 8555 §7.4 newOrder payload; RFC 9773 §5 "replaces". */
 char *
-json_new_order(const char *const *names, size_t n, const char *replaces)
+json_new_order(const char *const *names, size_t n, const char *replaces, const char *profile)
 {
 	json_t *j, *ids;
 	size_t i;
@@ -547,6 +650,8 @@ json_new_order(const char *const *names, size_t n, const char *replaces)
 		    names[i])) != 0)
 			goto bad;
 	if (replaces != NULL && json_object_set_new(j, "replaces", json_string(replaces)) != 0)
+		goto bad;
+	if (profile != NULL && json_object_set_new(j, "profile", json_string(profile)) != 0)
 		goto bad;
 	return dump(j);
 bad:

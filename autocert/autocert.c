@@ -160,6 +160,7 @@ static int
 authorize(struct autocert *ac, struct acme_session *s, const char *url, struct acme_err *err)
 {
 	struct acme_authz az;
+	const struct acme_chall *ch = &az.chall[ACME_CHALL_DNS01];
 	char txt[44];
 	const char *values[1] = { txt };
 	int rc = -1;
@@ -170,13 +171,13 @@ authorize(struct autocert *ac, struct acme_session *s, const char *url, struct a
 		rc = 0;
 		goto out;
 	}
-	if (strcmp(az.status, "pending") != 0 || az.chall_url == NULL ||
-	    !acme_token_valid(az.chall_token)) {
+	if (strcmp(az.status, "pending") != 0 || ch->url == NULL ||
+	    !acme_token_valid(ch->token)) {
 		acme_errf(err, "the authorization for %s is %s with no usable dns-01 challenge",
 		    az.identifier, az.status);
 		goto out;
 	}
-	if (acme_dns01_txt(az.chall_token, s->acme.thumbprint, txt) == -1) {
+	if (acme_dns01_txt(ch->token, s->acme.thumbprint, txt) == -1) {
 		acme_errf(err, "cannot compute the TXT value");
 		goto out;
 	}
@@ -185,8 +186,8 @@ authorize(struct autocert *ac, struct acme_session *s, const char *url, struct a
 		acme_errf(err, "cannot publish %s.%s", AUTOCERT_CHALLENGE_LABEL, ac->p.domain);
 		goto out;
 	}
-	if ((az.chall_status == NULL || strcmp(az.chall_status, "pending") == 0) &&
-	    acme_respond(&s->acme, az.chall_url, err) == -1)
+	if ((ch->status == NULL || strcmp(ch->status, "pending") == 0) &&
+	    acme_respond(&s->acme, ch->url, err) == -1)
 		goto unpublish;
 	if (acme_poll_authz(&s->acme, url, err) == -1)
 		goto unpublish;
@@ -299,11 +300,11 @@ obtain(struct autocert *ac, struct acme_err *err)
 		goto out;
 	if (s.acme.dir.renewal_info == NULL)
 		replaces = NULL;
-	if (acme_new_order(&s.acme, names, 1, replaces, &o, &order_url, err) == -1) {
+	if (acme_new_order(&s.acme, names, 1, replaces, NULL, &o, &order_url, err) == -1) {
 		if (replaces == NULL || acme_problem_is(&s.acme, "rateLimited"))
 			goto out;
 		acme_err_clear(err);	/* RFC 9773 §5: a CA may refuse "replaces" */
-		if (acme_new_order(&s.acme, names, 1, NULL, &o, &order_url, err) == -1)
+		if (acme_new_order(&s.acme, names, 1, NULL, NULL, &o, &order_url, err) == -1)
 			goto out;
 	}
 	for (i = 0; i < o.nauthz; i++)

@@ -17,7 +17,8 @@ enum {
 	OPT_AGREE_TOS, OPT_KEY_TYPE, OPT_EAB_KID, OPT_EAB_HMAC_KEY, OPT_DEPLOY_HOOK, OPT_JSON,
 	OPT_PREFERRED_CHAIN, OPT_INSECURE_HTTP, OPT_HELP, OPT_VERSION, OPT_CSR, OPT_REUSE_KEY,
 	OPT_ALL, OPT_CERT_KEY, OPT_DNS_TIMEOUT, OPT_NS_PORT, OPT_ISSUER, OPT_WILDCARD,
-	OPT_PERSIST_UNTIL,
+	OPT_PERSIST_UNTIL, OPT_CHALLENGE,
+	OPT_PROFILE,
 };
 
 /* Each option, its DNS01_<OPTION> variable, and whether it takes a value. */
@@ -47,6 +48,8 @@ static const struct opt_def {
 	{ "eab-hmac-key", OPT_EAB_HMAC_KEY, true, "DNS01_EAB_HMAC_KEY" },
 	{ "deploy-hook", OPT_DEPLOY_HOOK, true, "DNS01_DEPLOY_HOOK" },
 	{ "preferred-chain", OPT_PREFERRED_CHAIN, true, "DNS01_PREFERRED_CHAIN" },
+	{ "challenge", OPT_CHALLENGE, true, "DNS01_CHALLENGE" },
+	{ "profile", OPT_PROFILE, true, "DNS01_PROFILE" },
 	{ "json", OPT_JSON, false, "DNS01_JSON" },
 	{ "insecure-http", OPT_INSECURE_HTTP, false, "DNS01_INSECURE_HTTP" },
 	{ "issuer", OPT_ISSUER, true, "DNS01_ISSUER" },
@@ -84,6 +87,7 @@ client_usage(FILE *f)
 	    "                --eab-kid ID --eab-hmac-key B64URL --deploy-hook CMD\n"
 	    "                --preferred-chain ISSUER_CN --insecure-http --reuse-key\n"
 	    "                --dns-timeout SECONDS --ns-port PORT --api URL --json -q -v\n"
+	    "issue/renew:    --challenge auto|dns-01|dns-account-01|dns-persist-01 --profile NAME\n"
 	    "Every option can be set as DNS01_<OPTION>, e.g. DNS01_DIRECTORY, DNS01_EAB_HMAC_KEY.\n"
 	    "Exit: 0 done, 1 renew found nothing due, 2 error. See dns01(1).\n");
 }
@@ -118,6 +122,7 @@ client_opts_free(struct client_opts *o)
 	free(o->csr);
 	free(o->cert_key);
 	free(o->issuer);
+	free(o->profile);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -298,6 +303,33 @@ bad:
 	return -1;
 }
 
+/* --challenge: "auto" or a type name (acme_chall_type_parse). */
+static int
+parse_challenge(const char *v, int *out)
+{
+	enum acme_chall_type t;
+
+	if (strcmp(v, "auto") == 0) {
+		*out = CLIENT_CHALLENGE_AUTO;
+		return 0;
+	}
+	if (acme_chall_type_parse(v, &t) == -1)
+		return -1;
+	*out = (int)t;
+	return 0;
+}
+
+/* --profile: 1..ACME_MAX_PROFILE_NAME printable characters, no space, quote or backslash. */
+static bool
+profile_valid(const char *v)
+{
+	size_t i, n = strlen(v);
+
+	for (i = 0; i < n && v[i] > 0x20 && v[i] < 0x7f && v[i] != '"' && v[i] != '\\'; i++)
+		;
+	return n > 0 && n <= ACME_MAX_PROFILE_NAME && i == n;
+}
+
 /* Apply one option value, from argv or the environment (from names the source). */
 static int
 apply(struct client_opts *o, int id, const char *v, const char *from, struct acme_err *err)
@@ -379,6 +411,14 @@ apply(struct client_opts *o, int id, const char *v, const char *from, struct acm
 		return set_str(&o->deploy_hook, v);
 	case OPT_PREFERRED_CHAIN:
 		return set_str(&o->preferred_chain, v);
+	case OPT_CHALLENGE:
+		if (parse_challenge(v, &o->challenge) == -1)
+			goto bad;
+		return 0;
+	case OPT_PROFILE:
+		if (!profile_valid(v))
+			goto bad;
+		return set_str(&o->profile, v);
 	case OPT_JSON:
 		if (parse_bool(v, &b) == -1)
 			goto bad;
@@ -518,7 +558,7 @@ check_required(const struct client_opts *o, struct acme_err *err)
 			    o->cmd == CLIENT_CMD_ISSUE ? "issue" : "renew");
 			return -1;
 		}
-		if (o->storage == NULL) {
+		if (o->storage == NULL && o->challenge != ACME_CHALL_DNS_PERSIST01) {
 			acme_errf(err, "%s needs --storage FILE (or DNS01_STORAGE): the file "
 			    "dns01 register wrote", o->cmd == CLIENT_CMD_ISSUE ? "issue" : "renew");
 			return -1;
@@ -568,6 +608,7 @@ client_opts_parse(int argc, char **argv, struct client_opts *o, struct acme_err 
 	o->key_type = CRYPTO_KEY_EC256;
 	o->dns_timeout = CLIENT_DNS_WAIT;
 	o->ns_port = CLIENT_NS_PORT;
+	o->challenge = CLIENT_CHALLENGE_AUTO;
 	o->cmd = parse_cmd(argc, argv, &used);
 	if (o->cmd == CLIENT_CMD_HELP || o->cmd == CLIENT_CMD_VERSION)
 		return 0;

@@ -35,9 +35,11 @@
 #define CLIENT_MAX_RELEASE 999999999	/* release numbers wrap no further */
 #define CLIENT_MAX_CERTS 1000		/* certificates renew --all handles */
 #define CLIENT_HOOK_TIMEOUT 600		/* seconds the deploy hook may run */
-#define CLIENT_ACCOUNT_LABEL_BYTES 10	/* dns-account-01: SHA-256 bytes in the label (draft -03 §3.1) */
-#define CLIENT_ACCOUNT_LABEL_LEN 17	/* "_" + 16 base32 characters */
+#define CLIENT_ACCOUNT_LABEL_LEN (1 + ACME_ACCOUNT_LABEL_LEN)	/* "_" + the 16 base32 characters */
 #define CLIENT_PERSIST_LEN 1024		/* bytes of a dns-persist-01 record (the API's limit) */
+#define CLIENT_MAX_TXT 4096		/* octets of one TXT value read back (strings joined) */
+#define CLIENT_CHALLENGE_AUTO (-1)	/* --challenge auto: see choose_challenge in issue.c */
+#define CLIENT_SETTINGS_FILE "dns01.json"	/* in --out: what renew reuses (the profile) */
 
 /* Exit codes: users and scripts rely on them. */
 enum client_exit {
@@ -67,6 +69,8 @@ struct client_result {
 	const char *serial;
 	const char *not_after;
 	const char *renewal_reason;
+	const char *profile;		/* the profile ordered, if any */
+	const char *challenges;		/* the challenge types answered, e.g. "dns-01" */
 	const char *const *records;	/* register: the CNAME lines */
 	size_t nrecords;
 	const char *error;
@@ -107,8 +111,22 @@ char *json_result(const struct client_result *r);
 char *json_cert_entry(const struct cert_entry *e);
 int json_cert_entry_parse(const char *text, size_t len, struct cert_entry *e,
     struct acme_err *err);
+/* The settings file in --out (CLIENT_SETTINGS_FILE): a string member, new or NULL. */
+char *json_settings_get(const char *text, size_t len, const char *key);
+/* The settings document with key set to value (NULL removes it); other members kept. */
+char *json_settings_put(const char *text, size_t len, const char *key, const char *value);
 /* ------------------------------------------------------------------ */
 /* dnscheck.c -- does the challenge TXT resolve? (ldns; ldns types stop here) */
+
+/*
+ * Query TXT at name through resolver (as dnscheck_txt) and return every TXT
+ * value of the answer, character-strings joined, in *vals (free with
+ * dnscheck_values_free). 0 (answered or timed out, see *answered) or -1 on a
+ * resolver setup error.
+ */
+int dnscheck_txt_values(const char *resolver, const char *name, char ***vals, size_t *nvals,
+    char **cname, int *answered, struct acme_err *err);
+void dnscheck_values_free(char **vals, size_t n);
 
 /*
  * Query TXT at name through resolver ("HOST:PORT", "[V6]:PORT", "HOST", or
@@ -200,6 +218,8 @@ struct client_opts {
 	char *eab_hmac_key;		/* --eab-hmac-key (secret) */
 	char *deploy_hook;		/* --deploy-hook */
 	char *preferred_chain;		/* --preferred-chain */
+	int challenge;			/* --challenge: enum acme_chall_type or CLIENT_CHALLENGE_AUTO */
+	char *profile;			/* --profile (draft-aaron-acme-profiles) */
 	bool json;			/* --json */
 	bool insecure_http;		/* --insecure-http: allow http:// off loopback */
 	char *issuer;			/* --issuer: dns-persist-01 issuer domain name */
@@ -263,7 +283,7 @@ int client_output_install(const char *out, const struct crypto_chain *ch, const 
 
 /*
  * The dns-account-01 label of an account URL: "_" + lower-case base32 of
- * the first CLIENT_ACCOUNT_LABEL_BYTES of SHA-256(url), into
+ * the first 10 bytes of SHA-256(url) (acme_account_label), into
  * out[CLIENT_ACCOUNT_LABEL_LEN + 1]. 0 or -1.
  */
 int client_account_label(const char *account_url, char out[CLIENT_ACCOUNT_LABEL_LEN + 1]);

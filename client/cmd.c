@@ -237,7 +237,7 @@ cmd_account(const struct client_opts *o, struct client_result *res, struct acme_
 	struct acme_session s;
 	struct acme_account_info info;
 	struct crypto_key *nk = NULL;
-	char *pem = NULL, *newpath = NULL;
+	char *pem = NULL, *newpath = NULL, label[ACME_ACCOUNT_LABEL_LEN + 1];
 	size_t len = 0;
 	int rc = CLIENT_EXIT_ERROR;
 
@@ -294,6 +294,9 @@ cmd_account(const struct client_opts *o, struct client_result *res, struct acme_
 			printf("contact: %s\n", info.contact);
 		printf("key: %s %s (JWK thumbprint %s)\n", crypto_key_alg(s.key), s.key_path,
 		    s.acme.thumbprint);
+		if (acme_account_label(s.acme.kid, label) == 0)
+			printf("dns-account-01: _%s._acme-challenge.<domain> (CNAME it to the "
+			    "domain's acme-dns fulldomain)\n", label);
 		if (o->cmd == CLIENT_CMD_ACCOUNT_ROLLOVER)
 			printf("rolled over to a new key\n");
 	}
@@ -350,6 +353,8 @@ client_result_free(struct client_result *res)
 	free((char *)(uintptr_t)res->contact);
 	free((char *)(uintptr_t)res->serial);
 	free((char *)(uintptr_t)res->not_after);
+	free((char *)(uintptr_t)res->profile);
+	free((char *)(uintptr_t)res->challenges);
 	for (i = 0; i < res->nrecords; i++)
 		free((char *)(uintptr_t)res->records[i]);
 	free((void *)(uintptr_t)res->records);

@@ -365,3 +365,61 @@ out:
 		ldns_resolver_deep_free(res);
 	return rc;
 }
+
+/* See client.h. */
+void
+dnscheck_values_free(char **vals, size_t n)
+{
+	size_t i;
+
+	for (i = 0; vals != NULL && i < n; i++)
+		free(vals[i]);
+	free(vals);
+}
+
+/* See client.h: every TXT value of the answer, strings joined (dns-persist-01 §9.1). */
+int
+dnscheck_txt_values(const char *resolver, const char *name, char ***vals, size_t *nvals,
+    char **cname, int *answered, struct acme_err *err)
+{
+	ldns_resolver *res;
+	ldns_pkt *pkt;
+	ldns_rr_list *ans;
+	ldns_rr *rr;
+	size_t i, n;
+	int rc = 0;
+
+	*vals = NULL;
+	*nvals = 0;
+	if (cname != NULL)
+		*cname = NULL;
+	*answered = 0;
+	if ((res = resolver_new(resolver, true, CLIENT_DNS_TIMEOUT, err)) == NULL)
+		return -1;
+	pkt = query(res, name, LDNS_RR_TYPE_TXT, true);
+	if (pkt == NULL)
+		goto out;	/* a timeout is "not yet" */
+	*answered = 1;
+	ans = ldns_pkt_answer(pkt);
+	n = ans != NULL ? ldns_rr_list_rr_count(ans) : 0;
+	if (n > 0 && (*vals = calloc(n, sizeof(**vals))) == NULL) {
+		acme_errf(err, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		rr = ldns_rr_list_rr(ans, i);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && cname != NULL && *cname == NULL &&
+		    ldns_rr_rd_count(rr) > 0)
+			*cname = ldns_rdf2str(ldns_rr_rdf(rr, 0));
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT ||
+		    ((*vals)[*nvals] = malloc(CLIENT_MAX_TXT + 1)) == NULL)
+			continue;
+		txt_value(rr, (*vals)[*nvals], CLIENT_MAX_TXT + 1);
+		(*nvals)++;
+	}
+out:
+	ldns_pkt_free(pkt);
+	ldns_resolver_deep_free(res);
+	return rc;
+}

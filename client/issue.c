@@ -13,14 +13,19 @@
 #include "../common/common.h"
 #include "client.h"
 
-/* One authorization that needs its dns-01 challenge answered. */
+/* One authorization that needs a DNS challenge answered. */
 struct pending {
 	char *authz_url;
 	char *chall_url;
 	char *name;			/* the identifier, "*." added for a wildcard (display) */
-	char *base;			/* where the TXT lives: _acme-challenge.<base> */
-	size_t acct;			/* index into the run's accounts */
-	char txt[44];
+	char *base;			/* the identifier without "*." */
+	bool wildcard;
+	enum acme_chall_type type;	/* the challenge answered */
+	char rrname[ACME_MAX_NAME + 64];	/* where the CA looks: see acme_chall_record */
+	size_t acct;			/* index into the run's accounts (not for dns-persist-01) */
+	char txt[44];			/* dns-01 and dns-account-01 */
+	char *issuers[ACME_MAX_ISSUERS];	/* dns-persist-01 issuerDomainNames */
+	size_t nissuers;
 	bool respond;			/* the challenge still needs "validate now" */
 };
 
@@ -36,6 +41,7 @@ struct run {
 	size_t np;
 	struct acme_order order;
 	char *order_url;
+	const char *profile;		/* --profile, or the one recorded in --out; NULL: none */
 };
 
 static double
@@ -107,6 +113,172 @@ account_for(struct run *r, const char *base, size_t *idx, struct acme_err *err)
 	return 0;
 }
 
+/* Is a dns-persist-01 record for this CA and account visible at pd->rrname? 1, 0 or -1. */
+static int
+persist_visible(struct run *r, const struct pending *pd, const char **why, struct acme_err *err)
+{
+	struct acme_persist_want w;
+	char **vals;
+	size_t n, i;
+	int answered, rc;
+
+	*why = "there is no TXT record";
+	if (pd->nissuers == 0 || r->s.acme.kid == NULL) {
+		*why = "the CA named no issuer";
+		return 0;
+	}
+	memset(&w, 0, sizeof(w));
+	w.issuers = (const char *const *)pd->issuers;
+	w.nissuers = pd->nissuers;
+	w.account_url = r->s.acme.kid;
+	w.hash_prefix = r->s.acme.dir.account_hash_prefix;
+	w.thumbprint = r->s.acme.thumbprint;
+	w.domain = pd->base;
+	w.wildcard = pd->wildcard;
+	w.now = time(NULL);
+	if (dnscheck_txt_values(r->o->resolver, pd->rrname, &vals, &n, NULL, &answered, err) == -1)
+		return -1;
+	if (!answered)
+		*why = "the resolver did not answer";
+	for (i = 0, rc = 0; i < n && rc == 0; i++)
+		rc = acme_persist_match(vals[i], &w, why) ? 1 : 0;
+	dnscheck_values_free(vals, n);
+	return rc;
+}
+
+/* Does _<label>._acme-challenge.<base> lead to the acme-dns account's fulldomain? */
+static bool
+account_cname_ok(struct run *r, const char *rrname, size_t acct)
+{
+	struct acme_err e = { .set = false };
+	const char *full = r->accts[acct].fulldomain;
+	char **vals, *cname = NULL;
+	size_t n, fl = strlen(full);
+	int answered;
+	bool ok;
+
+	if (dnscheck_txt_values(r->o->resolver, rrname, &vals, &n, &cname, &answered, &e) == -1)
+		return false;
+	dnscheck_values_free(vals, n);
+	ok = cname != NULL && strncasecmp(cname, full, fl) == 0 &&
+	    (cname[fl] == '\0' || strcmp(cname + fl, ".") == 0);
+	free(cname);
+	return ok;
+}
+
+/* The types the CA offers in an authorization, for messages ("dns-01, dns-persist-01"). */
+static void
+offered(const struct acme_authz *az, char *buf, size_t len)
+{
+	size_t t, n = 0;
+
+	buf[0] = '\0';
+	for (t = 0; t < ACME_CHALL_NTYPES; t++)
+		if (az->chall[t].url != NULL && n < len)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n > 0 ? ", " : "",
+			    acme_chall_type_name((enum acme_chall_type)t));
+	if (n == 0)
+		snprintf(buf, len, "no DNS challenge");
+}
+
+/*
+ * --challenge auto (documented in dns01(1)): dns-persist-01 if the CA offers it
+ * and a record for this CA and account is already visible; else dns-account-01
+ * if offered and its _<label>._acme-challenge CNAME leads to the acme-dns
+ * account; else dns-01 if offered; else whichever of dns-account-01 and
+ * dns-persist-01 is offered (and the DNS wait says what to create).
+ */
+static int
+choose_auto(struct run *r, const struct acme_authz *az, struct pending *pd, const char **why,
+    struct acme_err *err)
+{
+	const struct acme_chall *ch = az->chall;
+	char name[sizeof(pd->rrname)];
+	const char *pwhy;
+	int v;
+
+	if (ch[ACME_CHALL_DNS_PERSIST01].url != NULL) {
+		(void)acme_chall_record(ACME_CHALL_DNS_PERSIST01, pd->base, NULL, pd->rrname,
+		    sizeof(pd->rrname));
+		if ((v = persist_visible(r, pd, &pwhy, err)) == -1)
+			return -1;
+		if (v == 1) {
+			*why = "a record for this CA and account is published";
+			return ACME_CHALL_DNS_PERSIST01;
+		}
+		log_debug("%s: no usable dns-persist-01 record: %s", pd->name, pwhy);
+	}
+	if (ch[ACME_CHALL_DNS_ACCOUNT01].url != NULL &&
+	    acme_chall_record(ACME_CHALL_DNS_ACCOUNT01, pd->base, r->s.acme.kid, name,
+	    sizeof(name)) == 0 && account_cname_ok(r, name, pd->acct)) {
+		*why = "its CNAME leads to the acme-dns account";
+		return ACME_CHALL_DNS_ACCOUNT01;
+	}
+	*why = "the default";
+	if (ch[ACME_CHALL_DNS01].url != NULL)
+		return ACME_CHALL_DNS01;
+	*why = "the only DNS challenge offered";
+	if (ch[ACME_CHALL_DNS_ACCOUNT01].url != NULL)
+		return ACME_CHALL_DNS_ACCOUNT01;
+	if (ch[ACME_CHALL_DNS_PERSIST01].url != NULL)
+		return ACME_CHALL_DNS_PERSIST01;
+	acme_errf(err, "the CA offers no DNS challenge (dns-01, dns-account-01, dns-persist-01) "
+	    "for %s", pd->name);
+	return -1;
+}
+
+/* Pick the challenge of pd (--challenge, or auto) and fill what answering it needs. */
+static int
+choose(struct run *r, const struct acme_authz *az, struct pending *pd, struct acme_err *err)
+{
+	const struct acme_chall *ch;
+	const char *why = "--challenge";
+	char list[128];
+	int t = r->o->challenge;
+	size_t i;
+
+	for (i = 0; i < az->chall[ACME_CHALL_DNS_PERSIST01].nissuers; i++) {
+		pd->issuers[i] = strdup(az->chall[ACME_CHALL_DNS_PERSIST01].issuers[i]);
+		if (pd->issuers[i] == NULL) {
+			acme_errf(err, "out of memory");
+			return -1;
+		}
+		pd->nissuers++;
+	}
+	if (t != ACME_CHALL_DNS_PERSIST01 && account_for(r, pd->base, &pd->acct, err) == -1)
+		return -1;
+	if (t == CLIENT_CHALLENGE_AUTO && (t = choose_auto(r, az, pd, &why, err)) == -1)
+		return -1;
+	pd->type = (enum acme_chall_type)t;
+	ch = &az->chall[t];
+	if (ch->url == NULL) {
+		offered(az, list, sizeof(list));
+		acme_errf(err, "the CA offers no %s challenge for %s (it offers %s): use --challenge "
+		    "auto or one of those", acme_chall_type_name(pd->type), pd->name, list);
+		return -1;
+	}
+	if (acme_chall_record(pd->type, pd->base, r->s.acme.kid, pd->rrname, sizeof(pd->rrname)) == -1 ||
+	    (pd->chall_url = strdup(ch->url)) == NULL) {
+		acme_errf(err, "%s: name too long, or out of memory", pd->name);
+		return -1;
+	}
+	pd->respond = ch->status == NULL || strcmp(ch->status, "pending") == 0;
+	client_progress(r->o, "%s: %s at %s (%s)", pd->name, acme_chall_type_name(pd->type),
+	    pd->rrname, why);
+	if (pd->type == ACME_CHALL_DNS_PERSIST01)
+		return 0;	/* the record is already there: nothing to compute or publish */
+	if (!acme_token_valid(ch->token)) {
+		acme_errf(err, "the CA sent a %s challenge with a bad token for %s",
+		    acme_chall_type_name(pd->type), pd->name);
+		return -1;
+	}
+	if (acme_dns01_txt(ch->token, r->s.acme.thumbprint, pd->txt) == -1) {
+		acme_errf(err, "cannot compute the TXT value");
+		return -1;
+	}
+	return 0;
+}
+
 /* Read one authorization; valid ones are skipped (§7.1.4, pre-validated CAs). */
 static int
 take_authz(struct run *r, const char *url, struct acme_err *err)
@@ -129,10 +301,6 @@ take_authz(struct run *r, const char *url, struct acme_err *err)
 		    az.identifier, az.status);
 		goto out;
 	}
-	if (az.chall_url == NULL || !acme_token_valid(az.chall_token)) {
-		acme_errf(err, "the CA offers no usable dns-01 challenge for %s", az.identifier);
-		goto out;
-	}
 	/* RFC 8555 §7.1.4: the identifier has no "*."; tolerate CAs that keep it. */
 	dn = acme_domain_normalize(acme_base_domain(az.identifier));
 	if (acme_base_domain(az.identifier) != az.identifier)
@@ -150,22 +318,17 @@ take_authz(struct run *r, const char *url, struct acme_err *err)
 	pd = &r->p[r->np];
 	memset(pd, 0, sizeof(*pd));
 	pd->base = dn;
+	pd->wildcard = az.wildcard;
 	pd->authz_url = strdup(url);
-	pd->chall_url = strdup(az.chall_url);
 	if (asprintf(&pd->name, "%s%s", az.wildcard ? "*." : "", dn) == -1)
 		pd->name = NULL;
 	r->np++;
-	if (pd->authz_url == NULL || pd->chall_url == NULL || pd->name == NULL) {
+	if (pd->authz_url == NULL || pd->name == NULL) {
 		acme_errf(err, "out of memory");
 		goto out;
 	}
-	pd->respond = az.chall_status == NULL || strcmp(az.chall_status, "pending") == 0;
-	if (account_for(r, dn, &pd->acct, err) == -1)
+	if (choose(r, &az, pd, err) == -1)
 		goto out;
-	if (acme_dns01_txt(az.chall_token, r->s.acme.thumbprint, pd->txt) == -1) {
-		acme_errf(err, "cannot compute the TXT value");
-		goto out;
-	}
 	rc = 0;
 out:
 	acme_authz_free(&az);
@@ -182,15 +345,15 @@ order(struct run *r, const char *replaces, struct acme_err *err)
 	size_t i;
 	int rc;
 
-	rc = acme_new_order(a, (const char *const *)o->domains, o->ndomains, replaces, &r->order,
-	    &r->order_url, err);
+	rc = acme_new_order(a, (const char *const *)o->domains, o->ndomains, replaces, r->profile,
+	    &r->order, &r->order_url, err);
 	if (rc == -1 && replaces != NULL && a->problem.type != NULL &&
 	    !acme_problem_is(a, "rateLimited")) {
 		/* RFC 9773 §5: a CA may refuse "replaces"; order without it. */
 		log_debug("order with replaces refused (%s); ordering without it", err->msg);
 		acme_err_clear(err);
 		rc = acme_new_order(a, (const char *const *)o->domains, o->ndomains, NULL,
-		    &r->order, &r->order_url, err);
+		    r->profile, &r->order, &r->order_url, err);
 	}
 	if (rc == -1 && a->dir.new_authz != NULL &&
 	    (acme_problem_is(a, "unauthorized") || acme_problem_is(a, "userActionRequired"))) {
@@ -224,12 +387,14 @@ publish(struct run *r, struct acme_err *err)
 	for (i = 0; i < r->naccts; i++) {
 		per = 0;
 		for (k = 0; k < r->np; k++)
-			per += r->p[k].acct == i;
+			per += r->p[k].acct == i && r->p[k].type != ACME_CHALL_DNS_PERSIST01;
 		if (per > 2)
 			log_warnx("%s: %zu TXT values at one name; acme-dns keeps 2 by default",
 			    r->acct_base[i], per);
 	}
 	for (k = 0; k < r->np; k++) {
+		if (r->p[k].type == ACME_CHALL_DNS_PERSIST01)
+			continue;	/* the persistent record is already published */
 		if (acmedns_update(r->s.http, &r->accts[r->p[k].acct], r->p[k].txt, err) == -1) {
 			acme_err_replace(err, "%s: %s", r->p[k].name, err->msg);
 			return -1;
@@ -240,11 +405,30 @@ publish(struct run *r, struct acme_err *err)
 	return 0;
 }
 
-/* One base name's DNS check: its values, authoritative servers and what they showed. */
+/* The record the user must create for pd, for messages. */
+static void
+instruction(const struct run *r, const struct pending *pd, char *buf, size_t len)
+{
+	if (pd->type == ACME_CHALL_DNS_PERSIST01)
+		snprintf(buf, len, "publish \"%s TXT \\\"%s; accounturi=%s%s\\\"\"", pd->rrname,
+		    pd->nissuers > 0 ? pd->issuers[0] : "?", r->s.acme.kid != NULL ? r->s.acme.kid : "?",
+		    pd->wildcard ? "; policy=wildcard" : "");
+	else
+		snprintf(buf, len, "create the record \"%s CNAME %s.\"", pd->rrname,
+		    r->accts[pd->acct].fulldomain);
+}
+
+/*
+ * One record name's DNS check: the TXT values published for it (dns-01,
+ * dns-account-01), or one dns-persist-01 record; its authoritative servers and
+ * what they showed.
+ */
 struct dns_watch {
 	const char *want[ACME_MAX_AUTHZ];
 	size_t nwant;
-	char qname[ACME_MAX_NAME + 32];	/* _acme-challenge.<base>. */
+	size_t first;			/* the first pending at this name (messages, persist) */
+	bool persist;			/* a dns-persist-01 record: the resolver only */
+	const char *persist_why;	/* why the last look did not match */
 	struct dnscheck_auth auth;
 	bool ns_done[CLIENT_MAX_NS];	/* this server has every value (or never answers) */
 	bool ns_dead[CLIENT_MAX_NS];	/* this server did not answer: not waited for */
@@ -256,10 +440,15 @@ static int
 dns_round(struct run *r, struct dns_watch *w, char **cname, bool *answered,
     struct acme_err *err)
 {
+	const char *qname = r->p[w->first].rrname;
 	size_t k;
 	int ok, ans;
 	bool all = true;
 
+	if (w->persist) {
+		*answered = true;	/* persist_visible says so in its reason */
+		return persist_visible(r, &r->p[w->first], &w->persist_why, err);
+	}
 	for (k = 0; k < w->auth.naddr; k++) {
 		if (w->ns_done[k])
 			continue;
@@ -280,79 +469,110 @@ dns_round(struct run *r, struct dns_watch *w, char **cname, bool *answered,
 		return 0;
 	free(*cname);
 	*cname = NULL;
-	ok = dnscheck_txt(r->o->resolver, w->qname, w->want, w->nwant, cname, &ans, err);
+	ok = dnscheck_txt(r->o->resolver, qname, w->want, w->nwant, cname, &ans, err);
 	*answered = *answered || ans != 0;
 	return ok;
 }
 
 /* The one line that says why the wait failed. */
 static void
-dns_fail(struct run *r, const struct dns_watch *w, size_t acct, const char *cname,
-    bool answered, struct acme_err *err)
+dns_fail(struct run *r, const struct dns_watch *w, const char *cname, bool answered,
+    struct acme_err *err)
 {
-	const char *base = r->acct_base[acct], *full = r->accts[acct].fulldomain;
+	const struct pending *pd = &r->p[w->first];
+	char todo[ACME_MAX_NAME + 512];
 	size_t k, missing = 0;
 
+	instruction(r, pd, todo, sizeof(todo));
 	for (k = 0; k < w->auth.naddr; k++)
 		missing += !w->ns_done[k];
-	if (missing > 0)
+	if (w->persist)
+		acme_errf(err, "%s has no usable dns-persist-01 record via %s (%s): %s and run "
+		    "again", pd->rrname, r->o->resolver != NULL ? r->o->resolver :
+		    "the system resolver", w->persist_why != NULL ? w->persist_why : "none", todo);
+	else if (missing > 0)
 		acme_errf(err, "%zu of %zu authoritative servers of %s still lack the TXT value "
 		    "after %ld s: check that they serve %s (--dns-timeout to wait longer)", missing,
 		    w->auth.naddr, w->auth.zone != NULL ? w->auth.zone : "the zone",
 		    r->o->dns_timeout, w->auth.target);
 	else if (!answered)
 		acme_errf(err, "the resolver %s did not answer for %ld s: give a working "
-		    "recursive resolver with --resolver HOST:PORT, then check that "
-		    "\"_acme-challenge.%s. CNAME %s.\" exists",
+		    "recursive resolver with --resolver HOST:PORT, then %s",
 		    r->o->resolver != NULL ? r->o->resolver : "from /etc/resolv.conf",
-		    r->o->dns_timeout, base, full);
+		    r->o->dns_timeout, todo);
 	else
-		acme_errf(err, "_acme-challenge.%s does not resolve to the published "
-		    "TXT value via %s%s%s: create the record \"_acme-challenge.%s. "
-		    "CNAME %s.\" and run again", base,
+		acme_errf(err, "%s does not resolve to the published TXT value via %s%s%s: %s "
+		    "and run again", pd->rrname,
 		    r->o->resolver != NULL ? r->o->resolver : "the system resolver",
-		    cname != NULL ? "; it points to " : "", cname != NULL ? cname : "", base, full);
+		    cname != NULL ? "; it points to " : "", cname != NULL ? cname : "", todo);
 }
 
 /*
- * Wait (bounded by --dns-timeout) until every base's TXT values are on each
- * authoritative server of the zone its CNAME points into, and then through
- * the resolver. Checks at once, then every 50 ms doubling to 1 s.
+ * One watch per record name (dns-01 and dns-account-01 values at one name are
+ * checked together), one per dns-persist-01 name (a wildcard needs its own
+ * policy check). Returns the number of watches, or -1.
+ */
+static int
+dns_watches(struct run *r, struct dns_watch *w, struct acme_err *err)
+{
+	struct pending *pd;
+	size_t k, j, n = 0;
+
+	for (k = 0; k < r->np; k++) {
+		pd = &r->p[k];
+		for (j = 0; j < n && (w[j].persist || pd->type == ACME_CHALL_DNS_PERSIST01 ||
+		    strcmp(r->p[w[j].first].rrname, pd->rrname) != 0); j++)
+			;
+		if (j < n) {
+			if (w[j].nwant < ACME_MAX_AUTHZ)
+				w[j].want[w[j].nwant++] = pd->txt;
+			continue;
+		}
+		w[n].first = k;
+		w[n].persist = pd->type == ACME_CHALL_DNS_PERSIST01;
+		if (!w[n].persist) {
+			w[n].want[w[n].nwant++] = pd->txt;
+			if (dnscheck_auth_find(r->o->resolver, pd->rrname,
+			    r->accts[pd->acct].fulldomain, &w[n].auth, err) == -1)
+				return -1;
+			client_progress(r->o, "waiting for DNS: %s -> %s on %zu authoritative "
+			    "server%s of %s, then the resolver", pd->rrname, w[n].auth.target,
+			    w[n].auth.naddr, w[n].auth.naddr == 1 ? "" : "s",
+			    w[n].auth.zone != NULL ? w[n].auth.zone : "?");
+		}
+		n++;
+	}
+	return (int)n;
+}
+
+/*
+ * Wait (bounded by --dns-timeout) until every record name's TXT values are on
+ * each authoritative server of the zone its CNAME points into, and then
+ * through the resolver (a dns-persist-01 record: through the resolver).
+ * Checks at once, then every 50 ms doubling to 1 s.
  */
 static int
 dns_wait(struct run *r, struct acme_err *err)
 {
 	struct dns_watch *w;
 	char *cname = NULL;
-	size_t i, k, left, rounds = 0;
+	size_t i, left, rounds = 0, nw = 0;
 	double start = mono(), last = start;
 	long delay = 0;
 	bool answered = false;
 	int ok, rc = -1;
 
-	w = calloc(r->naccts + 1, sizeof(*w));
+	w = calloc(r->np + 1, sizeof(*w));
 	if (w == NULL) {
 		acme_errf(err, "out of memory");
 		return -1;
 	}
-	for (i = 0; i < r->naccts; i++) {
-		for (k = 0; k < r->np; k++)
-			if (r->p[k].acct == i && w[i].nwant < ACME_MAX_AUTHZ)
-				w[i].want[w[i].nwant++] = r->p[k].txt;
-		w[i].done = w[i].nwant == 0;
-		if (w[i].done)
-			continue;
-		snprintf(w[i].qname, sizeof(w[i].qname), "_acme-challenge.%s.", r->acct_base[i]);
-		if (dnscheck_auth_find(r->o->resolver, w[i].qname, r->accts[i].fulldomain,
-		    &w[i].auth, err) == -1)
-			goto out;
-		client_progress(r->o, "waiting for DNS: %s -> %s on %zu authoritative server%s "
-		    "of %s, then the resolver", w[i].qname, w[i].auth.target, w[i].auth.naddr,
-		    w[i].auth.naddr == 1 ? "" : "s", w[i].auth.zone != NULL ? w[i].auth.zone : "?");
-	}
+	if ((ok = dns_watches(r, w, err)) == -1)
+		goto out;
+	nw = (size_t)ok;
 	for (;;) {
 		rounds++;
-		for (i = 0, left = 0; i < r->naccts; i++) {
+		for (i = 0, left = 0; i < nw; i++) {
 			if (w[i].done)
 				continue;
 			ok = dns_round(r, &w[i], &cname, &answered, err);
@@ -367,9 +587,9 @@ dns_wait(struct run *r, struct acme_err *err)
 		if (delay > CLIENT_DNS_BACKOFF_MAX_MS)
 			delay = CLIENT_DNS_BACKOFF_MAX_MS;
 		if (mono() - start + (double)delay / 1000.0 > (double)r->o->dns_timeout) {
-			for (i = 0; i < r->naccts && w[i].done; i++)
+			for (i = 0; i < nw && w[i].done; i++)
 				;
-			dns_fail(r, &w[i], i, cname, answered, err);
+			dns_fail(r, &w[i], cname, answered, err);
 			goto out;
 		}
 		if (mono() - last >= CLIENT_DNS_PROGRESS) {
@@ -383,7 +603,7 @@ dns_wait(struct run *r, struct acme_err *err)
 	    mono() - start, rounds, rounds == 1 ? "" : "s");
 	rc = 0;
 out:
-	for (i = 0; i < r->naccts; i++)
+	for (i = 0; i < nw; i++)
 		dnscheck_auth_free(&w[i].auth);
 	free(w);
 	free(cname);
@@ -394,6 +614,7 @@ out:
 static int
 validate(struct run *r, struct acme_err *err)
 {
+	char todo[ACME_MAX_NAME + 512];
 	size_t k;
 
 	client_progress(r->o, "validating: the CA checks %zu challenge%s", r->np,
@@ -403,9 +624,9 @@ validate(struct run *r, struct acme_err *err)
 			return -1;
 	for (k = 0; k < r->np; k++) {
 		if (acme_poll_authz(&r->s.acme, r->p[k].authz_url, err) == -1) {
-			acme_err_replace(err, "%s: check that \"_acme-challenge.%s. CNAME %s.\" "
-			    "exists in public DNS", err->msg, r->p[k].base,
-			    r->accts[r->p[k].acct].fulldomain);
+			instruction(r, &r->p[k], todo, sizeof(todo));
+			acme_err_replace(err, "%s: %s: %s in public DNS", err->msg,
+			    acme_chall_type_name(r->p[k].type), todo);
 			return -1;
 		}
 		client_progress(r->o, "%s: authorized", r->p[k].name);
@@ -569,17 +790,93 @@ renew_check(struct run *r, char **replaces, const char **why, struct acme_err *e
 	return due;
 }
 
+/*
+ * The profile for this run (draft-aaron-acme-profiles): --profile, else for
+ * renew the one recorded in --out/CLIENT_SETTINGS_FILE. It must be in the
+ * directory's meta.profiles. *recorded is new (or NULL). 0 or -1.
+ */
+static int
+profile_resolve(struct run *r, bool renew, char **recorded, struct acme_err *err)
+{
+	const struct acme_directory *d = &r->s.acme.dir;
+	char path[4096], *text = NULL, list[512];
+	size_t len, i, n = 0;
+
+	*recorded = NULL;
+	r->profile = r->o->profile;
+	snprintf(path, sizeof(path), "%s/%s", r->o->out, CLIENT_SETTINGS_FILE);
+	if (r->profile == NULL && renew && acme_file_read(path, ACME_MAX_FILE, &text, &len,
+	    err) == 0) {
+		r->profile = *recorded = json_settings_get(text, len, "profile");
+		free(text);
+	}
+	acme_err_clear(err);
+	if (r->profile == NULL || acme_profile_offered(&r->s.acme, r->profile))
+		return 0;
+	list[0] = '\0';
+	for (i = 0; i < d->nprofiles && n < sizeof(list); i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i > 0 ? ", " : "",
+		    d->profiles[i]);
+	acme_errf(err, "the CA at %s offers no profile '%s'%s%s (%s%s): give --profile with one it offers", r->o->directory, r->profile,
+	    *recorded != NULL ? ", recorded in " : "", *recorded != NULL ? path : "",
+	    d->nprofiles > 0 ? "it offers: " : "it offers no profiles", list);
+	return -1;
+}
+
+/* Record the profile in --out/CLIENT_SETTINGS_FILE for renew (kept members: others'). */
+static int
+settings_write(const struct run *r, struct acme_err *err)
+{
+	char path[4096], *text = NULL, *doc;
+	size_t len = 0;
+	int rd, rc;
+
+	snprintf(path, sizeof(path), "%s/%s", r->o->out, CLIENT_SETTINGS_FILE);
+	rd = acme_file_read(path, ACME_MAX_FILE, &text, &len, err);
+	if (rd == -1)
+		return -1;
+	if (rd == 1 && r->profile == NULL)
+		return 0;	/* nothing to record, nothing to forget */
+	doc = json_settings_put(text, len, "profile", r->profile);
+	free(text);
+	if (doc == NULL) {
+		acme_errf(err, "out of memory");
+		return -1;
+	}
+	rc = acme_file_write(path, doc, strlen(doc), 0644, err);
+	free(doc);
+	return rc;
+}
+
+/* The challenge types answered in this run, "dns-01,dns-persist-01", into buf. */
+static void
+challenges_used(const struct run *r, char *buf, size_t len)
+{
+	size_t t, k, n = 0;
+
+	buf[0] = '\0';
+	for (t = 0; t < ACME_CHALL_NTYPES; t++) {
+		for (k = 0; k < r->np && r->p[k].type != (enum acme_chall_type)t; k++)
+			;
+		if (k < r->np && n < len)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n > 0 ? "," : "",
+			    acme_chall_type_name((enum acme_chall_type)t));
+	}
+}
+
 /* Free a run. */
 static void
 run_free(struct run *r)
 {
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < r->np; i++) {
 		free(r->p[i].authz_url);
 		free(r->p[i].chall_url);
 		free(r->p[i].name);
 		free(r->p[i].base);
+		for (k = 0; k < r->p[i].nissuers; k++)
+			free(r->p[i].issuers[k]);
 	}
 	free(r->p);
 	for (i = 0; i < r->naccts; i++) {
@@ -739,7 +1036,7 @@ authorize(struct run *r, const char *replaces, struct acme_err *err)
 	/* §7.4.1: with the names pre-authorized, the order comes back ready. */
 	before = r->np;
 	if (acme_new_order(&r->s.acme, (const char *const *)o->domains, o->ndomains, NULL,
-	    &r->order, &r->order_url, err) == -1)
+	    r->profile, &r->order, &r->order_url, err) == -1)
 		return -1;
 	for (i = 0; i < r->order.nauthz; i++)
 		if (take_authz(r, r->order.authz[i], err) == -1)
@@ -819,7 +1116,7 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct acme_er
 	struct crypto_cert cert;
 	unsigned char *user_csr = NULL;
 	size_t user_csrlen = 0, i;
-	char *replaces = NULL, when[32];
+	char *replaces = NULL, when[32], *recorded = NULL, used[64];
 	const char *why = NULL;
 	bool renew = o->cmd == CLIENT_CMD_RENEW, talk = !o->json && !o->quiet && !o->summary;
 	double t0 = mono();
@@ -844,13 +1141,16 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct acme_er
 	res->domains = (const char *const *)o->domains;
 	res->ndomains = o->ndomains;
 	res->cert_dir = o->out;
-	/* Every name needs an acme-dns account before we bother the CA. */
-	for (i = 0; i < eff.ndomains; i++)
+	/* Every name needs an acme-dns account before we bother the CA (not dns-persist-01). */
+	for (i = 0; i < eff.ndomains && o->challenge != ACME_CHALL_DNS_PERSIST01; i++)
 		if (account_for(&r, acme_base_domain(eff.domains[i]), &(size_t){ 0 }, err) == -1)
 			goto out;
 	if (client_session_open(&eff, &r.s, true, err) == -1)
 		goto out;
 	r.session_open = true;
+	if (profile_resolve(&r, renew, &recorded, err) == -1)
+		goto out;
+	res->profile = r.profile != NULL ? strdup(r.profile) : NULL;
 	if (renew) {
 		due = renew_check(&r, &replaces, &why, err);
 		if (due == -1)
@@ -869,8 +1169,11 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct acme_er
 	if (client_session_account(&r.s, &eff, true, &info, err) == -1)
 		goto out;
 	client_progress(o, "account: %s", r.s.acme.kid);
-	if (authorize(&r, replaces, err) == -1 || finish(&r, user_csr, user_csrlen, &cert, err) == -1)
+	if (authorize(&r, replaces, err) == -1 || finish(&r, user_csr, user_csrlen, &cert, err) == -1 ||
+	    settings_write(&r, err) == -1)
 		goto out;
+	challenges_used(&r, used, sizeof(used));
+	res->challenges = used[0] != '\0' ? strdup(used) : NULL;
 	if (client_cert_record(&eff, r.s.state_dir, err) == -1) {
 		log_warnx("%s: not recorded for renew --all: %s", o->out, err->msg);
 		acme_err_clear(err);
@@ -895,6 +1198,7 @@ out:
 	crypto_cert_free(&cert);
 	free(user_csr);
 	free(replaces);
+	free(recorded);
 	run_free(&r);
 	if (eff.domains != o->domains) {
 		for (i = 0; i < eff.ndomains; i++)

@@ -296,6 +296,8 @@ json_result(const struct client_result *r)
 	    set_opt(j, "cert_dir", r->cert_dir) != 0 || set_opt(j, "serial", r->serial) != 0 ||
 	    set_opt(j, "not_after", r->not_after) != 0 ||
 	    set_opt(j, "renewal_reason", r->renewal_reason) != 0 ||
+	    set_opt(j, "profile", r->profile) != 0 ||
+	    set_opt(j, "challenges", r->challenges) != 0 ||
 	    set_list(j, "records", r->records, r->nrecords) != 0 ||
 	    set_opt(j, "error", r->error) != 0)
 		goto bad;
@@ -401,4 +403,37 @@ out:
 	if (rc != 0)
 		cert_entry_free(e);
 	return rc;
+}
+
+/* See client.h: a string member of the settings file, or NULL. */
+char *
+json_settings_get(const char *text, size_t len, const char *key)
+{
+	json_t *j = parse_object(text, len), *v;
+	char *out = NULL;
+
+	if (j == NULL)
+		return NULL;
+	v = json_object_get(j, key);
+	if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v))
+		out = strdup(json_string_value(v));
+	json_decref(j);
+	return out;
+}
+
+/* See client.h: text (may be NULL or not an object: started afresh) with key set. */
+char *
+json_settings_put(const char *text, size_t len, const char *key, const char *value)
+{
+	json_t *j = text != NULL ? parse_object(text, len) : NULL;
+
+	if (j == NULL && (j = json_object()) == NULL)
+		return NULL;
+	if (value == NULL)
+		(void)json_object_del(j, key);
+	else if (json_object_set_new(j, key, json_string(value)) != 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return dump(j);
 }

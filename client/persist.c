@@ -21,30 +21,12 @@
 #include "../common/common.h"
 #include "client.h"
 
-/* RFC 4648 §6 alphabet, lower-cased as the draft's label is. */
-static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
-
-/* See client.h. 10 bytes are 80 bits: exactly 16 base32 characters, no padding. */
+/* See client.h: "_" and acme_account_label's 16 characters. */
 int
 client_account_label(const char *account_url, char out[CLIENT_ACCOUNT_LABEL_LEN + 1])
 {
-	unsigned char h[32];
-	unsigned bits = 0, acc = 0;
-	size_t i, o = 0;
-
-	if (account_url == NULL || crypto_sha256(account_url, strlen(account_url), h) == -1)
-		return -1;
-	out[o++] = '_';
-	for (i = 0; i < CLIENT_ACCOUNT_LABEL_BYTES; i++) {
-		acc = (acc << 8) | h[i];
-		bits += 8;
-		while (bits >= 5) {
-			out[o++] = b32[(acc >> (bits - 5)) & 31];
-			bits -= 5;
-		}
-	}
-	out[o] = '\0';
-	return o == CLIENT_ACCOUNT_LABEL_LEN ? 0 : -1;
+	out[0] = '_';	/* the label itself is the protocol's: acme/challenge.c */
+	return acme_account_label(account_url, out + 1);
 }
 
 /* See client.h. */

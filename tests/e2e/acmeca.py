@@ -20,7 +20,9 @@
 #                   [; persistUntil=<unix time>]" (-01), or the -02 hashed accounturi.
 # Test-only endpoints (no JWS): GET /roots/0 (the root), GET /orders (every order as
 # JSON, with the profile it was asked for and the challenge type that validated each
-# authorization). --challenges limits the types offered (comma-separated).
+# authorization). --challenges limits the types offered (comma-separated);
+# --phantom-profile NAME lists NAME in meta.profiles but refuses it in newOrder, so a
+# test can see the invalidProfile problem reach the client.
 # Listens on 127.0.0.1 only; stopped by PID by the test.
 import argparse
 import base64
@@ -233,7 +235,9 @@ class CA:
 
     def directory(self):
         meta = {
-            "profiles": {k: v[0] for k, v in PROFILES.items()},
+            "profiles": dict({k: v[0] for k, v in PROFILES.items()},
+                             **({self.args.phantom_profile: "listed, but refused"}
+                                if self.args.phantom_profile else {})),
             "caaIdentities": [self.args.issuer],
             "issuerDomainNames": [self.args.issuer],
             "accountHashPrefix": self.base + "/account-hash/",
@@ -301,7 +305,7 @@ class CA:
         if not isinstance(ids, list) or not ids:
             raise Problem("malformed", "no identifiers")
         profile = payload.get("profile")
-        if profile is not None and profile not in PROFILES:
+        if profile is not None and (profile not in PROFILES or profile == self.args.phantom_profile):
             raise Problem("invalidProfile", "profile %r is not offered here" % profile)
         oid = self.next_id()
         order = {"id": oid, "status": "pending", "account": acct["url"], "authz": [],
@@ -607,6 +611,8 @@ def main():
     ap.add_argument("--dns", required=True, help="resolver HOST:PORT")
     ap.add_argument("--issuer", default="acmeca.test", help="the issuer domain name (dns-persist-01)")
     ap.add_argument("--challenges", default="dns-01,dns-account-01,dns-persist-01")
+    ap.add_argument("--phantom-profile", default=None,
+                    help="a profile listed in meta.profiles that newOrder refuses (invalidProfile)")
     args = ap.parse_args()
     Handler.ca = CA(args)
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

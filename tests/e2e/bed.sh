@@ -334,6 +334,7 @@ run_cmd() {
 	RC=$?
 	t1=$(date +%s%N)
 	SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+	[ -n "${BED_TIMES:-}" ] && echo "# $SECS s: ${CMD_LINE:0:120}"
 	[ "$RC" -eq 124 ] && echo "# timed out after $BED_CMD_TIMEOUT s: $CMD_LINE"
 	return 0
 }

@@ -618,14 +618,138 @@ test_authz_and_order_parse(void)
 	CHECK(json_authz_parse(az, strlen(az), &a, &err) == 0);
 	CHECK(a.wildcard);
 	CHECK_STR(a.identifier, "ex.test");
-	CHECK_STR(a.chall_url, "https://ca/c/2");
-	CHECK_STR(a.chall_token, "tok");
+	CHECK_STR(a.chall[ACME_CHALL_DNS01].url, "https://ca/c/2");
+	CHECK_STR(a.chall[ACME_CHALL_DNS01].token, "tok");
 	acme_authz_free(&a);
 	CHECK(json_order_parse(ord, strlen(ord), &o, &err) == 0);
 	CHECK(o.nauthz == 2 && o.certificate == NULL);
 	CHECK_STR(o.finalize, "https://ca/fin");
 	acme_order_free(&o);
 	CHECK(json_order_parse("{\"status\":\"x\",\"authorizations\":[1]}", 34, &o, &err) == -1);
+	return 0;
+}
+
+/* draft-ietf-acme-dns-account-label: the example account of the draft's users. */
+static int
+test_acme_account_label(void)
+{
+	char label[ACME_ACCOUNT_LABEL_LEN + 1], name[300];
+
+	CHECK(acme_account_label("https://example.com/acme/acct/ExampleAccount", label) == 0);
+	CHECK_STR(label, "ujmmovf2vn55tgye");
+	CHECK(acme_chall_record(ACME_CHALL_DNS_ACCOUNT01, "example.org",
+	    "https://example.com/acme/acct/ExampleAccount", name, sizeof(name)) == 0);
+	CHECK_STR(name, "_ujmmovf2vn55tgye._acme-challenge.example.org.");
+	CHECK(acme_chall_record(ACME_CHALL_DNS01, "ex.test", NULL, name, sizeof(name)) == 0);
+	CHECK_STR(name, "_acme-challenge.ex.test.");
+	CHECK(acme_chall_record(ACME_CHALL_DNS_PERSIST01, "ex.test", NULL, name, sizeof(name)) == 0);
+	CHECK_STR(name, "_validation-persist.ex.test.");
+	CHECK(acme_chall_record(ACME_CHALL_DNS01, "ex.test", NULL, name, 10) == -1);
+	return 0;
+}
+
+/* draft-ietf-acme-dns-persist §4.1: issuer, accounturi, policy, persistUntil. */
+static int
+test_persist_match(void)
+{
+	const char *issuers[] = { "authority.example", "ca.example.net" };
+	struct acme_persist_want w = { .issuers = issuers, .nissuers = 2,
+		.account_url = "https://ca.example/acct/1", .domain = "example.com",
+		.thumbprint = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+		.hash_prefix = "https://ca.example/account-hash/", .now = 1700000000 };
+	const char *why;
+	char hashed[200];
+	unsigned char in[300], h[32];
+	char *b64;
+	size_t n = 0;
+
+	CHECK(acme_persist_match("authority.example; accounturi=https://ca.example/acct/1", &w, NULL));
+	CHECK(acme_persist_match("  CA.example.net. ;accounturi = https://ca.example/acct/1 ; "
+	    "x-unknown=1", &w, NULL));
+	CHECK(!acme_persist_match("other.example; accounturi=https://ca.example/acct/1", &w, &why));
+	CHECK(strstr(why, "issuer") != NULL);
+	CHECK(!acme_persist_match("authority.example; accounturi=https://ca.example/acct/2", &w, &why));
+	CHECK(!acme_persist_match("authority.example", &w, &why));
+	CHECK(!acme_persist_match("authority.example; accounturi=https://ca.example/acct/1; junk",
+	    &w, &why));
+	CHECK(acme_persist_match("authority.example; accounturi=https://ca.example/acct/1; "
+	    "persistUntil=1700000001", &w, NULL));
+	CHECK(!acme_persist_match("authority.example; accounturi=https://ca.example/acct/1; "
+	    "persistUntil=1699999999", &w, &why));
+	CHECK(strstr(why, "persistUntil") != NULL);
+	CHECK(!acme_persist_match("authority.example; accounturi=https://ca.example/acct/1; "
+	    "persistUntil=soon", &w, &why));
+	w.wildcard = true;
+	CHECK(!acme_persist_match("authority.example; accounturi=https://ca.example/acct/1", &w, &why));
+	CHECK(strstr(why, "wildcard") != NULL);
+	CHECK(acme_persist_match("authority.example; accounturi=https://ca.example/acct/1; "
+	    "policy=WILDCARD", &w, NULL));
+	w.wildcard = false;
+	/* -02 §4.1: sha-256 over len(domain) || domain || thumbprint || account URL. */
+	in[n++] = (unsigned char)strlen(w.domain);
+	memcpy(in + n, w.domain, strlen(w.domain));
+	n += strlen(w.domain);
+	memcpy(in + n, w.thumbprint, 43);
+	n += 43;
+	memcpy(in + n, w.account_url, strlen(w.account_url));
+	n += strlen(w.account_url);
+	CHECK(crypto_sha256(in, n, h) == 0 && (b64 = b64url_encode(h, 32)) != NULL);
+	snprintf(hashed, sizeof(hashed), "authority.example; accounturi=%ssha-256/%s",
+	    w.hash_prefix, b64);
+	free(b64);
+	CHECK(acme_persist_match(hashed, &w, NULL));
+	hashed[strlen(hashed) - 1] ^= 1;
+	CHECK(!acme_persist_match(hashed, &w, NULL));
+	return 0;
+}
+
+/* meta.profiles, the order's profile echo, three DNS challenge types, newOrder's profile. */
+static int
+test_profiles_and_challenges(void)
+{
+	struct acme_err err = { .set = false };
+	struct acme_directory d;
+	struct acme_authz a;
+	struct acme_order o;
+	const char *dir = "{\"newNonce\":\"https://ca/n\",\"newAccount\":\"https://ca/a\","
+	    "\"newOrder\":\"https://ca/o\",\"meta\":{\"profiles\":{\"classic\":\"x\","
+	    "\"shortlived\":\"y\",\"bad name\":\"z\"},\"accountHashPrefix\":\"https://ca/h/\"}}";
+	const char *az = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"ex.test\"},"
+	    "\"challenges\":[{\"type\":\"dns-persist-01\",\"url\":\"https://ca/c/3\",\"status\":"
+	    "\"pending\",\"issuerDomainNames\":[\"CA.Test\"]},{\"type\":\"dns-account-01\",\"url\":"
+	    "\"https://ca/c/2\",\"token\":\"t2\"},{\"type\":\"dns-01\",\"url\":\"https://ca/c/1\","
+	    "\"token\":\"t1\",\"error\":{\"type\":\"urn:x\",\"detail\":\"d\"}}]}";
+	const char *bad = "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"e.t\"},"
+	    "\"challenges\":[{\"type\":\"dns-persist-01\",\"url\":\"https://ca/c/3\","
+	    "\"issuerDomainNames\":[]}]}";
+	const char *ord = "{\"status\":\"pending\",\"profile\":\"shortlived\"}";
+	const char *names[] = { "ex.test" };
+	char *p;
+
+	CHECK(json_directory_parse(dir, strlen(dir), &d, &err) == 0);
+	CHECK(d.nprofiles == 2);
+	CHECK_STR(d.account_hash_prefix, "https://ca/h/");
+	acme_directory_free(&d);
+	CHECK(json_authz_parse(az, strlen(az), &a, &err) == 0);
+	CHECK_STR(a.chall[ACME_CHALL_DNS01].url, "https://ca/c/1");
+	CHECK_STR(a.chall[ACME_CHALL_DNS_ACCOUNT01].token, "t2");
+	CHECK(a.chall[ACME_CHALL_DNS_PERSIST01].nissuers == 1);
+	CHECK_STR(a.chall[ACME_CHALL_DNS_PERSIST01].issuers[0], "ca.test");
+	CHECK(a.chall[ACME_CHALL_DNS_PERSIST01].token == NULL && a.error.type != NULL);
+	acme_authz_free(&a);
+	/* An empty issuerDomainNames makes the challenge malformed: not offered (§3.1). */
+	CHECK(json_authz_parse(bad, strlen(bad), &a, &err) == 0);
+	CHECK(a.chall[ACME_CHALL_DNS_PERSIST01].url == NULL);
+	acme_authz_free(&a);
+	CHECK(json_order_parse(ord, strlen(ord), &o, &err) == 0);
+	CHECK_STR(o.profile, "shortlived");
+	acme_order_free(&o);
+	p = json_new_order(names, 1, NULL, "shortlived");
+	CHECK(p != NULL && strstr(p, "\"profile\":\"shortlived\"") != NULL);
+	free(p);
+	p = json_new_order(names, 1, NULL, NULL);
+	CHECK(p != NULL && strstr(p, "profile") == NULL);
+	free(p);
 	return 0;
 }
 
@@ -1349,6 +1473,9 @@ static const struct test_case tests[] = {
 	{ "problem_format", test_problem_format },
 	{ "directory_parse", test_directory_parse },
 	{ "authz_and_order_parse", test_authz_and_order_parse },
+	{ "acme_account_label", test_acme_account_label },
+	{ "persist_match", test_persist_match },
+	{ "profiles_and_challenges", test_profiles_and_challenges },
 	{ "link_alternate", test_link_alternate },
 	{ "domain_names", test_domain_names },
 	{ "renewal_due", test_renewal_due },
