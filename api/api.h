@@ -103,6 +103,7 @@ enum api_err {
 	API_ERR_PERSIST_UNTIL,	/* 400 bad_persist_until: persistUntil is not Unix seconds */
 	API_ERR_PERSIST_LIMIT,	/* 400 persist_limit_reached: STORAGE_PERSIST_MAX issuers already */
 	API_ERR_PERSIST_NONE,	/* 404 persist_not_found: DELETE of an issuer with no record */
+	API_ERR_BAD_NOTE,	/* 400 bad_note: /register note too long or with control characters */
 };
 
 struct api_limiter;
@@ -253,6 +254,7 @@ bool api_json_depth_ok(const char *body, size_t len, unsigned max);
 struct api_register_req {
 	char allowfrom[STORAGE_MAX_ALLOWFROM][STORAGE_CIDR_LEN];	/* as sent, brackets removed (as acme-dns stores them) */
 	size_t n;
+	char note[STORAGE_NOTE_MAX + 1];	/* dns01d's optional "note", "" when none */
 };
 
 /*
@@ -260,7 +262,8 @@ struct api_register_req {
  * matched case-insensitively (Go's encoding/json) and unknown keys ignored.
  * Returns API_ERR_NONE, API_ERR_MALFORMED (not JSON, not UTF-8, too deep,
  * wrong types) or API_ERR_BAD_CIDR (an entry that is not a CIDR, too long,
- * or more than STORAGE_MAX_ALLOWFROM entries).
+ * or more than STORAGE_MAX_ALLOWFROM entries). dns01d's optional "note"
+ * (a string, or null) that storage_note_valid refuses is API_ERR_BAD_NOTE.
  */
 enum api_err api_json_register_parse(const char *body, size_t len, struct api_register_req *out);
 /*

@@ -37,6 +37,7 @@ static const struct {
 	[API_ERR_PERSIST_UNTIL] = { 400, "{\"error\":\"bad_persist_until\"}" },
 	[API_ERR_PERSIST_LIMIT] = { 400, "{\"error\":\"persist_limit_reached\"}" },
 	[API_ERR_PERSIST_NONE] = { 404, "{\"error\":\"persist_not_found\"}" },
+	[API_ERR_BAD_NOTE] = { 400, "{\"error\":\"bad_note\"}" },
 };
 
 /* The HTTP status of e (500 for a value outside the enum). */
@@ -207,7 +208,7 @@ enum api_err
 api_json_register_parse(const char *body, size_t len, struct api_register_req *out)
 {
 	enum api_err rc = API_ERR_MALFORMED;
-	json_t *root = NULL, *last = NULL;
+	json_t *root = NULL, *last = NULL, *note = NULL;
 	void *it;
 	size_t i;
 
@@ -228,6 +229,12 @@ api_json_register_parse(const char *body, size_t len, struct api_register_req *o
 		json_t *v = json_object_iter_value(it);
 		json_t *e;
 
+		if (key_matches(json_object_iter_key(it), json_object_iter_key_len(it), "note")) {
+			if (!json_is_string(v) && !json_is_null(v))
+				goto out;
+			note = json_is_string(v) ? v : NULL;
+			continue;
+		}
 		if (!key_matches(json_object_iter_key(it), json_object_iter_key_len(it),
 		    "allowfrom"))
 			continue;
@@ -262,6 +269,15 @@ api_json_register_parse(const char *body, size_t len, struct api_register_req *o
 				goto out;
 		}
 		out->n = json_array_size(last);
+	}
+	/* dns01d's note: bounded, printable UTF-8 (no NUL hidden by \u0000). */
+	rc = API_ERR_BAD_NOTE;
+	if (note != NULL) {
+		if (json_string_length(note) > STORAGE_NOTE_MAX ||
+		    strlen(json_string_value(note)) != json_string_length(note) ||
+		    !storage_note_valid(json_string_value(note)))
+			goto out;
+		memcpy(out->note, json_string_value(note), json_string_length(note) + 1);
 	}
 	rc = API_ERR_NONE;
 out:

@@ -10,7 +10,7 @@
 #include "internal.h"
 
 /* The Allow header of each path (RFC 9110 §10.2.1), for 405 and plain OPTIONS. */
-#define ALLOW_POST "POST, OPTIONS"
+#define ALLOW_LIFECYCLE "POST, DELETE, OPTIONS"	/* /update, /register: dns01d's DELETE */
 #define ALLOW_HEALTH "GET, HEAD, OPTIONS"
 #define ALLOW_PERSIST "GET, POST, DELETE, OPTIONS"
 
@@ -134,7 +134,7 @@ route_register(const struct api_ctx *ctx, const struct api_request *req,
 	}
 	for (i = 0; i < rr.n; i++)
 		cidrs[i] = rr.allowfrom[i];
-	if (storage_register(ctx->st, cidrs, rr.n, &acct, key) == -1) {
+	if (storage_register_note(ctx->st, cidrs, rr.n, rr.note, &acct, key) == -1) {
 		api_response_db_error(ctx, resp);
 		return;
 	}
@@ -268,6 +268,47 @@ route_update(const struct api_ctx *ctx, const struct api_request *req,
 		return;
 	}
 	api_reply_owned(resp, 200, api_json_update_reply(txt));
+}
+
+/*
+ * DELETE /update (dns01d): drop every value of the caller's account, so its
+ * name answers NODATA; DELETE /register: deregister it, so the name
+ * answers NXDOMAIN and the credentials stop working. Authenticated as
+ * /update; the body is ignored. Stored first, then DNS memory, then the
+ * reply {"subdomain":"...","cleared":true} or {..."deleted":true}.
+ */
+static void
+route_lifecycle(const struct api_ctx *ctx, const struct api_request *req,
+    struct api_response *resp, bool deregister)
+{
+	struct storage_account acct;
+	char *body;
+	int r;
+
+	if (!api_authenticate(ctx, req, resp, &acct))
+		return;
+	r = deregister ? storage_account_delete(ctx->st, acct.subdomain) :
+	    storage_txt_clear(ctx->st, acct.subdomain);
+	if (r == 1) {	/* deleted by someone else since storage_auth */
+		api_response_error(resp, API_ERR_FORBIDDEN);
+		return;
+	}
+	if (r == -1) {
+		api_response_db_error(ctx, resp);
+		return;
+	}
+	if ((deregister ? dnsd_unpublish(ctx->d, acct.subdomain) :
+	    dnsd_publish(ctx->d, acct.subdomain, NULL, 0)) == -1) {
+		log_warnx("%s: stored, but DNS memory update failed", acct.subdomain);
+		api_response_error(resp, API_ERR_INTERNAL);
+		return;
+	}
+	log_info("%s: %s by its owner", acct.subdomain, deregister ? "deregistered" :
+	    "values cleared");
+	if ((body = malloc(STORAGE_ID_LEN + 48)) != NULL)
+		snprintf(body, STORAGE_ID_LEN + 48, "{\"subdomain\":\"%s\",\"%s\":true}",
+		    acct.subdomain, deregister ? "deleted" : "cleared");
+	api_reply_owned(resp, 200, body);
 }
 
 /* GET /health: 200 only while both the database and the DNS server answer. */
@@ -424,6 +465,8 @@ api_route(const struct api_ctx *ctx, const struct api_request *req,
 		route = ROUTE_UPDATE;
 	else if (strcmp(p, "/register") == 0 && !ctx->cfg->disable_registration)
 		route = ROUTE_REGISTER;	/* disabled: absent, as acme-dns never adds the route */
+	else if (strcmp(p, "/register") == 0 && strcmp(m, "DELETE") == 0)
+		route = ROUTE_REGISTER;	/* deregistering stays possible: it needs the key */
 	else if (strcmp(p, "/health") == 0)
 		route = ROUTE_HEALTH;
 	else if (strcmp(p, "/persist") == 0)
@@ -434,7 +477,7 @@ api_route(const struct api_ctx *ctx, const struct api_request *req,
 		return;
 	}
 	allow = route == ROUTE_HEALTH ? ALLOW_HEALTH : route == ROUTE_PERSIST ? ALLOW_PERSIST :
-	    ALLOW_POST;
+	    ALLOW_LIFECYCLE;
 
 	if (strcmp(m, "OPTIONS") == 0) {
 		reply_empty(resp, 200);
@@ -444,6 +487,8 @@ api_route(const struct api_ctx *ctx, const struct api_request *req,
 			resp->allow = allow;
 	} else if (route == ROUTE_HEALTH && (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)) {
 		route_health(ctx, resp);
+	} else if (route != ROUTE_HEALTH && strcmp(m, "DELETE") == 0) {
+		route_lifecycle(ctx, req, resp, route == ROUTE_REGISTER);
 	} else if (route == ROUTE_HEALTH || strcmp(m, "POST") != 0) {
 		api_response_error(resp, API_ERR_METHOD);
 		resp->allow = allow;

@@ -87,6 +87,8 @@ void log_event(enum log_level level, const char *msg, ...) __attribute__((sentin
 #define CONFIG_DEFAULT_PERSIST_TTL 3600	/* persist_ttl: dns-persist-01 examples use 600..3600 s */
 #define CONFIG_MIN_COOKIE_ROTATION 3600	/* cookie_rotation floor: a cookie's lifetime (RFC 9018) */
 #define CONFIG_MAX_COOKIE_ROTATION (30 * 86400)	/* cookie_rotation ceiling */
+#define CONFIG_MAX_LISTEN 8		/* [general] listen: addresses in the array */
+#define CONFIG_MAX_TXT_EXPIRY 315360000	/* txt_expiry ceiling: ten years, in seconds */
 #define CONFIG_MAX_TXT_VALUES 16	/* txt_values (the same as STORAGE_MAX_TXT) */
 #define CONFIG_MIN_BODY 256		/* max_body floor: an /update body fits */
 #define CONFIG_MAX_BODY (1024 * 1024)	/* max_body ceiling */
@@ -144,8 +146,11 @@ struct config {
 	char *path;			/* the file it was read from */
 
 	/* [general] (acme-dns keys) */
-	char *listen;			/* "127.0.0.1:53", "[::]:53", ":53", as written (for logs) */
-	struct config_listen listen_addr;	/* listen, parsed: what dnsd binds */
+	char *listen;			/* "127.0.0.1:53", "[::]:53", ":53", as written (for
+					 * logs); an array's entries joined by ", " */
+	struct config_listen listen_addr;	/* listen, parsed (the first of an array) */
+	struct config_listen listen_addrs[CONFIG_MAX_LISTEN];	/* every address: what dnsd binds */
+	size_t nlisten;			/* 1.. CONFIG_MAX_LISTEN; all share one port */
 	unsigned protocol;		/* CONFIG_PROTO_* bits; "both" = UDP|TCP|V4|V6 */
 	char *domain;			/* "auth.example.org", lower-cased, no trailing dot */
 	char *nsname;			/* SOA MNAME, no trailing dot */
@@ -170,6 +175,7 @@ struct config {
 	bool cookies;			/* DNS cookies, RFC 7873/9018 (default true) */
 	unsigned cookie_rotation;	/* seconds between server secret rotations (default 86400) */
 	bool seccomp;			/* load the seccomp allow-list once started (default true) */
+	unsigned txt_expiry;		/* seconds a TXT value is served; 0 = for ever (default) */
 
 	/* [database] */
 	char *db_engine;		/* "sqlite3" or "sqlite", or "postgres" (also for

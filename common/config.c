@@ -32,7 +32,7 @@ enum key_kind {
 	K_PROTOCOL,	/* general.protocol */
 	K_DOMAIN,	/* a domain name: lower-cased, trailing dot stripped */
 	K_NSADMIN,	/* a mailbox as a name: '@' written as '.' */
-	K_LISTEN,	/* "IP:port", "[IPv6]:port", ":port" */
+	K_LISTEN,	/* "IP:port", "[IPv6]:port", ":port", or an array of them */
 	K_IP,		/* an IP literal, brackets allowed */
 	K_ENGINE,	/* database.engine */
 	K_TLS,		/* api.tls */
@@ -83,6 +83,7 @@ static const struct key_desc keys[] = {
 	{ "general", "cookie_rotation", K_UINT, F(cookie_rotation), CONFIG_MIN_COOKIE_ROTATION,
 	    CONFIG_MAX_COOKIE_ROTATION, false },
 	{ "general", "seccomp", K_BOOL, F(seccomp), 0, 0, false },
+	{ "general", "txt_expiry", K_UINT, F(txt_expiry), 0, CONFIG_MAX_TXT_EXPIRY, false },
 
 	{ "database", "engine", K_ENGINE, F(db_engine), 0, 0, false },
 	{ "database", "connection", K_STR, F(db_connection), 0, 0, true },
@@ -360,6 +361,77 @@ want_int(struct cctx *c, const struct toml_kv *kv, const struct key_desc *d, lon
 	return 0;
 }
 
+/* Which families a parsed listen address covers: 1 IPv4, 2 IPv6 (wildcards both). */
+static unsigned
+listen_covers(const struct config_listen *l)
+{
+	static const uint8_t any[16];
+
+	if (l->family == AF_UNSPEC || (l->family == AF_INET6 && memcmp(l->addr, any, 16) == 0))
+		return 3;	/* ":port" and "[::]:port": every address of both families */
+	if (l->family == AF_INET && memcmp(l->addr, any, 4) == 0)
+		return 1;
+	return 0;
+}
+
+/*
+ * [general] listen: one "addr:port" string (acme-dns), or an array of 1 to
+ * CONFIG_MAX_LISTEN of them (dns01d), e.g. public IPv4 and IPv6 plus
+ * loopback. They share one port (dnsd binds every address on it), name no
+ * address twice, and a wildcard stands alone in its family (it already
+ * covers the others). Fills listen_addrs, nlisten, listen_addr (the first)
+ * and listen (the text, for logs). Returns 0 or -1.
+ */
+static int
+set_listen(struct cctx *c, const struct toml_kv *kv, struct config *cfg)
+{
+	const char *one[1] = { kv->str };
+	const char *const *v = one;
+	struct config_listen *l = cfg->listen_addrs, *a, *b;
+	char text[CONFIG_MAX_LISTEN * (INET6_ADDRSTRLEN + 16)] = "";
+	size_t n = 1, i, j, used = 0;
+	unsigned line = kv->line;
+
+	if (kv->type == TOML_ARRAY) {
+		v = (const char *const *)kv->array.v;
+		n = kv->array.n;
+	} else if (want_type(c, kv, TOML_STRING, "a string or an array of strings") == -1)
+		return -1;
+	if (n == 0 || n > CONFIG_MAX_LISTEN) {
+		cerr(c, kv->line, "[general] listen: %zu addresses (1..%d)", n, CONFIG_MAX_LISTEN);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		a = &l[i];
+		if (kv->type == TOML_ARRAY)
+			line = kv->array.line[i];
+		if (!no_controls(v[i]) || !config_listen_parse(v[i], a)) {
+			cerr(c, line, "[general] listen: \"%s\" is not \"IPv4:port\", "
+			    "\"[IPv6]:port\" or \":port\"", v[i]);
+			return -1;
+		}
+		for (j = 0; j < i; j++) {
+			b = &l[j];
+			if (a->port != b->port) {
+				cerr(c, line, "[general] listen: \"%s\": every address must use the "
+				    "same port (%u)", v[i], b->port);
+				return -1;
+			}
+			if ((a->family == b->family && memcmp(a->addr, b->addr, 16) == 0) ||
+			    (listen_covers(a) & (b->family == AF_INET ? 1 : 2)) ||
+			    (listen_covers(b) & (a->family == AF_INET ? 1 : 2))) {
+				cerr(c, line, "[general] listen: \"%s\" overlaps \"%s\"", v[i], v[j]);
+				return -1;
+			}
+		}
+		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s", i ? ", " : "",
+		    v[i]);
+	}
+	cfg->nlisten = n;
+	cfg->listen_addr = l[0];
+	return set_str(c, kv->line, &cfg->listen, text);
+}
+
 /* Copy an array value's strings into dst, checking each. */
 static int
 set_strv(struct cctx *c, const struct toml_kv *kv, struct config_strv *dst, bool cidrs)
@@ -618,6 +690,8 @@ apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct
 	case K_STRV:
 	case K_CIDRS:
 		return set_strv(c, kv, field, d->kind == K_CIDRS);
+	case K_LISTEN:
+		return set_listen(c, kv, cfg);
 	case K_RATE:
 		return set_rate(c, kv, field);
 	case K_CIDRLIST:
@@ -685,13 +759,6 @@ apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct
 		*(char **)field = t;
 		return 0;
 	}
-	case K_LISTEN:
-		if (!config_listen_parse(s, &cfg->listen_addr)) {
-			cerr(c, kv->line, "[general] listen: \"%s\" is not \"IPv4:port\", "
-			    "\"[IPv6]:port\" or \":port\"", s);
-			return -1;
-		}
-		return set_str(c, kv->line, field, s);
 	case K_METRICS:
 		if (metrics_addr_set(s, cfg) == -1) {
 			cerr(c, kv->line, "[api] metrics_listen: \"%s\" is not \"IPv4:port\" or "
@@ -959,12 +1026,14 @@ cross_check(struct cctx *c, struct config *cfg, const unsigned *seen)
 		return -1;
 	}
 	/* A literal address of one family cannot be served by the other only. */
-	fam = cfg->listen_addr.family;
-	if (((fam == AF_INET && !(cfg->protocol & CONFIG_PROTO_V4)) ||
-	    (fam == AF_INET6 && !(cfg->protocol & CONFIG_PROTO_V6)))) {
-		cerr(c, 0, "[general] protocol does not serve the %s address in listen \"%s\"",
-		    fam == AF_INET ? "IPv4" : "IPv6", cfg->listen);
-		return -1;
+	for (i = 0; i < cfg->nlisten; i++) {
+		fam = cfg->listen_addrs[i].family;
+		if (((fam == AF_INET && !(cfg->protocol & CONFIG_PROTO_V4)) ||
+		    (fam == AF_INET6 && !(cfg->protocol & CONFIG_PROTO_V6)))) {
+			cerr(c, 0, "[general] protocol does not serve the %s address in listen "
+			    "\"%s\"", fam == AF_INET ? "IPv4" : "IPv6", cfg->listen);
+			return -1;
+		}
 	}
 	if (cfg->group != NULL && cfg->user == NULL) {
 		cerr(c, 0, "[general] group is set but user is not (group needs user)");

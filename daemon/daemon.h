@@ -1,4 +1,4 @@
-/* daemon/daemon.h -- the daemon's own helpers: privilege drop (privdrop.c) */
+/* daemon/daemon.h -- the daemon's own helpers: privilege drop (privdrop.c), admin command (admin.c) */
 /* SPDX-License-Identifier: ISC */
 #ifndef DNS01D_DAEMON_H
 #define DNS01D_DAEMON_H
@@ -30,5 +30,15 @@ int privdrop_resume(const struct config *cfg);
  * err (the caller exits). A no-op returning 0 when no drop is needed.
  */
 int privdrop_final(const struct config *cfg, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ */
+/* admin.c -- `dns01d admin -c FILE COMMAND ...`, beside a running daemon */
+
+/*
+ * Run one admin command; argv[0] is "admin". Prints results on stdout and
+ * one line per failure on stderr. Returns the exit status: 0, 1 on an
+ * error (no such account, database failure), 2 on bad usage.
+ */
+int admin_main(int argc, char **argv);
 
 #endif

@@ -26,6 +26,8 @@
 #define DAEMON_MAX_ERR 512	/* bytes in one start-up error line */
 #define DAEMON_MAX_CHANGED 1024	/* bytes naming the settings a reload cannot apply */
 #define DAEMON_MAX_PATH_DEPTH 256	/* parents climbed to find where acme_cache_dir would go */
+#define DAEMON_EXPIRE_MS 1000		/* txt_expiry: the sweep runs this often ... */
+#define DAEMON_EXPIRE_ROUNDS 16		/* ... and handles at most this many batches a run */
 
 /* What the daemon runs: built by start(), torn down by stop(). */
 struct daemon {
@@ -34,6 +36,11 @@ struct daemon {
 	struct storage *st;
 	struct api *a;
 	struct autocert *ac;		/* tls = letsencrypt*, acme; else NULL */
+	pthread_t expirer;		/* txt_expiry > 0: the sweep thread */
+	bool expiring;
+	pthread_mutex_t xlock;		/* guards xstop */
+	pthread_cond_t xcond;		/* wakes the sweep to stop */
+	bool xstop;
 };
 
 static void
@@ -41,6 +48,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: dns01d [-n] -c FILE\n"
 	    "       dns01d -c FILE -i SQLITE_FILE\n"
+	    "       dns01d admin -c FILE COMMAND ... (see dns01d(8))\n"
 	    "  -c FILE  the config file (acme-dns config.cfg format)\n"
 	    "  -i FILE  copy the accounts and values of the SQLite database FILE into the\n"
 	    "           PostgreSQL database of the config, then exit\n"
@@ -56,6 +64,8 @@ dnsd_params_from(const struct config *cfg, struct dnsd_params *p)
 	memset(p, 0, sizeof(*p));
 	p->config_path = cfg->path;
 	p->listen = cfg->listen_addr;
+	p->listens = cfg->listen_addrs;
+	p->nlisten = cfg->nlisten;
 	p->protocol = cfg->protocol;
 	p->domain = cfg->domain;
 	p->nsname = cfg->nsname;
@@ -76,7 +86,10 @@ dnsd_params_from(const struct config *cfg, struct dnsd_params *p)
 	p->stats = cfg->metrics_on;
 }
 
-/* storage_foreach callback: put one account's values into dnsd's memory. */
+/*
+ * storage_foreach and storage_watch callback: put one account's values into
+ * dnsd's memory, or (txt NULL: the account was deleted) make it NXDOMAIN.
+ */
 static int
 load_one(void *arg, const char *subdomain, const struct storage_txt *txt)
 {
@@ -84,6 +97,11 @@ load_one(void *arg, const char *subdomain, const struct storage_txt *txt)
 	const char *values[STORAGE_MAX_TXT];
 	size_t i;
 
+	if (txt == NULL) {
+		if (dnsd_unpublish(d, subdomain) == -1)
+			log_warnx("%s: deleted, but still in DNS memory", subdomain);
+		return 0;
+	}
 	for (i = 0; i < txt->n && i < STORAGE_MAX_TXT; i++)
 		values[i] = txt->values[i];
 	if (dnsd_publish(d, subdomain, values, i) == -1) {
@@ -277,6 +295,66 @@ storage_start(struct daemon *dm)
 }
 
 /*
+ * The txt_expiry sweep: every DAEMON_EXPIRE_MS, values older than
+ * txt_expiry seconds are dropped from storage and from DNS memory, at most
+ * DAEMON_EXPIRE_ROUNDS batches of STORAGE_EXPIRE_BATCH names a run.
+ */
+static void *
+expire_loop(void *arg)
+{
+	struct daemon *dm = arg;
+	struct timespec ts;
+	int round, n;
+
+	pthread_mutex_lock(&dm->xlock);
+	while (!dm->xstop) {
+		pthread_mutex_unlock(&dm->xlock);
+		for (round = 0, n = STORAGE_EXPIRE_BATCH; round < DAEMON_EXPIRE_ROUNDS &&
+		    n == STORAGE_EXPIRE_BATCH; round++)
+			n = storage_txt_expire(dm->st, (long long)time(NULL) - dm->cfg.txt_expiry,
+			    load_one, dm->d);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += DAEMON_EXPIRE_MS / 1000;
+		pthread_mutex_lock(&dm->xlock);
+		if (!dm->xstop)
+			(void)pthread_cond_timedwait(&dm->xcond, &dm->xlock, &ts);
+	}
+	pthread_mutex_unlock(&dm->xlock);
+	return NULL;
+}
+
+/* Start the sweep when txt_expiry is set. */
+static void
+expire_start(struct daemon *dm)
+{
+	int e;
+
+	pthread_mutex_init(&dm->xlock, NULL);
+	pthread_cond_init(&dm->xcond, NULL);
+	if (dm->cfg.txt_expiry == 0)
+		return;
+	if ((e = pthread_create(&dm->expirer, NULL, expire_loop, dm)) != 0)
+		log_fatalx("txt_expiry: cannot start the sweep: %s", strerror(e));
+	dm->expiring = true;
+}
+
+/* Stop and join the sweep. */
+static void
+expire_stop(struct daemon *dm)
+{
+	if (dm->expiring) {
+		pthread_mutex_lock(&dm->xlock);
+		dm->xstop = true;
+		pthread_cond_signal(&dm->xcond);
+		pthread_mutex_unlock(&dm->xlock);
+		pthread_join(dm->expirer, NULL);
+		dm->expiring = false;
+	}
+	pthread_mutex_destroy(&dm->xlock);
+	pthread_cond_destroy(&dm->xcond);
+}
+
+/*
  * Start everything, as root if so started: storage, DNS and the API bind
  * their sockets, then the process drops to [general] user for good. Only
  * then does systemd hear READY=1: DNS answers and the API listens.
@@ -296,6 +374,7 @@ start(struct daemon *dm, const struct timespec *t0)
 		log_fatalx("api: %s", err);
 	if (privdrop_final(cfg, err, sizeof(err)) == -1)
 		log_fatalx("%s", err);
+	expire_start(dm);
 	/* After the drop, so the cache files belong to the user; DNS already answers. */
 	if (cfg->tls >= CONFIG_TLS_LETSENCRYPT)
 		dm->ac = start_autocert(cfg, dm);
@@ -367,6 +446,7 @@ stop(struct daemon *dm)
 {
 	autocert_stop(dm->ac);	/* first: it calls into the API and dnsd */
 	api_stop(dm->a);
+	expire_stop(dm);
 	/* Storage before DNS: its watcher thread (PostgreSQL) publishes into DNS until it stops. */
 	storage_close(dm->st);
 	dnsd_free(dm->d);
@@ -438,6 +518,8 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	int c;
 
+	if (argc >= 2 && strcmp(argv[1], "admin") == 0)
+		return admin_main(argc - 1, argv + 1);
 	while ((c = getopt(argc, argv, "c:i:nVh")) != -1) {
 		switch (c) {
 		case 'c':

@@ -43,21 +43,21 @@ addr_add(struct dnsd *d, int family, const void *ip, bool wildcard)
 }
 
 /*
- * Set up the addresses to bind from the parsed listen address, as the family
- * bits of protocol allow. ":port" and "[::]:port" are the wildcard of every
- * allowed family. Returns 0, or -1 with a message in err.
+ * Add the addresses of one parsed listen address, as the family bits of
+ * protocol allow. ":port" and "[::]:port" are the wildcard of every allowed
+ * family. Returns 0, or -1 with a message in err.
  */
 static int
-listen_setup(struct dnsd *d, const struct config_listen *l, unsigned protocol, char *err,
+listen_one(struct dnsd *d, const struct config_listen *l, bool v4, bool v6, char *err,
     size_t errlen)
 {
 	static const uint8_t any[16];
-	bool v4 = (protocol & DNSD_PROTO_V4) != 0, v6 = (protocol & DNSD_PROTO_V6) != 0;
+	size_t need = l->family == AF_UNSPEC || l->family == AF_INET6 ? 2 : 1;
 
-	if (!v4 && !v6)
-		v4 = v6 = true;
-	d->port = l->port;
-	d->naddr = 0;
+	if (d->naddr + need > DNSD_MAX_ADDRS) {
+		snprintf(err, errlen, "general.listen: more than %d addresses", DNSD_MAX_ADDRS);
+		return -1;
+	}
 	if (l->family == AF_UNSPEC ||
 	    (l->family == AF_INET6 && memcmp(l->addr, any, sizeof(any)) == 0)) {
 		if (v4)
@@ -79,6 +79,32 @@ listen_setup(struct dnsd *d, const struct config_listen *l, unsigned protocol, c
 	} else {
 		snprintf(err, errlen, "general.listen: unknown address family");
 		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Set up the addresses to bind from the n parsed listen addresses (one
+ * port, checked by config.c). Returns 0, or -1 with a message in err.
+ */
+static int
+listen_setup(struct dnsd *d, const struct config_listen *l, size_t n, unsigned protocol,
+    char *err, size_t errlen)
+{
+	bool v4 = (protocol & DNSD_PROTO_V4) != 0, v6 = (protocol & DNSD_PROTO_V6) != 0;
+
+	if (!v4 && !v6)
+		v4 = v6 = true;
+	d->port = l[0].port;
+	d->naddr = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (l[i].port != d->port) {
+			snprintf(err, errlen, "general.listen: every address must use port %u",
+			    d->port);
+			return -1;
+		}
+		if (listen_one(d, &l[i], v4, v6, err, errlen) == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -146,7 +172,8 @@ dnsd_new(const struct dnsd_params *params, char *err, size_t errlen)
 		free(d);
 		return NULL;
 	}
-	if (listen_setup(d, &params->listen, params->protocol, err, errlen) == -1 ||
+	if (listen_setup(d, params->nlisten > 0 ? params->listens : &params->listen,
+	    params->nlisten > 0 ? params->nlisten : 1, params->protocol, err, errlen) == -1 ||
 	    (d->zone = zone_new(params, d->seed, err, errlen)) == NULL ||
 	    limits_new(d, params, err, errlen) == -1) {
 		dnsd_free(d);

@@ -34,6 +34,8 @@ struct dnsd;
 struct dnsd_params {
 	const char *config_path;	/* for "file:line: message" errors */
 	struct config_listen listen;	/* the address and port, parsed by common/config.c */
+	const struct config_listen *listens;	/* or nlisten of them (they share one port), */
+	size_t nlisten;			/* parsed and checked by config.c; 0: listen alone */
 	unsigned protocol;		/* DNSD_PROTO_* bits */
 	const char *domain;		/* zone apex, no trailing dot */
 	const char *nsname;		/* SOA MNAME */
@@ -121,6 +123,14 @@ int dnsd_publish(struct dnsd *d, const char *subdomain, const char *const *value
 int dnsd_publish_persist(struct dnsd *d, const char *subdomain, const char *const *values,
     size_t n);
 
+/*
+ * Make subdomain answer NXDOMAIN again (its account was deleted): a
+ * tombstone replaces its entry, so the table never deletes (see table.c).
+ * Same guarantees as dnsd_publish. Returns 0, or -1 on allocation failure
+ * or a bad label.
+ */
+int dnsd_unpublish(struct dnsd *d, const char *subdomain);
+
 /* Bind the sockets (UDP per worker with SO_REUSEPORT, and TCP) and start the
  * worker threads. Returns 0, or -1 with a message in err. */
 int dnsd_start(struct dnsd *d, char *err, size_t errlen);
@@ -175,7 +185,8 @@ int dnsd_answer(struct dnsd *d, const uint8_t *q, size_t qlen, uint8_t *out, siz
 #define DNSD_MAX_TYPE_TOKEN 32		/* bytes of a TTL, class or type token in a records line */
 #define DNSD_MAX_COMP 128		/* name offsets remembered for compression */
 #define DNSD_MAX_UDP_THREADS 64		/* UDP workers per address family */
-#define DNSD_MAX_ADDRS 2		/* sockets per role: one IPv4, one IPv6 */
+#define DNSD_MAX_ADDRS CONFIG_MAX_LISTEN	/* sockets per role: one per listen address (a
+					 * wildcard, alone, takes one IPv4 and one IPv6) */
 #define DNSD_EXT_READERS 8		/* dnsd_answer() callers outside the workers */
 /* Reader slots: UDP workers first, then the TCP loop, then dnsd_answer() callers. */
 #define DNSD_READER_TCP (DNSD_MAX_UDP_THREADS * DNSD_MAX_ADDRS)
@@ -342,6 +353,7 @@ struct dnsd_centry {
 	uint16_t ntxt;		/* TXT records in the RRset */
 	uint16_t bloblen;	/* bytes of the RRset */
 	uint8_t labellen;
+	bool gone;		/* a tombstone: the name was deregistered (NXDOMAIN) */
 	uint8_t data[];		/* the lower-case label, then the TXT RRset in wire
 				   form with every owner a pointer to the question (0xC00C) */
 };

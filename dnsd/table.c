@@ -181,7 +181,7 @@ find_in(const struct dnsd_ctable *t, uint64_t h, const uint8_t *label, size_t le
 			return NULL;
 		if (atomic_load_explicit(&t->slot[i].hash, memory_order_relaxed) == h &&
 		    e->labellen == len && memcmp(e->data, label, len) == 0)
-			return e;
+			return e->gone ? NULL : e;	/* a tombstone: deregistered */
 	}
 }
 
@@ -417,7 +417,8 @@ table_store(struct dnsd *d, _Atomic(struct dnsd_ctable *) *slot, struct dnsd_cen
  */
 static int
 publish_in(struct dnsd *d, _Atomic(struct dnsd_ctable *) *slot, uint32_t ttl,
-    const char *subdomain, const char *const *values, size_t n, size_t max, bool only_replace)
+    const char *subdomain, const char *const *values, size_t n, size_t max, bool only_replace,
+    bool gone)
 {
 	struct dnsd_centry *e;
 	size_t llen;
@@ -429,6 +430,7 @@ publish_in(struct dnsd *d, _Atomic(struct dnsd_ctable *) *slot, uint32_t ttl,
 		return -1;
 	if ((e = entry_new(ttl, subdomain, llen, values, n)) == NULL)
 		return -1;
+	e->gone = gone;
 	h = dnsd_hash(d->seed, e->data, llen);
 
 	pthread_mutex_lock(&d->wlock);
@@ -451,7 +453,7 @@ dnsd_publish(struct dnsd *d, const char *subdomain, const char *const *values, s
 	if (d == NULL)
 		return -1;
 	return publish_in(d, &d->table, d->txt_ttl, subdomain, values, n, DNSD_MAX_TXT_VALUES,
-	    false);
+	    false, false);
 }
 
 /* Make _validation-persist.<subdomain> answer the n records (see dnsd.h). */
@@ -463,5 +465,22 @@ dnsd_publish_persist(struct dnsd *d, const char *subdomain, const char *const *v
 		return -1;
 	/* No records and none before: nothing to serve, no entry (the name stays NXDOMAIN). */
 	return publish_in(d, &d->ptable, d->persist_ttl, subdomain, values, n,
-	    DNSD_MAX_PERSIST_VALUES, n == 0);
+	    DNSD_MAX_PERSIST_VALUES, n == 0, false);
+}
+
+/*
+ * A deregistered name: a tombstone entry (no values, gone set) replaces
+ * its entry, since open addressing with lock-free readers cannot delete a
+ * slot. find_in() skips it, so the name answers NXDOMAIN; registering the
+ * same label again replaces the tombstone. Its persist records, if any,
+ * get a tombstone too.
+ */
+int
+dnsd_unpublish(struct dnsd *d, const char *subdomain)
+{
+	if (d == NULL)
+		return -1;
+	if (publish_in(d, &d->ptable, d->persist_ttl, subdomain, NULL, 0, 0, true, true) == -1)
+		return -1;
+	return publish_in(d, &d->table, d->txt_ttl, subdomain, NULL, 0, 0, false, true);
 }

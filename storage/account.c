@@ -364,7 +364,7 @@ out:
 /* Insert one account and its txt_values empty txt rows. wlock held. Returns 0, 1 on a UNIQUE clash, -1. */
 static int
 insert_account(struct storage *st, const char *user, const char *hash, const char *sub,
-    const char *json)
+    const char *json, const char *note)
 {
 	unsigned i;
 	int rc;
@@ -386,6 +386,12 @@ insert_account(struct storage *st, const char *user, const char *hash, const cha
 		log_warnx("storage: register: insert: %s", sqlite3_errstr(rc));
 		goto fail;
 	}
+	sqlite3_bind_text(st->ins_meta, 1, sub, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st->ins_meta, 2, (sqlite3_int64)time(NULL));
+	if (note != NULL && *note != '\0')
+		sqlite3_bind_text(st->ins_meta, 3, note, -1, SQLITE_STATIC);
+	if (storage_step_done(st, st->w, st->ins_meta, "register: insert meta") == -1)
+		goto fail;
 	/* acme-dns keeps one row per value, '' until published; so do we. */
 	for (i = 0; i < st->txt_values; i++) {
 		sqlite3_bind_text(st->ins_txt, 1, sub, -1, SQLITE_STATIC);
@@ -409,7 +415,7 @@ fail:
  */
 static int
 register_account(struct storage *st, const char *const *allowfrom, size_t n,
-    struct storage_account *out, char key[STORAGE_KEY_LEN + 1])
+    const char *note, struct storage_account *out, char key[STORAGE_KEY_LEN + 1])
 {
 	char user[RAND_UUID_LEN + 1], sub[RAND_UUID_LEN + 1], hash[STORAGE_HASH_MAX];
 	char *json = NULL;
@@ -417,7 +423,7 @@ register_account(struct storage *st, const char *const *allowfrom, size_t n,
 	int r = -1, rc = -1, tries;
 
 	if (st == NULL || out == NULL || key == NULL || n > STORAGE_MAX_ALLOWFROM ||
-	    (n > 0 && allowfrom == NULL))
+	    (n > 0 && allowfrom == NULL) || (note != NULL && !storage_note_valid(note)))
 		return -1;
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < n; i++)
@@ -436,11 +442,11 @@ register_account(struct storage *st, const char *const *allowfrom, size_t n,
 		if (storage_hash_key(st, key, hash) == -1)
 			goto out;
 		if (st->pg != NULL)
-			r = storage_pg_insert_account(st, user, hash, sub, json);
+			r = storage_pg_insert_account(st, user, hash, sub, json, note);
 		else {
 			if (storage_wlock(st) == -1)
 				goto out;
-			r = insert_account(st, user, hash, sub, json);
+			r = insert_account(st, user, hash, sub, json, note);
 			storage_wunlock(st);
 		}
 		if (r != 1)
@@ -464,17 +470,25 @@ out:
 	return rc;
 }
 
-/* storage_register, timed for the write latency histogram (/metrics). */
+/* storage_register with a note, timed for the write latency histogram (/metrics). */
 int
-storage_register(struct storage *st, const char *const *allowfrom, size_t n,
-    struct storage_account *out, char key[STORAGE_KEY_LEN + 1])
+storage_register_note(struct storage *st, const char *const *allowfrom, size_t n,
+    const char *note, struct storage_account *out, char key[STORAGE_KEY_LEN + 1])
 {
 	uint64_t t0 = storage_now_ns();
-	int rc = register_account(st, allowfrom, n, out, key);
+	int rc = register_account(st, allowfrom, n, note, out, key);
 
 	if (st != NULL)
 		storage_write_done(st, t0, rc);
 	return rc;
+}
+
+/* See storage.h. */
+int
+storage_register(struct storage *st, const char *const *allowfrom, size_t n,
+    struct storage_account *out, char key[STORAGE_KEY_LEN + 1])
+{
+	return storage_register_note(st, allowfrom, n, NULL, out, key);
 }
 
 /*

@@ -69,7 +69,27 @@ static const char migrate_2[] =
     " LastUpdate INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (Subdomain, Issuer));";
 
-static const char *const migrations[STORAGE_SCHEMA_VERSION] = { migrate_1, migrate_2 };
+/*
+ * Version 3: account lifecycle (admin.c). Our own table dns01d_accounts
+ * holds each account's creation time and note: acme-dns's records keeps
+ * its exact shape, so acme-dns's INSERT works on it whatever its form. An
+ * index on txt(LastUpdate) serves value expiry; and a change log, which a
+ * daemon in another process reads (watch.c), carries an operator's delete
+ * or clear to DNS.
+ */
+static const char migrate_3[] =
+    "CREATE TABLE IF NOT EXISTS dns01d_accounts("
+    " Subdomain TEXT NOT NULL PRIMARY KEY,"
+    " Created INT,"
+    " Note TEXT);"
+    "CREATE INDEX IF NOT EXISTS txt_lastupdate ON txt(LastUpdate);"
+    "CREATE TABLE IF NOT EXISTS dns01d_changes("
+    " Id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " Subdomain TEXT NOT NULL,"
+    " At INT NOT NULL);";
+
+static const char *const migrations[STORAGE_SCHEMA_VERSION] = { migrate_1, migrate_2,
+    migrate_3 };
 
 /* Columns each table must have for our statements to work. */
 static const struct {
@@ -472,6 +492,8 @@ open_writer(struct storage *st, const char *path, char *err, size_t errlen)
 	    prep(st->w, "ROLLBACK", &st->rollback, err, errlen) == -1 ||
 	    prep(st->w, "INSERT INTO records(Username, Password, Subdomain, AllowFrom)"
 	    " VALUES (?1, ?2, ?3, ?4)", &st->ins_record, err, errlen) == -1 ||
+	    prep(st->w, "INSERT OR REPLACE INTO dns01d_accounts(Subdomain, Created, Note)"
+	    " VALUES (?1, ?2, ?3)", &st->ins_meta, err, errlen) == -1 ||
 	    prep(st->w, "INSERT INTO txt(Subdomain, Value, LastUpdate, Seq)"
 	    " VALUES (?1, ?2, ?3, ?4)", &st->ins_txt, err, errlen) == -1 ||
 	    prep(st->w, "SELECT rowid, Value, Seq FROM txt WHERE Subdomain = ?1"
@@ -561,6 +583,8 @@ storage_alloc(unsigned txt_values, char *err, size_t errlen)
 	pthread_mutex_init(&st->hlock, NULL);
 	pthread_mutex_init(&st->block, NULL);
 	pthread_cond_init(&st->bcond, NULL);
+	pthread_mutex_init(&st->wclock, NULL);
+	pthread_cond_init(&st->wccond, NULL);
 	st->sync_w = st->sync_ck = -1;
 	st->probe_ok = true;
 	if ((st->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
@@ -614,6 +638,7 @@ storage_close(struct storage *st)
 
 	if (st == NULL)
 		return;
+	storage_watch_stop(st);
 	storage_pg_close(st);
 	storage_sync_stop(st);
 	for (i = 0; i < STORAGE_READERS; i++) {
@@ -625,6 +650,7 @@ storage_close(struct storage *st)
 	sqlite3_finalize(st->commit);
 	sqlite3_finalize(st->rollback);
 	sqlite3_finalize(st->ins_record);
+	sqlite3_finalize(st->ins_meta);
 	sqlite3_finalize(st->ins_txt);
 	sqlite3_finalize(st->sel_txt);
 	sqlite3_finalize(st->upd_txt);
@@ -649,6 +675,8 @@ storage_close(struct storage *st)
 	pthread_mutex_destroy(&st->hlock);
 	pthread_mutex_destroy(&st->block);
 	pthread_cond_destroy(&st->bcond);
+	pthread_mutex_destroy(&st->wclock);
+	pthread_cond_destroy(&st->wccond);
 	free(st);
 }
 

@@ -55,7 +55,7 @@ storage_watch(struct storage *st,
 	if (st == NULL || cb == NULL)
 		return -1;
 	if (st->pg == NULL)
-		return 0;	/* SQLite: this process is the only writer */
+		return storage_sqlite_watch(st, cb, arg);
 	return storage_pg_watch(st, cb, arg);
 }
 

@@ -44,6 +44,7 @@ struct storage {
 	sqlite3 *w;
 	sqlite3_stmt *begin, *commit, *rollback;
 	sqlite3_stmt *ins_record, *ins_txt;
+	sqlite3_stmt *ins_meta;		/* dns01d_accounts: creation time and note */
 	sqlite3_stmt *sel_txt, *upd_txt, *prune_txt, *rehash, *has_sub;
 
 	/* Reader pool. */
@@ -100,6 +101,17 @@ struct storage {
 	bool ckpt_running;
 	pthread_t ckpter;
 	sqlite3 *ck;
+
+	/* The SQLite change feed (watch.c): a thread on a connection of its own. */
+	pthread_mutex_t wclock;		/* guards wstop, wcb, wcbarg */
+	pthread_cond_t wccond;		/* wakes the watcher to stop */
+	int (*wcb)(void *, const char *, const struct storage_txt *);
+	void *wcbarg;
+	long long wlast;		/* the last change id applied (read at open) */
+	bool wstop;
+	bool wrunning;
+	pthread_t wthread;
+	sqlite3 *wdb;
 };
 
 /* db.c */
@@ -115,6 +127,15 @@ void storage_rput(struct storage *st, struct storage_reader *r);
 int storage_step_done(struct storage *st, sqlite3 *db, sqlite3_stmt *s, const char *what);
 void storage_abort(struct storage *st);
 int storage_query_int(sqlite3 *db, const char *sql, long long *out, char *err, size_t errlen);
+
+/* admin.c */
+int storage_log_change(struct storage *st, const char *sub);
+int storage_values(sqlite3 *db, unsigned keep, const char *sub, struct storage_txt *out);
+
+/* watch.c */
+int storage_sqlite_watch(struct storage *st,
+    int (*cb)(void *arg, const char *subdomain, const struct storage_txt *txt), void *arg);
+void storage_watch_stop(struct storage *st);
 
 /* sync.c */
 int storage_sync_start(struct storage *st, char *err, size_t errlen);
@@ -209,7 +230,7 @@ void storage_pg_redact(const char *conninfo, char *out, size_t outlen);
 /* pg_data.c */
 int pg_log_change(PGconn *c, int64_t deadline, bool *broken, const char *sub, int kind);
 int storage_pg_insert_account(struct storage *st, const char *user, const char *hash,
-    const char *sub, const char *json);
+    const char *sub, const char *json, const char *note);
 int storage_pg_lookup(struct storage *st, const char *username, char hash[STORAGE_HASH_MAX],
     struct storage_account *out, char **allow);
 int storage_pg_rehash(struct storage *st, const char *user, const char *old, const char *hash);
@@ -233,6 +254,16 @@ int pg_persist_read(PGconn *c, int64_t deadline, bool *broken, const char *sub,
 int pg_persist_reload(PGconn *c, int64_t deadline, bool *broken, storage_persist_cb cb,
     void *arg);
 int storage_pg_persist_watch(struct storage *st, storage_persist_cb cb, void *arg);
+/* pg_admin.c */
+int storage_pg_list(struct storage *st, int (*cb)(void *, const struct storage_info *),
+    void *arg);
+int storage_pg_info_get(struct storage *st, const char *sub, struct storage_info *out);
+int storage_pg_delete(struct storage *st, const char *sub);
+int storage_pg_clear(struct storage *st, const char *sub);
+int storage_pg_note_set(struct storage *st, const char *sub, const char *note);
+int storage_pg_password_set(struct storage *st, const char *sub, const char *hash);
+int storage_pg_expire(struct storage *st, long long before,
+    int (*cb)(void *, const char *, const struct storage_txt *), void *arg);
 
 /* pg_watch.c */
 void pg_watch_wake(struct storage_pg *pg);

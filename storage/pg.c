@@ -81,8 +81,16 @@ static const char pg_migrate_2[] =
     " PRIMARY KEY (Subdomain, Issuer));"
     "ALTER TABLE dns01d_changes ADD COLUMN IF NOT EXISTS Kind SMALLINT NOT NULL DEFAULT 0;";
 
+/* Version 3: account lifecycle, as SQLite's version 3 (db.c); the change log exists already. */
+static const char pg_migrate_3[] =
+    "CREATE TABLE IF NOT EXISTS dns01d_accounts("
+    " Subdomain TEXT NOT NULL PRIMARY KEY,"
+    " Created BIGINT,"
+    " Note TEXT);"
+    "CREATE INDEX IF NOT EXISTS txt_lastupdate ON txt(LastUpdate);";
+
 static const char *const pg_migrations[STORAGE_PG_SCHEMA_VERSION] = { pg_migrate_1,
-	pg_migrate_2 };
+    pg_migrate_2, pg_migrate_3 };
 
 /* Columns acme-dns's tables must have for our statements to work (names are lower case). */
 static const char *const pg_required[][2] = {
@@ -524,19 +532,43 @@ storage_pg_close(struct storage *st)
 	st->pg = NULL;
 }
 
-/* /health: the server is up and answers a query now, within STORAGE_PG_OP_MS. */
+/*
+ * /health: the server is up and answers a read of acmedns now, within
+ * STORAGE_PG_OP_MS; and a write succeeds (a row inserted into acmedns and
+ * deleted again, one implicit transaction: a read-only standby or a full
+ * disk fails it) at most every STORAGE_PROBE_MS, its result cached in
+ * between, so a monitor polling /health costs the server one small write a
+ * second at most, whatever the number of polls.
+ */
 bool
 storage_pg_healthy(struct storage *st)
 {
 	struct storage_pg *pg = st->pg;
-	int64_t deadline = pg_now_ms() + STORAGE_PG_OP_MS;
+	int64_t deadline = pg_now_ms() + STORAGE_PG_OP_MS, now;
 	struct pg_slot *s;
-	bool broken = false;
-	int rc;
+	bool broken = false, write, ok;
+	long long n;
 
 	if ((s = pg_acquire(pg, deadline)) == NULL)
 		return false;
-	rc = pg_exec(s->conn, deadline, &broken, "health", "SELECT 1", 0, NULL);
+	ok = pg_query_int(s->conn, deadline, &broken, "SELECT count(*) FROM acmedns", 0, NULL,
+	    &n) == 0;
+	pthread_mutex_lock(&st->hlock);
+	now = pg_now_ms();
+	if ((write = ok && (st->probe_ms == 0 || now - st->probe_ms >= STORAGE_PROBE_MS)))
+		st->probe_ms = now;
+	pthread_mutex_unlock(&st->hlock);
+	if (write) {
+		write = pg_exec(s->conn, deadline, &broken, "health write", "INSERT INTO"
+		    " acmedns(Name, Value) VALUES ('dns01d_probe', ''); DELETE FROM acmedns"
+		    " WHERE Name = 'dns01d_probe'", 0, NULL) == 0;
+		pthread_mutex_lock(&st->hlock);
+		st->probe_ok = write;
+		pthread_mutex_unlock(&st->hlock);
+	}
 	pg_release(pg, s, broken);
-	return rc == 0;
+	pthread_mutex_lock(&st->hlock);
+	ok = ok && st->probe_ok;
+	pthread_mutex_unlock(&st->hlock);
+	return ok;
 }

@@ -58,11 +58,13 @@ rollback(PGconn *c, int64_t deadline, bool *broken)
  */
 int
 storage_pg_insert_account(struct storage *st, const char *user, const char *hash,
-    const char *sub, const char *json)
+    const char *sub, const char *json, const char *note)
 {
 	struct storage_pg *pg = st->pg;
 	int64_t deadline = pg_now_ms() + STORAGE_PG_OP_MS;
+	char now[24];
 	const char *p[4] = { user, hash, sub, json };
+	const char *m[3] = { sub, now, note != NULL && *note != '\0' ? note : NULL };
 	struct pg_slot *s;
 	PGresult *res = NULL;
 	const char *state;
@@ -74,6 +76,7 @@ storage_pg_insert_account(struct storage *st, const char *user, const char *hash
 		return -1;
 	if (pg_exec(s->conn, deadline, &broken, "register: begin", "BEGIN", 0, NULL) == -1)
 		goto out;
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	if ((res = pg_query(s->conn, deadline, &broken, "INSERT INTO records(Username, Password,"
 	    " Subdomain, AllowFrom) VALUES ($1, $2, $3, $4)", 4, p)) == NULL)
 		goto fail;
@@ -83,6 +86,10 @@ storage_pg_insert_account(struct storage *st, const char *user, const char *hash
 		goto fail;
 	}
 	if (!pg_ok(res, "register: insert"))
+		goto fail;
+	if (pg_exec(s->conn, deadline, &broken, "register: insert meta", "INSERT INTO"
+	    " dns01d_accounts(Subdomain, Created, Note) VALUES ($1, $2, $3) ON CONFLICT (Subdomain)"
+	    " DO UPDATE SET Created = EXCLUDED.Created, Note = EXCLUDED.Note", 3, m) == -1)
 		goto fail;
 	/* acme-dns keeps one row per value, '' until published; so do we. */
 	for (i = 0; i < st->txt_values; i++)

@@ -115,6 +115,7 @@ apply_batch(struct storage_pg *pg, const PGresult *res, int64_t deadline, bool *
 	struct storage_txt t;
 	struct storage_persist_set ps;
 	const char *sub;
+	long long exists;
 	int i, j, kind, n = PQntuples(res);
 
 	for (i = 0; i < n; i++) {
@@ -132,6 +133,13 @@ apply_batch(struct storage_pg *pg, const PGresult *res, int64_t deadline, bool *
 			if (pg_persist_read(pg->listen, deadline, broken, sub, &ps) == -1)
 				return -1;
 			(void)w->pcb(w->parg, sub, &ps);
+			continue;
+		}
+		if (pg_query_int(pg->listen, deadline, broken, "SELECT count(*) FROM records"
+		    " WHERE Subdomain = $1", 1, &sub, &exists) == -1)
+			return -1;
+		if (exists == 0) {	/* deregistered */
+			(void)w->cb(w->arg, sub, NULL);
 			continue;
 		}
 		if (pg_values(pg, pg->listen, deadline, broken, sub, &t) == -1)

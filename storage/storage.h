@@ -13,7 +13,7 @@
 #define STORAGE_MAX_TXT 16		/* most values kept per account (config api.txt_values) */
 #define STORAGE_MAX_ALLOWFROM 64	/* most allowfrom CIDRs per account */
 #define STORAGE_CIDR_LEN 64		/* longest CIDR text kept, with NUL */
-#define STORAGE_SCHEMA_VERSION 2	/* PRAGMA user_version once migrated (acme-dns's is 0) */
+#define STORAGE_SCHEMA_VERSION 3	/* PRAGMA user_version once migrated (acme-dns's is 0) */
 #define STORAGE_PERSIST_MAX 8		/* persistent validation records per account (one per issuer) */
 #define STORAGE_PERSIST_LEN 1024	/* bytes of one record's value (an RFC 8659 issue-value) */
 #define STORAGE_ISSUER_LEN 253		/* bytes of an issuer domain name (RFC 1035 §2.3.4, text) */
@@ -32,12 +32,13 @@
 #define STORAGE_WAL_LIMIT (8 * 1024 * 1024)	/* journal_size_limit: bytes the -wal file is cut
 					 * back to once a checkpoint lets it start over (a
 					 * normal WAL peaks near CKPT_FRAMES pages: ~4 MB) */
-#define STORAGE_PROBE_MS 1000		/* storage_healthy() writes at most this often */
+#define STORAGE_PROBE_MS 1000		/* storage_healthy() writes at most this often (both
+					 * backends); the last result is cached in between */
 #define STORAGE_MIN_FREE (1024 * 1024)	/* bytes free on the database's file system below
 					 * which storage is unhealthy (a full disk) */
 
 /* PostgreSQL (storage_open_engine with STORAGE_POSTGRES). */
-#define STORAGE_PG_SCHEMA_VERSION 2	/* acmedns row 'dns01d_version' once migrated */
+#define STORAGE_PG_SCHEMA_VERSION 3	/* acmedns row 'dns01d_version' once migrated */
 #define STORAGE_PG_CONNS 4		/* pooled connections for API requests */
 #define STORAGE_PG_OP_MS 900		/* deadline of one request's work (then 503) */
 #define STORAGE_PG_CONNECT_MS 3000	/* deadline of a connection at open or reconnect */
@@ -51,6 +52,13 @@
 #define STORAGE_PG_BACKOFF_MAX_MS 2000	/* reconnect delay cap (doubles up to it) */
 #define STORAGE_PG_CHANNEL "dns01d_changes"	/* LISTEN/NOTIFY channel */
 #define STORAGE_DESCRIBE_LEN 160	/* room for storage_describe() */
+
+/* Account administration and the SQLite change feed (admin.c, watch.c). */
+#define STORAGE_NOTE_MAX 256		/* bytes of an account's note (UTF-8, no control chars) */
+#define STORAGE_WATCH_MS 200		/* SQLite: the watcher polls PRAGMA data_version this often */
+#define STORAGE_WATCH_BATCH 500		/* change rows read per poll (SQLite) */
+#define STORAGE_CHANGES_KEEP_S 86400	/* SQLite change rows older than this are pruned on write */
+#define STORAGE_EXPIRE_BATCH 256	/* subdomains storage_txt_expire() handles per call */
 
 /* Which database holds the accounts. */
 enum storage_engine {
@@ -118,6 +126,17 @@ enum storage_auth_result {
 #define STORAGE_WRITE_BUCKETS 10	/* buckets of the write latency histogram (/metrics) */
 /* Their upper bounds in seconds (Prometheus "le"); a slower write is only in the count. */
 #define STORAGE_WRITE_BOUNDS { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0 }
+/* One account as an operator sees it (storage_list, storage_info_get). No secrets. */
+struct storage_info {
+	char username[STORAGE_ID_LEN + 1];
+	char subdomain[STORAGE_ID_LEN + 1];
+	char allowfrom[STORAGE_MAX_ALLOWFROM][STORAGE_CIDR_LEN];	/* as registered */
+	size_t nallowfrom;
+	long long created;		/* Unix time; 0: unknown (an acme-dns account) */
+	long long last_update;		/* newest value's Unix time; 0: never updated */
+	char note[STORAGE_NOTE_MAX + 1];	/* "" when none */
+	struct storage_txt txt;		/* current values (storage_info_get only) */
+};
 
 /* Counters and settings read back, for tests and monitoring (storage_stats()). */
 struct storage_stats {
@@ -180,6 +199,54 @@ int storage_register(struct storage *st, const char *const *allowfrom, size_t n,
     struct storage_account *out, char key[STORAGE_KEY_LEN + 1]);
 
 /*
+ * storage_register, with an operator's note stored alongside (NULL or ""
+ * for none; it must pass storage_note_valid). Also records the creation
+ * time. Returns 0 or -1.
+ */
+int storage_register_note(struct storage *st, const char *const *allowfrom, size_t n,
+    const char *note, struct storage_account *out, char key[STORAGE_KEY_LEN + 1]);
+
+/* True if note can be stored: at most STORAGE_NOTE_MAX bytes of UTF-8, no control characters. */
+bool storage_note_valid(const char *note);
+
+/*
+ * Call cb once per account, oldest first, with its details (txt left
+ * empty). Stops and returns -1 if cb returns non-zero or the database
+ * fails; 0 otherwise.
+ */
+int storage_list(struct storage *st, int (*cb)(void *arg, const struct storage_info *info),
+    void *arg);
+
+/* The account of subdomain with its current values. 0, 1 if there is none, -1 on error. */
+int storage_info_get(struct storage *st, const char *subdomain, struct storage_info *out);
+
+/*
+ * The write verbs below change one account named by its subdomain. Each is
+ * one committed transaction that also appends to the change log, so a
+ * running daemon (this process or another, on SQLite or PostgreSQL) applies
+ * it to DNS through storage_watch within about a second. Each returns 0, 1
+ * if there is no such account, or -1 on a database error.
+ */
+/* Deregister: the account row and its values go; its key stops working. */
+int storage_account_delete(struct storage *st, const char *subdomain);
+/* Drop every value of the account (the name stays: NODATA). */
+int storage_txt_clear(struct storage *st, const char *subdomain);
+/* Replace the account's note (validated with storage_note_valid; "" clears it). */
+int storage_note_set(struct storage *st, const char *subdomain, const char *note);
+/* A fresh key for the account, written to key[STORAGE_KEY_LEN + 1]; the old one stops working. */
+int storage_key_rotate(struct storage *st, const char *subdomain, char key[STORAGE_KEY_LEN + 1]);
+
+/*
+ * Value expiry ([general] txt_expiry): drop the values published before
+ * Unix time before, for at most STORAGE_EXPIRE_BATCH subdomains, logging
+ * each change. cb (may be NULL) gets each affected subdomain's values
+ * now. Returns how many subdomains changed (call again while it returns
+ * STORAGE_EXPIRE_BATCH), or -1 on a database error.
+ */
+int storage_txt_expire(struct storage *st, long long before,
+    int (*cb)(void *arg, const char *subdomain, const struct storage_txt *txt), void *arg);
+
+/*
  * Check username and key. The hash comparison is constant-time, and a
  * denial costs the same whatever its cause: while the database still holds
  * legacy bcrypt hashes, every denial (unknown user, wrong key on any
@@ -226,11 +293,15 @@ int storage_foreach(struct storage *st,
 
 /*
  * Call cb (from a storage thread) for each subdomain whose values another
- * instance (or this one) committed since storage_open_engine, with its
- * values now: changes arrive within about a second (PostgreSQL
+ * instance or process (or this one) committed since storage_open_engine,
+ * with its values now, or txt == NULL when its account no longer exists
+ * (deleted): changes arrive within about a second (PostgreSQL
  * LISTEN/NOTIFY, with a catch-up by change id every STORAGE_PG_CATCHUP_MS
- * and after a reconnect). A no-op for SQLite, where this process is the
- * only writer. cb's return value is ignored. Returns 0 or -1.
+ * and after a reconnect; SQLite: PRAGMA data_version polled every
+ * STORAGE_WATCH_MS, then the change log read by id). On SQLite only the
+ * verbs that log changes (the admin verbs, expiry) are fed; this process's
+ * own /register and /update are published by their caller. cb's return
+ * value is ignored. Returns 0 or -1.
  */
 int storage_watch(struct storage *st,
     int (*cb)(void *arg, const char *subdomain, const struct storage_txt *txt), void *arg);
@@ -259,7 +330,8 @@ int storage_copy(struct storage *from, struct storage *to, size_t *copied, char 
  * write at most every STORAGE_PROBE_MS; a lock held by another process is
  * not a failure). A deleted or replaced database stays unhealthy, and every
  * write fails, until the daemon reopens it (restart). For PostgreSQL: the
- * server answers a query within STORAGE_PG_OP_MS.
+ * server answers a read within STORAGE_PG_OP_MS, and a small write (at
+ * most every STORAGE_PROBE_MS, cached in between) succeeds.
  */
 bool storage_healthy(struct storage *st);
 

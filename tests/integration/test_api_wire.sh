@@ -178,8 +178,11 @@ check_eq register_get_405 "$H_STATUS $H_BODY" '405 {"error":"method_not_allowed"
 check_match register_405_allow_header "$(header Allow)" 'POST'
 http GET /update
 check_eq update_get_405 "$H_STATUS" 405
+http PUT /update
+check_eq update_put_405 "$H_STATUS" 405
+check_eq update_405_allow_header "$(header Allow)" 'POST, DELETE, OPTIONS'
 http DELETE /update
-check_eq update_delete_405 "$H_STATUS" 405
+check_eq update_delete_without_credentials_401 "$H_STATUS $H_BODY" '401 {"error":"forbidden"}'
 http POST /health ''
 check_eq health_post_405 "$H_STATUS" 405
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/integration/test_dns_listen.sh -- general.listen and general.protocol (IPv6
-# listener, UDP only, TCP only, IPv4 only), negative_ttl and txt_ttl
+# listener, several listen addresses, UDP only, TCP only, IPv4 only), negative_ttl and txt_ttl
 # SPDX-License-Identifier: ISC
 . "$(dirname "$0")/lib.sh"
 
@@ -26,6 +26,55 @@ if have_ipv6; then
 else
 	skip ipv6_listener "::1 cannot be bound on this machine"
 fi
+
+# --- listen = ["127.0.0.1:PORT", "[::1]:PORT"]: both answered ----------------------------
+if have_ipv6; then
+	new_ports
+	CFG=$T_DIR/multi.cfg
+	write_config "$CFG"
+	sed -i "s|^listen = .*|listen = [\"127.0.0.1:$DNS_PORT\", \"[::1]:$DNS_PORT\"]|" "$CFG"
+	if start_dns01d "$CFG"; then
+		register_ok || fail multi_register "no account"
+		update "$(txt43 multi)" >/dev/null
+		for srv in 127.0.0.1 ::1; do
+			DNS_SERVER=$srv
+			check_kv "multi_listen_udp_$srv" "$(dw query "$Z" SOA)" rcode=NOERROR an=1
+			check_kv "multi_listen_tcp_$srv" "$(dw query "$Z" SOA --tcp)" rcode=NOERROR an=1
+			check_eq "multi_listen_txt_$srv" "$(txt_values "$FULLDOMAIN")" "$(txt43 multi)"
+		done
+		DNS_SERVER=127.0.0.1
+		check_match multi_listen_logged "$(grep ' ready: ' "$T_DIR/dns01d.log")" \
+			"dns 127\.0\.0\.1:$DNS_PORT, \[::1\]:$DNS_PORT "
+		stop_dns01d
+	else
+		fail multi_listen_start "dns01d did not start with two listen addresses"
+	fi
+else
+	skip multi_listen "::1 cannot be bound on this machine"
+fi
+
+# --- listen arrays that cannot work: one line, exit 1 (dns01d -n) -------------------------
+# listen_bad NAME VALUE WANT: the config check refuses listen = VALUE with a line matching WANT.
+listen_bad() {
+	local out rc
+	write_config "$T_DIR/bad.cfg"
+	sed -i "s|^listen = .*|listen = $2|" "$T_DIR/bad.cfg"
+	out=$("$DNS01D_BIN" -n -c "$T_DIR/bad.cfg" 2>&1)
+	rc=$?
+	check_re "$1" "$rc $out" "^1 [^
+]*$3[^
+]*\$"
+}
+listen_bad listen_array_two_ports '["127.0.0.1:5300", "127.0.0.2:5301"]' 'every address must use the same port'
+listen_bad listen_array_duplicate '["127.0.0.1:5300", "127.0.0.1:5300"]' 'overlaps'
+listen_bad listen_array_wildcard_overlap '["0.0.0.0:5300", "127.0.0.1:5300"]' 'overlaps'
+listen_bad listen_array_any_overlap '[":5300", "[::1]:5300"]' 'overlaps'
+listen_bad listen_array_empty '[]' '0 addresses'
+listen_bad listen_array_too_many "[$(for i in 1 2 3 4 5 6 7 8 9; do printf '"127.0.0.%s:5300",' "$i"; done)]" '9 addresses'
+listen_bad listen_array_bad_entry '["127.0.0.1:5300", "localhost:5300"]' 'is not'
+write_config "$T_DIR/good.cfg"
+sed -i 's|^listen = .*|listen = ["127.0.0.1:5300", "127.0.0.2:5300", "[::1]:5300"]|' "$T_DIR/good.cfg"
+check_eq listen_array_config_ok "$("$DNS01D_BIN" -n -c "$T_DIR/good.cfg" 2>&1)" "$T_DIR/good.cfg: configuration OK"
 
 # --- protocol = "udp": no TCP listener ----------------------------------------------------
 PROTO=udp start_default || fail udp_only_start "dns01d did not start with protocol = udp"

@@ -407,6 +407,62 @@ test_register_errors(void)
 	return 0;
 }
 
+/* DELETE /update clears (NODATA), DELETE /register deregisters (NXDOMAIN, key dead); note. */
+static int
+test_lifecycle(void)
+{
+	struct fx f;
+	struct acct a, b;
+	struct api_response resp;
+	struct storage_info info;
+	uint8_t out[1024];
+	size_t outlen;
+	unsigned an;
+	char reply[512], want[128];
+	const char *v = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+	CHECK(fx_open(&f, "") == 0);
+	CHECK(do_register(&f, "{\"note\":\"ci runner 7\"}", &a, reply, sizeof(reply)) == 0);
+	CHECK(strstr(reply, "note") == NULL);	/* the acme-dns reply is unchanged */
+	CHECK(storage_info_get(f.st, a.sub, &info) == 0 && strcmp(info.note, "ci runner 7") == 0);
+	CHECK(info.created > 0);
+	CHECK(do_register(&f, "", &b, NULL, 0) == 0);
+	CHECK(do_update(&f, &a, "127.0.0.1", v) == 200);
+	CHECK(dns_txt(&f, a.full, out, sizeof(out), &outlen, &an) == 0 && an == 1);
+
+	route(&f, "DELETE", "/update", a.user, b.key, "127.0.0.1", NULL, &resp);
+	CHECK(resp.status == 401 && body_is(&resp, "{\"error\":\"forbidden\"}"));
+	api_response_clear(&resp);
+	route(&f, "DELETE", "/update", a.user, a.key, "127.0.0.1", NULL, &resp);
+	snprintf(want, sizeof(want), "{\"subdomain\":\"%s\",\"cleared\":true}", a.sub);
+	CHECK(resp.status == 200 && body_is(&resp, want) && resp.json);
+	api_response_clear(&resp);
+	CHECK(dns_txt(&f, a.full, out, sizeof(out), &outlen, &an) == 0 && an == 0);
+	CHECK(do_update(&f, &a, "127.0.0.1", v) == 200);
+
+	route(&f, "DELETE", "/register", a.user, a.key, "127.0.0.1", NULL, &resp);
+	snprintf(want, sizeof(want), "{\"subdomain\":\"%s\",\"deleted\":true}", a.sub);
+	CHECK(resp.status == 200 && body_is(&resp, want));
+	api_response_clear(&resp);
+	CHECK(dns_txt(&f, a.full, out, sizeof(out), &outlen, &an) == 3);	/* NXDOMAIN */
+	CHECK(do_update(&f, &a, "127.0.0.1", v) == 401);
+	route(&f, "DELETE", "/register", a.user, a.key, "127.0.0.1", NULL, &resp);
+	CHECK(resp.status == 401);
+	api_response_clear(&resp);
+	CHECK(storage_info_get(f.st, a.sub, &info) == 1);
+	/* b is untouched */
+	CHECK(do_update(&f, &b, "127.0.0.1", v) == 200);
+
+	route(&f, "POST", "/register", NULL, NULL, "127.0.0.1", "{\"note\":\"a\\u0007b\"}", &resp);
+	CHECK(resp.status == 400 && body_is(&resp, "{\"error\":\"bad_note\"}"));
+	api_response_clear(&resp);
+	route(&f, "POST", "/register", NULL, NULL, "127.0.0.1", "{\"Note\":[1]}", &resp);
+	CHECK(resp.status == 400 && body_is(&resp, "{\"error\":\"malformed_json_payload\"}"));
+	api_response_clear(&resp);
+	fx_close(&f);
+	return 0;
+}
+
 static int
 test_routing(void)
 {
@@ -422,7 +478,7 @@ test_routing(void)
 	api_response_clear(&resp);
 	route(&f, "GET", "/update", NULL, NULL, "127.0.0.1", NULL, &resp);
 	CHECK(resp.status == 405 && body_is(&resp, "{\"error\":\"method_not_allowed\"}"));
-	CHECK_STR(resp.allow, "POST, OPTIONS");
+	CHECK_STR(resp.allow, "POST, DELETE, OPTIONS");
 	api_response_clear(&resp);
 	route(&f, "PUT", "/register", NULL, NULL, "127.0.0.1", "{}", &resp);
 	CHECK(resp.status == 405 && resp.allow != NULL);
@@ -830,10 +886,10 @@ test_server(void)
 	st = read_response(fd, buf, sizeof(buf), &body);
 	CHECK(st == 404);
 	CHECK_STR(body, "{\"error\":\"not_found\"}");
-	n = (size_t)snprintf(req, sizeof(req), "DELETE /update HTTP/1.1\r\nHost: x\r\n\r\n");
+	n = (size_t)snprintf(req, sizeof(req), "PUT /update HTTP/1.1\r\nHost: x\r\n\r\n");
 	CHECK(send_all(fd, req, n) == 0);
 	st = read_response(fd, buf, sizeof(buf), &body);
-	CHECK(st == 405 && strcasestr(buf, "\r\nAllow: POST, OPTIONS") != NULL);
+	CHECK(st == 405 && strcasestr(buf, "\r\nAllow: POST, DELETE, OPTIONS") != NULL);
 	n = (size_t)snprintf(req, sizeof(req), "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
 	CHECK(send_all(fd, req, n) == 0);
 	st = read_response(fd, buf, sizeof(buf), &body);
@@ -1453,6 +1509,7 @@ static const struct test_case tests[] = {
 	{ "allowfrom_enforced", test_allowfrom_enforced },
 	{ "register_errors", test_register_errors },
 	{ "routing", test_routing },
+	{ "lifecycle", test_lifecycle },
 	{ "health", test_health },
 	{ "db_error", test_db_error },
 	{ "cors", test_cors },

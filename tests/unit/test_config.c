@@ -1202,6 +1202,37 @@ test_fuzz_mutations(void)
 	return 0;
 }
 
+/* [general] listen as an array (dns01d), and txt_expiry. */
+static int
+test_listen_array(void)
+{
+	static const char text[] =
+	    "[general]\n"
+	    "listen = [\"192.0.2.53:53\", \"[2001:db8::53]:53\",\n  \"127.0.0.1:53\"]\n"
+	    "domain = \"auth.example.org\"\n"
+	    "nsname = \"auth.example.org\"\n"
+	    "nsadmin = \"admin.example.org\"\n"
+	    "txt_expiry = 86400\n"
+	    REST;
+	static const char negative[] = GENERAL "txt_expiry = -1\n" REST;
+	struct config cfg;
+
+	CHECK(config_parse("t.cfg", text, strlen(text), &cfg, errbuf, sizeof(errbuf)) == 0);
+	CHECK(cfg.nlisten == 3);
+	CHECK(cfg.listen_addrs[0].family == AF_INET && cfg.listen_addrs[1].family == AF_INET6);
+	CHECK(cfg.listen_addrs[2].port == 53 && cfg.listen_addr.family == AF_INET);
+	CHECK(strcmp(cfg.listen, "192.0.2.53:53, [2001:db8::53]:53, 127.0.0.1:53") == 0);
+	CHECK(cfg.txt_expiry == 86400);
+	config_free(&cfg);
+	/* acme-dns's single string: one address; txt_expiry defaults to 0. */
+	CHECK(config_parse("t.cfg", MINIMAL, strlen(MINIMAL), &cfg, errbuf, sizeof(errbuf)) == 0);
+	CHECK(cfg.nlisten == 1 && cfg.txt_expiry == 0);
+	config_free(&cfg);
+	CHECK(config_parse("t.cfg", negative, strlen(negative), &cfg, errbuf, sizeof(errbuf)) == -1);
+	CHECK(strstr(errbuf, "t.cfg:6:") != NULL);
+	return 0;
+}
+
 static const struct test_case tests[] = {
 	{ "acme_dns_shipped_letsencryptstaging", test_acme_dns_shipped_letsencryptstaging },
 	{ "tls_acme_keys", test_tls_acme_keys },
@@ -1215,6 +1246,7 @@ static const struct test_case tests[] = {
 	{ "port_string_or_integer", test_port_string_or_integer },
 	{ "listen_forms", test_listen_forms },
 	{ "metrics_listen", test_metrics_listen },
+	{ "listen_array", test_listen_array },
 	{ "engine_postgres", test_engine_postgres },
 	{ "protocols", test_protocols },
 	{ "strings_and_arrays", test_strings_and_arrays },

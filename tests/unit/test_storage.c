@@ -1783,8 +1783,138 @@ test_persist_reopen(void)
 	return 0;
 }
 
+/* storage_watch callback of test_lifecycle_verbs: remember the last event per kind. */
+struct watch_seen {
+	pthread_mutex_t lock;
+	char gone[STORAGE_ID_LEN + 1];		/* last subdomain reported deleted */
+	char changed[STORAGE_ID_LEN + 1];	/* last subdomain reported with values */
+	size_t nvalues;
+};
+
+static int
+watch_cb(void *arg, const char *sub, const struct storage_txt *txt)
+{
+	struct watch_seen *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	if (txt == NULL)
+		snprintf(w->gone, sizeof(w->gone), "%s", sub);
+	else {
+		snprintf(w->changed, sizeof(w->changed), "%s", sub);
+		w->nvalues = txt->n;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+/* Wait up to 3 s for the watcher to report sub (gone or changed). */
+static bool
+watch_wait(struct watch_seen *w, const char *sub, bool gone)
+{
+	struct timespec ts = { 0, 20 * 1000000L };
+	bool seen = false;
+	int i;
+
+	for (i = 0; i < 150 && !seen; i++) {
+		pthread_mutex_lock(&w->lock);
+		seen = strcmp(gone ? w->gone : w->changed, sub) == 0;
+		pthread_mutex_unlock(&w->lock);
+		if (!seen)
+			nanosleep(&ts, NULL);
+	}
+	return seen;
+}
+
+static int
+expire_cb(void *arg, const char *sub, const struct storage_txt *txt)
+{
+	(void)sub;
+	*(size_t *)arg += 1 + txt->n * 100;
+	return 0;
+}
+
+static int
+list_count(void *arg, const struct storage_info *info)
+{
+	(void)info;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* The lifecycle verbs of admin.c: note, list, show, clear, rotate, delete, expiry, watch. */
+static int
+test_lifecycle_verbs(void)
+{
+	struct storage *st;
+	struct storage_account a, b, got;
+	struct storage_info info;
+	struct storage_txt now;
+	struct watch_seen w;
+	char key[STORAGE_KEY_LEN + 1], key2[STORAGE_KEY_LEN + 1], nkey[STORAGE_KEY_LEN + 1];
+	char err[256], big[STORAGE_NOTE_MAX + 2];
+	size_t n = 0;
+
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.lock, NULL);
+	fresh();
+	CHECK((st = open_st(2, err, sizeof(err))) != NULL);
+	CHECK(storage_watch(st, watch_cb, &w) == 0);
+	CHECK(storage_register_note(st, NULL, 0, "team a", &a, key) == 0);
+	CHECK(storage_register(st, NULL, 0, &b, key2) == 0);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK(!storage_note_valid(big) && !storage_note_valid("a\nb") && storage_note_valid("é ok"));
+	CHECK(storage_register_note(st, NULL, 0, "bad\x01", &got, nkey) == -1);
+
+	CHECK(storage_list(st, list_count, &n) == 0 && n == 2);
+	CHECK(storage_info_get(st, a.subdomain, &info) == 0);
+	CHECK_STR(info.note, "team a");
+	CHECK_STR(info.username, a.username);
+	CHECK(info.created > 0 && info.last_update == 0 && info.txt.n == 0);
+	CHECK(storage_info_get(st, "00000000-0000-4000-8000-000000000000", &info) == 1);
+	CHECK(storage_note_set(st, a.subdomain, "team b") == 0);
+	CHECK(storage_info_get(st, a.subdomain, &info) == 0);
+	CHECK_STR(info.note, "team b");
+	CHECK(storage_note_set(st, "00000000-0000-4000-8000-000000000000", "x") == 1);
+
+	CHECK(storage_txt_set(st, a.subdomain, TXT_A, &now) == 0);
+	CHECK(storage_info_get(st, a.subdomain, &info) == 0 && info.txt.n == 1);
+	CHECK(info.last_update > 0);
+	CHECK(storage_txt_clear(st, a.subdomain) == 0);
+	CHECK(watch_wait(&w, a.subdomain, false));
+	CHECK(w.nvalues == 0);
+	CHECK(storage_info_get(st, a.subdomain, &info) == 0 && info.txt.n == 0);
+	CHECK(storage_txt_set(st, a.subdomain, TXT_B, &now) == 0 && now.n == 1);
+
+	CHECK(storage_key_rotate(st, a.subdomain, nkey) == 0 && strlen(nkey) == STORAGE_KEY_LEN);
+	CHECK(storage_auth(st, a.username, key, &got) == STORAGE_AUTH_DENIED);
+	CHECK(storage_auth(st, a.username, nkey, &got) == STORAGE_AUTH_OK);
+	CHECK(storage_key_rotate(st, "00000000-0000-4000-8000-000000000000", nkey) == 1);
+
+	/* Expiry: nothing is older than an hour ago; everything is older than the future. */
+	n = 0;
+	CHECK(storage_txt_set(st, b.subdomain, TXT_C, &now) == 0);
+	CHECK(storage_txt_expire(st, (long long)time(NULL) - 3600, expire_cb, &n) == 0 && n == 0);
+	CHECK(storage_txt_expire(st, (long long)time(NULL) + 10, expire_cb, &n) == 2 && n == 2);
+	CHECK(storage_info_get(st, b.subdomain, &info) == 0 && info.txt.n == 0);
+	CHECK(storage_txt_expire(st, (long long)time(NULL) + 10, NULL, NULL) == 0);
+
+	CHECK(storage_account_delete(st, a.subdomain) == 0);
+	CHECK(watch_wait(&w, a.subdomain, true));
+	CHECK(storage_auth(st, a.username, nkey, &got) == STORAGE_AUTH_DENIED);
+	CHECK(storage_account_delete(st, a.subdomain) == 1);
+	CHECK(storage_txt_clear(st, a.subdomain) == 1);
+	n = 0;
+	CHECK(storage_list(st, list_count, &n) == 0 && n == 1);
+	storage_close(st);
+	pthread_mutex_destroy(&w.lock);
+	cleanup();
+	return 0;
+}
+
 static const struct test_case tests[] = {
 	{ "register_auth", test_register_auth },
+	{ "lifecycle_verbs", test_lifecycle_verbs },
 	{ "key_not_stored", test_key_not_stored },
 	{ "rotation_2", test_rotation_2 },
 	{ "rotation_3", test_rotation_3 },
