@@ -90,8 +90,6 @@ char *acme_domain_normalize(const char *s);
 bool acme_name_numeric(const char *s);
 /* The name without a leading "*." (RFC 8555 §8.4: wildcard and base share a TXT name). */
 const char *acme_base_domain(const char *domain);
-/* True if s is a plausible http(s) URL without spaces or control characters. */
-bool acme_url_valid(const char *s);
 /* True if url is http:// to a host other than 127.0.0.0/8, ::1 or localhost. */
 bool acme_url_plain_remote(const char *url);
 

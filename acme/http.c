@@ -39,7 +39,7 @@ url_resolve(const char *base, const char *ref)
 		goto out;
 	if (curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
 		goto out;
-	if (acme_url_valid(s))
+	if (is_http_url(s))
 		out = strdup(s);
 out:
 	curl_free(s);
@@ -330,7 +330,7 @@ http_send(struct http *h, const struct http_request *req, struct http_response *
 	x.resp = resp;
 	x.url = req->url;
 	cerr[0] = '\0';
-	if (!acme_url_valid(req->url)) {
+	if (!is_http_url(req->url)) {
 		acme_errf(err, "refusing URL '%.200s': not an http(s) URL", req->url);
 		return -1;
 	}

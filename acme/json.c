@@ -76,7 +76,7 @@ get_url(const json_t *o, const char *key, char **out)
 	*out = get_str(o, key);
 	if (*out == NULL)
 		return json_object_get(o, key) == NULL ? 0 : -1;
-	if (!acme_url_valid(*out)) {
+	if (!is_http_url(*out)) {
 		free(*out);
 		*out = NULL;
 		return -1;
@@ -309,7 +309,7 @@ json_order_parse(const char *body, size_t len, struct acme_order *o, struct acme
 		}
 	}
 	json_array_foreach(az, i, v) {
-		if (!json_is_string(v) || !acme_url_valid(json_string_value(v)) ||
+		if (!json_is_string(v) || !is_http_url(json_string_value(v)) ||
 		    (o->authz[o->nauthz] = strdup(json_string_value(v))) == NULL) {
 			acme_errf(err, "the CA sent an order with a bad authorization URL");
 			goto out;

@@ -134,7 +134,7 @@ acme_session_account(struct acme_session *s, const struct acme_account_opts *o,
 	if (acme_file_read(s->cache_path, ACME_MAX_FILE, &text, &len, err) == 0)
 		kid = json_map_get(text, len, s->acme.directory_url);
 	acme_err_clear(err);
-	if (kid != NULL && acme_url_valid(kid)) {
+	if (kid != NULL && is_http_url(kid)) {
 		s->acme.kid = kid;
 		kid = NULL;
 		if (acme_account_get(&s->acme, info, err) == 0 && strcmp(info->status, "valid") == 0) {

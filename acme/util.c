@@ -278,28 +278,6 @@ acme_base_domain(const char *domain)
 	return domain;
 }
 
-/* An http:// or https:// URL with a host and only printable, non-space characters. */
-bool
-acme_url_valid(const char *s)
-{
-	const char *p;
-
-	if (s == NULL || strlen(s) > 2048)
-		return false;
-	if (strncasecmp(s, "https://", 8) == 0)
-		p = s + 8;
-	else if (strncasecmp(s, "http://", 7) == 0)
-		p = s + 7;
-	else
-		return false;
-	if (*p == '\0' || *p == '/')
-		return false;
-	for (; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return false;
-	return true;
-}
-
 /*
  * True if url is plain http:// to a host that is not loopback (127.0.0.0/8,
  * ::1, localhost): secrets sent there cross the network in clear text.

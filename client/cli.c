@@ -339,7 +339,7 @@ apply(struct client_opts *o, int id, const char *v, const char *from, struct acm
 
 	switch (id) {
 	case OPT_API:
-		if (!acme_url_valid(v))
+		if (!is_http_url(v))
 			goto bad;
 		return set_str(&o->api, v);
 	case OPT_STORAGE:
@@ -379,7 +379,7 @@ apply(struct client_opts *o, int id, const char *v, const char *from, struct acm
 		o->reason = (int)n;
 		return 0;
 	case OPT_DIRECTORY:
-		if (!acme_url_valid(v))
+		if (!is_http_url(v))
 			goto bad;
 		return set_str(&o->directory, v);
 	case OPT_STATE_DIR:

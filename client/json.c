@@ -109,7 +109,7 @@ account_ok(const struct acmedns_account *a, bool need_url)
 	return name_ok(a->username, false) && name_ok(a->password, false) &&
 	    strlen(a->password) <= 256 && name_ok(a->subdomain, false) &&
 	    name_ok(a->fulldomain, true) &&
-	    (acme_url_valid(a->server_url) || (!need_url && a->server_url == NULL));
+	    (is_http_url(a->server_url) || (!need_url && a->server_url == NULL));
 }
 
 /* Fill a from an object with case-insensitive keys (goacmedns writes FullDomain ...). */

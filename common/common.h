@@ -354,6 +354,10 @@ int rand_password(char out[RAND_PASSWORD_LEN + 1]);
 bool is_uuid(const char *s);
 /* True if s is exactly 43 characters of [A-Za-z0-9_-] (base64url SHA-256). */
 bool is_acme_txt(const char *s);
+/* True if s is an http:// or https:// URL with a host, at most COMMON_MAX_URL bytes of
+   printable, non-space ASCII (the CA's URLs, acme_directory). */
+#define COMMON_MAX_URL 2048
+bool is_http_url(const char *s);
 /* Constant-time comparison of two n-byte buffers; true if equal. */
 bool ct_equal(const void *a, const void *b, size_t n);
 

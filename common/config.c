@@ -903,26 +903,6 @@ defaults(struct cctx *c, struct config *cfg)
 	return 0;
 }
 
-/* True if s is an http(s) URL with a host and no spaces or control characters. */
-static bool
-url_valid(const char *s)
-{
-	const char *p;
-
-	if (strncasecmp(s, "https://", 8) == 0)
-		p = s + 8;
-	else if (strncasecmp(s, "http://", 7) == 0)
-		p = s + 7;
-	else
-		return false;
-	if (*p == '\0' || *p == '/')
-		return false;
-	for (; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return false;
-	return true;
-}
-
 /* tls and the ACME keys: letsencrypt* pick their directory; acme needs one. */
 static int
 tls_check(struct cctx *c, struct config *cfg)
@@ -941,7 +921,7 @@ tls_check(struct cctx *c, struct config *cfg)
 		    "directory URL)");
 		return -1;
 	}
-	if (cfg->acme_directory != NULL && !url_valid(cfg->acme_directory)) {
+	if (cfg->acme_directory != NULL && !is_http_url(cfg->acme_directory)) {
 		cerr(c, 0, "[api] acme_directory: \"%s\" is not an http(s) URL",
 		    cfg->acme_directory);
 		return -1;

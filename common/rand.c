@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 #include "common.h"
@@ -139,6 +140,27 @@ is_acme_txt(const char *s)
 		if (!is_b64url(s[i]))
 			return false;
 	return s[i] == '\0';
+}
+
+bool
+is_http_url(const char *s)
+{
+	const char *p;
+
+	if (s == NULL || strlen(s) > COMMON_MAX_URL)
+		return false;
+	if (strncasecmp(s, "https://", 8) == 0)
+		p = s + 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		p = s + 7;
+	else
+		return false;
+	if (*p == '\0' || *p == '/')
+		return false;
+	for (; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
 }
 
 /*

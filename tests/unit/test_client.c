@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../common/common.h"
 #include "../../acme/internal.h"
 #include "../../client/client.h"
 #include "testhelp.h"
@@ -787,10 +788,10 @@ test_domain_names(void)
 	CHECK(acme_domain_normalize("-a.test") == NULL);
 	CHECK(acme_domain_normalize("a..test") == NULL);
 	CHECK(acme_domain_normalize("a b.test") == NULL);
-	CHECK(acme_url_valid("https://ca.example/dir"));
-	CHECK(!acme_url_valid("ftp://ca.example/dir"));
-	CHECK(!acme_url_valid("https://"));
-	CHECK(!acme_url_valid("https://a b"));
+	CHECK(is_http_url("https://ca.example/dir"));
+	CHECK(!is_http_url("ftp://ca.example/dir"));
+	CHECK(!is_http_url("https://"));
+	CHECK(!is_http_url("https://a b"));
 	return 0;
 }
 
