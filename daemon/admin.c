@@ -155,13 +155,17 @@ stamp(long long t, char *buf, size_t len)
 	return buf;
 }
 
-/* Unused for days: no update (or, never updated, no creation) in the last days days. */
+/*
+ * Unused for days: the last update (or, never updated, the creation) is at
+ * least days days old. Times have 1 s resolution, so "at least" (<=): with 0
+ * days every account qualifies, even one written in this very second.
+ */
 static bool
 is_idle(const struct storage_info *info, long days, time_t now)
 {
 	long long last = info->last_update > 0 ? info->last_update : info->created;
 
-	return last < (long long)now - (long long)days * 86400;
+	return last <= (long long)now - (long long)days * 86400;
 }
 
 /* One account as a JSON object (no secrets). Caller decrefs. */
