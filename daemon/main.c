@@ -280,6 +280,8 @@ storage_start(struct daemon *dm)
 	    sizeof(err))) == NULL)
 		log_fatalx("%s: %s%s%s", name, err, cfg->user ? ", opened as user " : "",
 		    cfg->user ? cfg->user : "");
+	/* Only a daemon with txt_expiry pays for the index its sweep reads. */
+	(void)storage_expiry_index(dm->st, cfg->txt_expiry > 0);
 	if (storage_foreach(dm->st, load_one, dm->d) == -1 ||
 	    storage_persist_foreach(dm->st, load_persist, dm->d) == -1)
 		log_fatalx("%s: cannot load the accounts into DNS memory", name);

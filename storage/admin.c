@@ -380,6 +380,28 @@ fail:
 	return -1;
 }
 
+/* Make or drop the expiry index; see storage.h. */
+int
+storage_expiry_index(struct storage *st, bool on)
+{
+	char *msg = NULL;
+	int rc = 0;
+
+	if (st == NULL || st->pg != NULL)
+		return st == NULL ? -1 : 0;
+	if (storage_wlock(st) == -1)
+		return -1;
+	if (sqlite3_exec(st->w, on ? "CREATE INDEX IF NOT EXISTS txt_lastupdate ON txt(LastUpdate)" :
+	    "DROP INDEX IF EXISTS txt_lastupdate", NULL, NULL, &msg) != SQLITE_OK) {
+		log_warnx("storage: %s the expiry index: %s", on ? "cannot make" : "cannot drop",
+		    msg != NULL ? msg : "?");
+		rc = -1;
+	}
+	sqlite3_free(msg);
+	storage_wunlock(st);
+	return rc;
+}
+
 /* Drop values published before before; see storage.h. */
 int
 storage_txt_expire(struct storage *st, long long before,

@@ -245,6 +245,13 @@ int storage_key_rotate(struct storage *st, const char *subdomain, char key[STORA
  */
 int storage_txt_expire(struct storage *st, long long before,
     int (*cb)(void *arg, const char *subdomain, const struct storage_txt *txt), void *arg);
+/*
+ * The index on txt(LastUpdate) that storage_txt_expire() reads: made when
+ * on (txt_expiry > 0), dropped when off, since every update pays for it.
+ * SQLite only; PostgreSQL keeps the one its migration made (other
+ * instances may expire). Returns 0 or -1.
+ */
+int storage_expiry_index(struct storage *st, bool on);
 
 /*
  * Check username and key. The hash comparison is constant-time, and a

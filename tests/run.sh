@@ -75,8 +75,9 @@ if stage e2e; then
 			"$((passed - p0))" "$((failed - f0))" "$((skipped - s0))"
 	fi
 fi
-# The fuzz smoke (make fuzz): each libFuzzer target for FUZZ_SECONDS (default 30, about
-# 4 minutes in all with the clang build), ASan+UBSan, one "ok - fuzz_<target>" each.
+# The fuzz smoke (make fuzz): each libFuzzer target for FUZZ_SECONDS (default 30; targets
+# run one per CPU at once, about 2 minutes in all on two CPUs with the clang build),
+# ASan+UBSan, one "ok - fuzz_<target>" each.
 # FUZZ_SECONDS=0 leaves the stage out (make check does: the targets already run under
 # ASan+UBSan). A name pattern as $1 picks targets.
 if stage fuzz && [ "${FUZZ_SECONDS:-30}" != 0 ]; then

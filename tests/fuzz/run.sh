@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/fuzz/run.sh -- run libFuzzer targets for FUZZ_SECONDS each; "ok - fuzz_<target>" per target.
 # Usage: B=build-fuzz FUZZ_SECONDS=30 bash tests/fuzz/run.sh dns api ...  (make fuzz builds first)
+# FUZZ_JOBS (default: the number of CPUs) targets run at once, one process each.
 # Each target runs on a temporary copy of tests/fuzz/corpus/<target>/, so the tree is
 # never written. A finding (crash, leak, UBSan report, timeout, out of memory) is a FAIL
 # whose reproducer is kept in $B/fuzz/artifacts/<target>/ and printed with the command
@@ -11,16 +12,19 @@ B="${B:-build-fuzz}"
 secs="${FUZZ_SECONDS:-30}"
 rss_mb="${FUZZ_RSS_MB:-2048}"		# libFuzzer -rss_limit_mb: more is a finding
 unit_timeout="${FUZZ_TIMEOUT:-10}"	# seconds one input may take; more is a finding
+jobs="${FUZZ_JOBS:-$(nproc)}"		# targets run at once (one core each)
 work=$(mktemp -d /tmp/dns01d-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 failed=0
+case $jobs in '' | *[!0-9]* | 0) jobs=1 ;; esac
 
-for t in "$@"; do
-	bin="$B/fuzz/fuzz_$t" art="$B/fuzz/artifacts/$t" log="$work/$t.log"
+# one TARGET: run it; its report lines go to stdout, and the status is 1 on a finding.
+one() {
+	local t=$1 bin="$B/fuzz/fuzz_$1" art="$B/fuzz/artifacts/$1" log="$work/$1.log" rc runs speed cov repro
+	local -a extra
 	if [ ! -x "$bin" ]; then
 		echo "FAIL - fuzz_$t: $bin not built (make fuzz)"
-		failed=1
-		continue
+		return 1
 	fi
 	mkdir -p "$work/corpus/$t" "$work/tmp/$t" "$art"
 	# fuzz_api: dnsd frees replaced answers after a grace period and SQLite keeps caches,
@@ -41,12 +45,26 @@ for t in "$@"; do
 	echo "# fuzz_$t: ${runs:-?} runs, ${speed:-?} exec/s, ${cov:-cov: ?}, ${secs} s"
 	if [ "$rc" -eq 0 ]; then
 		echo "ok - fuzz_$t"
-		continue
+		return 0
 	fi
 	grep -v '^INFO\|^#[0-9]' "$log" | tail -n 60
 	repro=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
 	echo "FAIL - fuzz_$t: exit $rc; reproducer: ${repro:-none written}" \
 	    "(replay: $bin ${repro:-})"
-	failed=1
+	return 1
+}
+
+# Up to $jobs targets at once, each into its own file; the reports come out in order.
+pids=()
+for t in "$@"; do
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+	one "$t" >"$work/$t.out" 2>&1 &
+	pids+=("$!")
+done
+i=0
+for t in "$@"; do
+	wait "${pids[$i]}" || failed=1
+	cat "$work/$t.out"
+	i=$((i + 1))
 done
 exit "$failed"
