@@ -41,6 +41,7 @@ struct daemon {
 	pthread_mutex_t xlock;		/* guards xstop */
 	pthread_cond_t xcond;		/* wakes the sweep to stop */
 	bool xstop;
+	uint32_t reload_mark;		/* dnsd_mark() of the feed's full reload (its thread only) */
 };
 
 static void
@@ -109,6 +110,27 @@ load_one(void *arg, const char *subdomain, const struct storage_txt *txt)
 		return -1;
 	}
 	return 0;
+}
+
+/* storage_watch_reload callbacks: a full reload drops the names deleted in the gap. */
+static void
+reload_mark(void *arg)
+{
+	struct daemon *dm = arg;
+
+	dm->reload_mark = dnsd_mark(dm->d);
+}
+
+static void
+reload_sweep(void *arg)
+{
+	struct daemon *dm = arg;
+	long n = dnsd_sweep(dm->d, dm->reload_mark);
+
+	if (n == -1)
+		log_warnx("storage: full reload: out of memory; deleted names may still answer");
+	else if (n > 0)
+		log_info("storage: full reload: %ld deleted names no longer answer", n);
 }
 
 /* storage_persist_foreach/_watch callback: one account's persist records into DNS memory. */
@@ -290,6 +312,7 @@ storage_start(struct daemon *dm)
 	 * callbacks. The records' first: the feed starts with the values'.
 	 */
 	if (storage_persist_watch(dm->st, load_persist, dm->d) == -1 ||
+	    storage_watch_reload(dm->st, reload_mark, reload_sweep, dm) == -1 ||
 	    storage_watch(dm->st, load_one, dm->d) == -1)
 		log_fatalx("%s: cannot watch for changes", name);
 	if (privdrop_resume(cfg) == -1)

@@ -131,6 +131,17 @@ int dnsd_publish_persist(struct dnsd *d, const char *subdomain, const char *cons
  */
 int dnsd_unpublish(struct dnsd *d, const char *subdomain);
 
+/*
+ * A full resynchronisation (the storage feed lost track and hands every
+ * account over again): dnsd_mark() starts a round and returns its mark;
+ * once every name that still has an account was published again,
+ * dnsd_sweep(d, mark) unpublishes (NXDOMAIN) every name not published
+ * since the mark. Returns the number of names swept, or -1 on allocation
+ * failure. Same concurrency as dnsd_publish.
+ */
+uint32_t dnsd_mark(struct dnsd *d);
+long dnsd_sweep(struct dnsd *d, uint32_t mark);
+
 /* Bind the sockets (UDP per worker with SO_REUSEPORT, and TCP) and start the
  * worker threads. Returns 0, or -1 with a message in err. */
 int dnsd_start(struct dnsd *d, char *err, size_t errlen);
@@ -350,6 +361,7 @@ struct dnsd_retired {
  */
 struct dnsd_centry {
 	struct dnsd_retired retire;
+	uint32_t gen;		/* d->gen when published (dnsd_mark/dnsd_sweep) */
 	uint16_t ntxt;		/* TXT records in the RRset */
 	uint16_t bloblen;	/* bytes of the RRset */
 	uint8_t labellen;
@@ -397,6 +409,7 @@ struct dnsd {
 	pthread_mutex_t wlock;		/* publishers only; never taken by a worker */
 	struct dnsd_retired *retired;	/* under wlock */
 	size_t nretired;
+	uint32_t gen;			/* the current dnsd_mark() round, under wlock */
 	_Atomic uint64_t epoch;		/* starts at 1 */
 	struct dnsd_reader reader[DNSD_MAX_READERS];
 

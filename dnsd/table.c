@@ -434,6 +434,7 @@ publish_in(struct dnsd *d, _Atomic(struct dnsd_ctable *) *slot, uint32_t ttl,
 	h = dnsd_hash(d->seed, e->data, llen);
 
 	pthread_mutex_lock(&d->wlock);
+	e->gen = d->gen;
 	rc = table_store(d, slot, e, h, only_replace);
 	reclaim(d);
 	for (int i = 0; d->nretired > DNSD_RETIRE_MAX && i < 10000; i++) {
@@ -483,4 +484,53 @@ dnsd_unpublish(struct dnsd *d, const char *subdomain)
 	if (publish_in(d, &d->ptable, d->persist_ttl, subdomain, NULL, 0, 0, true, true) == -1)
 		return -1;
 	return publish_in(d, &d->table, d->txt_ttl, subdomain, NULL, 0, 0, false, true);
+}
+
+/* Start a resynchronisation round (see dnsd.h). */
+uint32_t
+dnsd_mark(struct dnsd *d)
+{
+	uint32_t m;
+
+	pthread_mutex_lock(&d->wlock);
+	m = ++d->gen;
+	pthread_mutex_unlock(&d->wlock);
+	return m;
+}
+
+/*
+ * Unpublish every live name published before mark (see dnsd.h). The
+ * labels are copied out under the lock, then unpublished one by one, each
+ * taking the lock again like any publisher.
+ */
+long
+dnsd_sweep(struct dnsd *d, uint32_t mark)
+{
+	struct dnsd_ctable *t;
+	char (*stale)[DNSD_MAX_LABEL + 1] = NULL;
+	size_t n = 0, i;
+	long rc;
+
+	pthread_mutex_lock(&d->wlock);
+	t = atomic_load_explicit(&d->table, memory_order_relaxed);
+	if (t->count > 0 && (stale = calloc(t->count, sizeof(*stale))) == NULL) {
+		pthread_mutex_unlock(&d->wlock);
+		return -1;
+	}
+	for (i = 0; i <= t->mask && n < t->count; i++) {
+		const struct dnsd_centry *e = atomic_load_explicit(&t->slot[i].e,
+		    memory_order_relaxed);
+
+		if (e != NULL && !e->gone && e->gen < mark) {
+			memcpy(stale[n], e->data, e->labellen);
+			stale[n++][e->labellen] = '\0';
+		}
+	}
+	pthread_mutex_unlock(&d->wlock);
+	rc = (long)n;
+	for (i = 0; i < n; i++)
+		if (dnsd_unpublish(d, stale[i]) == -1)
+			rc = -1;
+	free(stale);
+	return rc;
 }

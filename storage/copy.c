@@ -9,6 +9,8 @@
  * running it again skips the accounts already there. One change row per
  * copied account lets running instances pick the accounts up at once (and a
  * second, of kind PG_CHANGE_PERSIST, when it has persistent validation records).
+ * An account's creation time and note (dns01d_accounts) come along, so
+ * `dns01d admin list` reads the same on both sides.
  */
 
 #include <stdio.h>
@@ -16,6 +18,41 @@
 
 #include "../common/common.h"
 #include "internal.h"
+
+/* The prepared reads of one account's rows on the SQLite side. */
+struct copy_reads {
+	sqlite3_stmt *txt;	/* Value, LastUpdate, Seq */
+	sqlite3_stmt *pst;	/* Issuer, Value, LastUpdate */
+	sqlite3_stmt *meta;	/* Created, Note */
+};
+
+/* Copy sub's dns01d_accounts row (statement meta), if it has one. 0 or -1. */
+static int
+copy_meta(struct storage_reader *rd, sqlite3_stmt *meta, PGconn *c, int64_t deadline,
+    bool *broken, const char *sub)
+{
+	const char *p[3] = { sub, NULL, NULL };
+	char created[24];
+	int r, rc = 0;
+
+	sqlite3_bind_text(meta, 1, sub, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(meta)) == SQLITE_ROW) {
+		if (sqlite3_column_type(meta, 0) != SQLITE_NULL) {
+			snprintf(created, sizeof(created), "%lld",
+			    (long long)sqlite3_column_int64(meta, 0));
+			p[1] = created;
+		}
+		p[2] = (const char *)sqlite3_column_text(meta, 1);
+		rc = pg_exec(c, deadline, broken, "copy: account note", "INSERT INTO"
+		    " dns01d_accounts(Subdomain, Created, Note) VALUES ($1, $2, $3)"
+		    " ON CONFLICT (Subdomain) DO NOTHING", 3, p);
+	} else if (r != SQLITE_DONE) {
+		log_warnx("storage: copy: %s", sqlite3_errmsg(rd->db));
+		rc = -1;
+	}
+	sqlite3_reset(meta);
+	return rc;
+}
 
 /* Copy sub's dns01d_persist rows (statement pst); add a persist change if any. 0 or -1. */
 static int
@@ -56,9 +93,10 @@ copy_persist(struct storage_reader *rd, sqlite3_stmt *pst, PGconn *c, int64_t de
 
 /* Copy one account row with its txt and persist rows. 1 copied, 0 skipped, -1. */
 static int
-copy_account(struct storage_reader *rd, sqlite3_stmt *txt, sqlite3_stmt *pst, PGconn *c,
+copy_account(struct storage_reader *rd, const struct copy_reads *q, PGconn *c,
     int64_t deadline, bool *broken, const char *const rec[4])
 {
+	sqlite3_stmt *txt = q->txt;
 	const char *p[4];
 	char lu[24], seq[24];
 	PGresult *res;
@@ -93,7 +131,8 @@ copy_account(struct storage_reader *rd, sqlite3_stmt *txt, sqlite3_stmt *pst, PG
 	}
 	if (pg_exec(c, deadline, broken, "copy: change", "INSERT INTO dns01d_changes(Subdomain,"
 	    " At) VALUES ($1, extract(epoch FROM now())::bigint)", 1, &rec[2]) == -1 ||
-	    copy_persist(rd, pst, c, deadline, broken, rec[2]) == -1)
+	    copy_persist(rd, q->pst, c, deadline, broken, rec[2]) == -1 ||
+	    copy_meta(rd, q->meta, c, deadline, broken, rec[2]) == -1)
 		goto out;
 	rc = 1;
 out:
@@ -108,7 +147,8 @@ storage_copy(struct storage *from, struct storage *to, size_t *copied, char *err
 {
 	int64_t deadline = pg_now_ms() + STORAGE_PG_LOAD_MS;
 	struct storage_reader *rd = NULL;
-	sqlite3_stmt *rec = NULL, *txt = NULL, *pst = NULL;
+	struct copy_reads q = { NULL, NULL, NULL };
+	sqlite3_stmt *rec = NULL;
 	struct pg_slot *s = NULL;
 	const char *row[4];
 	char lock[96];
@@ -129,9 +169,11 @@ storage_copy(struct storage *from, struct storage *to, size_t *copied, char *err
 	if (sqlite3_prepare_v2(rd->db, "SELECT Username, CAST(Password AS TEXT), Subdomain,"
 	    " AllowFrom FROM records ORDER BY rowid", -1, &rec, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(rd->db, "SELECT Value, LastUpdate, Seq FROM txt"
-	    " WHERE Subdomain = ?1 ORDER BY Seq, rowid", -1, &txt, NULL) != SQLITE_OK ||
+	    " WHERE Subdomain = ?1 ORDER BY Seq, rowid", -1, &q.txt, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(rd->db, "SELECT Issuer, Value, LastUpdate FROM dns01d_persist"
-	    " WHERE Subdomain = ?1", -1, &pst, NULL) != SQLITE_OK) {
+	    " WHERE Subdomain = ?1", -1, &q.pst, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(rd->db, "SELECT Created, Note FROM dns01d_accounts"
+	    " WHERE Subdomain = ?1", -1, &q.meta, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "read SQLite: %s", sqlite3_errmsg(rd->db));
 		goto out;
 	}
@@ -146,7 +188,7 @@ storage_copy(struct storage *from, struct storage *to, size_t *copied, char *err
 			log_warnx("storage: copy: an account row has an empty column; skipped");
 			continue;
 		}
-		if ((r = copy_account(rd, txt, pst, s->conn, deadline, &broken, row)) == -1)
+		if ((r = copy_account(rd, &q, s->conn, deadline, &broken, row)) == -1)
 			goto fail;
 		*copied += (size_t)r;
 	}
@@ -168,8 +210,9 @@ fail:
 	*copied = 0;
 out:
 	sqlite3_finalize(rec);
-	sqlite3_finalize(txt);
-	sqlite3_finalize(pst);
+	sqlite3_finalize(q.txt);
+	sqlite3_finalize(q.pst);
+	sqlite3_finalize(q.meta);
 	if (rd != NULL)
 		storage_rput(from, rd);
 	if (s != NULL)

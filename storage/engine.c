@@ -59,6 +59,23 @@ storage_watch(struct storage *st,
 	return storage_pg_watch(st, cb, arg);
 }
 
+/* Bracket the watcher's full reloads with mark and sweep; see storage.h. */
+int
+storage_watch_reload(struct storage *st, void (*mark)(void *arg), void (*sweep)(void *arg),
+    void *arg)
+{
+	if (st == NULL || mark == NULL || sweep == NULL)
+		return -1;
+	if (st->pg != NULL) {
+		pthread_mutex_lock(&st->pg->wlock);
+		st->pg->mark = mark;
+		st->pg->sweep = sweep;
+		st->pg->markarg = arg;
+		pthread_mutex_unlock(&st->pg->wlock);
+	}
+	return 0;
+}
+
 /* False while the server is known to be down; see storage.h. */
 bool
 storage_available(struct storage *st)

@@ -195,12 +195,15 @@ struct storage_pg {
 	struct pg_slot slots[STORAGE_PG_CONNS];
 
 	/* The watcher (pg_watch.c). */
-	pthread_mutex_t wlock;		/* guards cb, cbarg */
+	pthread_mutex_t wlock;		/* guards cb, cbarg, mark, sweep, markarg */
 	pthread_cond_t wcond;
 	int (*cb)(void *, const char *, const struct storage_txt *);
 	void *cbarg;
 	storage_persist_cb pcb;		/* guarded by wlock too (storage_persist_watch) */
 	void *pcbarg;
+	void (*mark)(void *);		/* storage_watch_reload: around a full reload */
+	void (*sweep)(void *);
+	void *markarg;
 	PGconn *listen;			/* the watcher's own connection */
 	long long last;			/* the last change id applied */
 	int wake[2];			/* a pipe: wakes the watcher's poll */

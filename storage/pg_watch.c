@@ -67,6 +67,9 @@ struct watch_cbs {
 	void *arg;
 	storage_persist_cb pcb;
 	void *parg;
+	void (*mark)(void *);
+	void (*sweep)(void *);
+	void *marg;
 };
 
 static void
@@ -77,10 +80,16 @@ get_cbs(struct storage_pg *pg, struct watch_cbs *w)
 	w->arg = pg->cbarg;
 	w->pcb = pg->pcb;
 	w->parg = pg->pcbarg;
+	w->mark = pg->mark;
+	w->sweep = pg->sweep;
+	w->marg = pg->markarg;
 	pthread_mutex_unlock(&pg->wlock);
 }
 
-/* Full reload after a gap in the change ids: every account to the callbacks. */
+/*
+ * Full reload after a gap in the change ids: every account to the callbacks,
+ * between mark and sweep, so the names deleted in the gap go too.
+ */
 static int
 reload(struct storage_pg *pg, int64_t deadline, bool *broken, const struct watch_cbs *w)
 {
@@ -89,6 +98,8 @@ reload(struct storage_pg *pg, int64_t deadline, bool *broken, const struct watch
 
 	log_warnx("storage: change log has a gap after id %lld; reloading every account",
 	    pg->last);
+	if (w->mark != NULL)
+		w->mark(w->marg);
 	if ((res = pg_query(pg->listen, deadline, broken, "SELECT r.Subdomain, t.Value"
 	    " FROM records AS r LEFT JOIN txt AS t ON t.Subdomain = r.Subdomain"
 	    " ORDER BY r.Subdomain, t.Seq DESC, t.rowid DESC", 0, NULL)) != NULL &&
@@ -97,6 +108,8 @@ reload(struct storage_pg *pg, int64_t deadline, bool *broken, const struct watch
 	PQclear(res);
 	if (rc == 0 && w->pcb != NULL)
 		rc = pg_persist_reload(pg->listen, deadline, broken, w->pcb, w->parg);
+	if (rc == 0 && w->sweep != NULL)
+		w->sweep(w->marg);
 	return rc;
 }
 

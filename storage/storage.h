@@ -314,6 +314,19 @@ int storage_watch(struct storage *st,
     int (*cb)(void *arg, const char *subdomain, const struct storage_txt *txt), void *arg);
 
 /*
+ * With storage_watch on PostgreSQL: when the change log has a gap (its rows
+ * were pruned after STORAGE_PG_KEEP_S while this instance could not read
+ * them), the feed hands every account to cb again instead, and an account
+ * deleted in the gap has no row left to say so. So mark(arg) is called
+ * before such a full reload's first cb, and sweep(arg) after its last one
+ * (not when the reload failed part way): a name that cb did not get in
+ * between no longer has an account. Never called on SQLite, whose feed
+ * has no gap. Returns 0 or -1.
+ */
+int storage_watch_reload(struct storage *st, void (*mark)(void *arg), void (*sweep)(void *arg),
+    void *arg);
+
+/*
  * False while the database server is known to be unreachable: a write
  * that failed then means "unavailable" (HTTP 503), not a database error.
  * Always true for SQLite. Never blocks.

@@ -226,6 +226,39 @@ on A
 http GET /health
 check_eq pg_up_health_200 "$H_STATUS" 200
 
+# --- A gap in the change log (its rows pruned while instances were away): each instance
+# reloads every account, and the accounts deleted in the gap, which no row names any more,
+# stop answering (NXDOMAIN), while the others keep their values. ---
+KEEP_SUB=$SUBDOMAIN KEEP_FULL=$FULLDOMAIN KEEP_V=$(txt_values "$FULLDOMAIN")
+if register_ok; then
+	gv=$(txt43 "gap-$SUBDOMAIN")
+	update "$gv" >/dev/null
+	on C
+	for _ in $(seq 1 60); do [ "$(txt_values "$FULLDOMAIN")" = "$gv" ] && break; sleep 0.05; done
+	check_eq pg_gap_account_served_before "$(txt_values "$FULLDOMAIN")" "$gv"
+	pg_sql acmedns "BEGIN; SELECT pg_advisory_xact_lock($((0x646e7330316368)));
+		DELETE FROM txt WHERE Subdomain = '$SUBDOMAIN';
+		DELETE FROM records WHERE Subdomain = '$SUBDOMAIN';
+		DELETE FROM dns01d_accounts WHERE Subdomain = '$SUBDOMAIN';
+		SELECT setval(pg_get_serial_sequence('dns01d_changes', 'id'), (SELECT max(id) + 10 FROM dns01d_changes));
+		INSERT INTO dns01d_changes(Subdomain, At) VALUES ('$KEEP_SUB', 0);
+		NOTIFY dns01d_changes; COMMIT" >/dev/null || fail pg_gap_made "psql failed"
+	for i in A B C; do
+		on "$i"
+		for _ in $(seq 1 60); do
+			[ "$(kv rcode "$(dw query "$FULLDOMAIN" TXT)")" = NXDOMAIN ] && break
+			sleep 0.05
+		done
+		check_kv "pg_gap_${i}_deleted_account_nxdomain" "$(dw query "$FULLDOMAIN" TXT)" rcode=NXDOMAIN
+		check_eq "pg_gap_${i}_kept_account_served" "$(txt_values "$KEEP_FULL")" "$KEEP_V"
+		log=$T_DIR/$i.log
+		check_match "pg_gap_${i}_logs_reload" "$(cat "$log")" "change log has a gap after id"
+		check_match "pg_gap_${i}_logs_sweep" "$(cat "$log")" "full reload: 1 deleted names no longer answer"
+	done
+else
+	fail pg_gap_register "no account"
+fi
+
 # --- Copy an SQLite database into PostgreSQL (dns01d -c CONFIG -i FILE). ---
 SQLDB=$T_DIR/old.db
 new_ports
@@ -239,8 +272,13 @@ if start_dns01d "$T_DIR/sqlite.cfg" "$T_DIR/sqlite.log" && register_ok; then
 		-H "X-Api-User: $USERNAME" -H "X-Api-Key: $PASSWORD")
 	[ "${r%% *}" = 200 ] || fail pg_copy_persist_source "$r"
 	stop_dns01d
+	"$DNS01D_BIN" admin -c "$T_DIR/sqlite.cfg" note "$SUBDOMAIN" "moved from sqlite" >/dev/null 2>&1 ||
+		fail pg_copy_note_source "dns01d admin note failed on the SQLite database"
+	created=$(sqlite3 "$SQLDB" "SELECT Created FROM dns01d_accounts WHERE Subdomain = '$SUBDOMAIN'")
 	out=$("$DNS01D_BIN" -c "$T_DIR/A.cfg" -i "$SQLDB" 2>&1)
 	check_match pg_copy_reports "$out" "1 accounts copied"
+	check_eq pg_copy_note_and_created "$(pg_sql acmedns "SELECT Created, Note FROM dns01d_accounts WHERE Subdomain = '$SUBDOMAIN'")" \
+		"$created|moved from sqlite"
 	on B
 	for _ in $(seq 1 60); do [ "$(txt_values "$FULLDOMAIN")" = "$cv" ] && break; sleep 0.05; done
 	check_eq pg_copy_value_served_by_running_instance "$(txt_values "$FULLDOMAIN")" "$cv"

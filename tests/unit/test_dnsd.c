@@ -384,6 +384,44 @@ test_nodata(void)
 	return 0;
 }
 
+/*
+ * A full resynchronisation: mark, publish again what still exists, sweep.
+ * The name not published again answers NXDOMAIN, its persist records go
+ * with it, the others keep their values, and a later publish revives it.
+ */
+static int
+test_mark_sweep(void)
+{
+	struct dnsd *d = mkdnsd();
+	const char *v[1] = { V1 }, *w[1] = { V2 };
+	uint32_t m;
+	ldns_pkt *p;
+
+	CHECK(d != NULL);
+	CHECK(dnsd_publish(d, UUID1, v, 1) == 0 && dnsd_publish(d, UUID2, w, 1) == 0);
+	CHECK(dnsd_publish_persist(d, UUID2, w, 1) == 0);
+	CHECK(dnsd_sweep(d, dnsd_mark(d) - 1) == 0);	/* an old mark sweeps nothing */
+	m = dnsd_mark(d);
+	CHECK(dnsd_publish(d, UUID1, v, 1) == 0);	/* UUID2 was deleted in the gap */
+	CHECK(dnsd_sweep(d, m) == 1);
+	CHECK(dnsd_sweep(d, m) == 0);			/* tombstones are not swept again */
+	p = askt(d, UUID2 ".auth.example.org", LDNS_RR_TYPE_TXT);
+	CHECK(check_negative(p, LDNS_RCODE_NXDOMAIN) == 0);
+	ldns_pkt_free(p);
+	p = askt(d, "_validation-persist." UUID2 ".auth.example.org", LDNS_RR_TYPE_TXT);
+	CHECK(check_negative(p, LDNS_RCODE_NXDOMAIN) == 0);
+	ldns_pkt_free(p);
+	p = askt(d, UUID1 ".auth.example.org", LDNS_RR_TYPE_TXT);
+	CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 1);
+	ldns_pkt_free(p);
+	CHECK(dnsd_publish(d, UUID2, w, 1) == 0);
+	p = askt(d, UUID2 ".auth.example.org", LDNS_RR_TYPE_TXT);
+	CHECK(p && pkt_rcode(p) == 0 && count(p, LDNS_SECTION_ANSWER) == 1);
+	ldns_pkt_free(p);
+	dnsd_free(d);
+	return 0;
+}
+
 static int
 test_nxdomain_refused(void)
 {
@@ -1836,6 +1874,7 @@ static const struct test_case tests[] = {
 	{ "txt_hit", test_txt_hit },
 	{ "case_echo", test_case_echo },
 	{ "nodata", test_nodata },
+	{ "mark_sweep", test_mark_sweep },
 	{ "nxdomain_refused", test_nxdomain_refused },
 	{ "publish_rotation", test_publish_rotation },
 	{ "edns", test_edns },
