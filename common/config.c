@@ -647,12 +647,236 @@ resolve_id(struct cctx *c, const struct toml_kv *kv, bool user, struct config *c
 	return -1;
 }
 
+/* A port, as acme-dns writes it (port = "443") or as an integer, within d's range. */
+static int
+set_port(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, unsigned *field)
+{
+	long long n;
+
+	if (kv->type == TOML_INTEGER)
+		n = kv->integer;
+	else if (kv->type != TOML_STRING || !parse_port_text(kv->str, &n)) {
+		cerr(c, kv->line, "[%s] %s: expected a port number (\"443\" or 443)",
+		    kv->table, kv->key);
+		return -1;
+	}
+	if (n < d->min || n > d->max) {
+		cerr(c, kv->line, "[%s] %s: %lld is out of range (%lld..%lld)", kv->table,
+		    kv->key, n, d->min, d->max);
+		return -1;
+	}
+	*field = (unsigned)n;
+	return 0;
+}
+
+/* The index of s (any case) in the n names, or -1. */
+static int
+name_index(const char *s, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+#define NAMES(a) (a), sizeof(a) / sizeof((a)[0])
+
+/* [general] protocol: one of acme-dns's nine names, as CONFIG_PROTO_* bits. */
+static int
+set_protocol(struct cctx *c, const struct toml_kv *kv, struct config *cfg)
+{
+	static const char *const names[] = { "both", "both4", "both6", "udp", "udp4", "udp6",
+		"tcp", "tcp4", "tcp6" };
+	static const unsigned bits[] = {
+		CONFIG_PROTO_UDP | CONFIG_PROTO_TCP | CONFIG_PROTO_V4 | CONFIG_PROTO_V6,
+		CONFIG_PROTO_UDP | CONFIG_PROTO_TCP | CONFIG_PROTO_V4,
+		CONFIG_PROTO_UDP | CONFIG_PROTO_TCP | CONFIG_PROTO_V6,
+		CONFIG_PROTO_UDP | CONFIG_PROTO_V4 | CONFIG_PROTO_V6,
+		CONFIG_PROTO_UDP | CONFIG_PROTO_V4,
+		CONFIG_PROTO_UDP | CONFIG_PROTO_V6,
+		CONFIG_PROTO_TCP | CONFIG_PROTO_V4 | CONFIG_PROTO_V6,
+		CONFIG_PROTO_TCP | CONFIG_PROTO_V4,
+		CONFIG_PROTO_TCP | CONFIG_PROTO_V6,
+	};
+	int i = name_index(kv->str, NAMES(names));
+
+	if (i == -1) {
+		cerr(c, kv->line, "[general] protocol: \"%s\" is not one of both, both4, both6, "
+		    "udp, udp4, udp6, tcp, tcp4, tcp6", kv->str);
+		return -1;
+	}
+	cfg->protocol = bits[i];
+	return 0;
+}
+
+/* A domain name (K_DOMAIN), or an admin address with @ for . (K_NSADMIN), normalised. */
+static int
+set_domain(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, char **field)
+{
+	char *t = strdup(kv->str), *p;
+
+	if (t == NULL) {
+		cerr(c, kv->line, "out of memory");
+		return -1;
+	}
+	/* acme-dns: "admin email address, where @ is substituted with ." */
+	if (d->kind == K_NSADMIN)
+		for (p = t; *p != '\0'; p++)
+			if (*p == '@')
+				*p = '.';
+	if (!domain_normalise(t)) {
+		cerr(c, kv->line, "[%s] %s: \"%s\" is not a valid domain name", kv->table,
+		    kv->key, kv->str);
+		free(t);
+		return -1;
+	}
+	free(*field);
+	*field = t;
+	return 0;
+}
+
+/* [api] ip: an address, stored without brackets; empty means every address. */
+static int
+set_ip(struct cctx *c, const struct toml_kv *kv, char **field)
+{
+	struct sockaddr_storage ss;
+	char buf[INET6_ADDRSTRLEN];
+
+	/* An empty ip means every address, as Go's net.Listen(":port") does. */
+	if (*kv->str == '\0')
+		return set_str(c, kv->line, field, "0.0.0.0");
+	if (cidr_addr_parse(kv->str, &ss) == -1) {
+		cerr(c, kv->line, "[api] ip: \"%s\" is not an IP address", kv->str);
+		return -1;
+	}
+	return set_str(c, kv->line, field,
+	    cidr_addr_str((struct sockaddr *)&ss, buf, sizeof(buf)));
+}
+
+/* [database] engine: SQLite as written; PostgreSQL always as "postgres". */
+static int
+set_engine(struct cctx *c, const struct toml_kv *kv, char **field)
+{
+	static const char *const names[] = { "sqlite3", "sqlite", "postgres", "postgresql" };
+	int i = name_index(kv->str, NAMES(names));
+
+	if (i == -1) {
+		cerr(c, kv->line, "[database] engine: \"%s\" is not \"sqlite3\" or \"postgres\"",
+		    kv->str);
+		return -1;
+	}
+	return set_str(c, kv->line, field, i < 2 ? kv->str : "postgres");
+}
+
+/* [api] tls: one of the five modes. */
+static int
+set_tls(struct cctx *c, const struct toml_kv *kv, struct config *cfg)
+{
+	static const char *const names[] = { "none", "cert", "letsencrypt",
+		"letsencryptstaging", "acme" };
+	static const enum config_tls v[] = { CONFIG_TLS_NONE, CONFIG_TLS_CERT,
+		CONFIG_TLS_LETSENCRYPT, CONFIG_TLS_LETSENCRYPT_STAGING, CONFIG_TLS_ACME };
+	int i = name_index(kv->str, NAMES(names));
+
+	if (i == -1) {
+		cerr(c, kv->line, "[api] tls: \"%s\" is not \"none\", \"cert\", \"letsencrypt\", "
+		    "\"letsencryptstaging\" or \"acme\"", kv->str);
+		return -1;
+	}
+	cfg->tls = v[i];
+	return 0;
+}
+
+/* [logconfig] loglevel, logtype and logformat. */
+static int
+set_log(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct config *cfg,
+    char **field)
+{
+	static const char *const levels[] = { "debug", "info", "warning", "error", "warn" };
+	static const char *const types[] = { "stdout", "file", "syslog" };
+	static const char *const formats[] = { "text", "json" };
+	int i;
+
+	if (d->kind == K_LOGLEVEL) {
+		if ((i = name_index(kv->str, NAMES(levels))) != -1) {
+			cfg->loglevel = i == 4 ? LOG_LEVEL_WARN : (enum log_level)i;
+			return 0;
+		}
+		cerr(c, kv->line, "[logconfig] loglevel: \"%s\" is not debug, info, warning "
+		    "or error", kv->str);
+	} else if (d->kind == K_LOGTYPE) {
+		if ((i = name_index(kv->str, NAMES(types))) != -1)
+			return set_str(c, kv->line, field, types[i]);
+		cerr(c, kv->line, "[logconfig] logtype: \"%s\" is not \"stdout\", \"file\" or "
+		    "\"syslog\"", kv->str);
+	} else {
+		if ((i = name_index(kv->str, NAMES(formats))) != -1) {
+			cfg->logformat = i == 0 ? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
+			return 0;
+		}
+		cerr(c, kv->line, "[logconfig] logformat: \"%s\" is not \"text\" or \"json\"",
+		    kv->str);
+	}
+	return -1;
+}
+
+/* Store one known string-valued key's value into cfg (field: its place in cfg). */
+static int
+apply_string(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv,
+    struct config *cfg, void *field)
+{
+	const char *s = kv->str;
+
+	if (want_type(c, kv, TOML_STRING, "a string") == -1)
+		return -1;
+	if (!no_controls(s)) {
+		cerr(c, kv->line, "[%s] %s: control character in string", kv->table, kv->key);
+		return -1;
+	}
+	switch (d->kind) {
+	case K_PROTOCOL:
+		return set_protocol(c, kv, cfg);
+	case K_DOMAIN:
+	case K_NSADMIN:
+		return set_domain(c, d, kv, field);
+	case K_METRICS:
+		if (metrics_addr_set(s, cfg) == -1) {
+			cerr(c, kv->line, "[api] metrics_listen: \"%s\" is not \"IPv4:port\" or "
+			    "\"[IPv6]:port\" (or \"\" for off)", s);
+			return -1;
+		}
+		return set_str(c, kv->line, field, s);
+	case K_IP:
+		return set_ip(c, kv, field);
+	case K_ENGINE:
+		return set_engine(c, kv, field);
+	case K_TLS:
+		return set_tls(c, kv, cfg);
+	case K_HEADER:
+		if (!header_name_valid(s)) {
+			cerr(c, kv->line, "[api] header_name: \"%s\" is not an HTTP header name", s);
+			return -1;
+		}
+		return set_str(c, kv->line, field, s);
+	case K_LOGLEVEL:
+	case K_LOGTYPE:
+	case K_LOGFORMAT:
+		return set_log(c, d, kv, cfg, field);
+	case K_USER:
+	case K_GROUP:
+		if (resolve_id(c, kv, d->kind == K_USER, cfg) == -1)
+			return -1;
+		return set_str(c, kv->line, field, s);
+	default:
+		return set_str(c, kv->line, field, s);
+	}
+}
+
 /* Store one known key's value into cfg. */
 static int
 apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct config *cfg)
 {
 	void *field = (char *)cfg + d->off;
-	const char *s = kv->str;
 	long long n;
 
 	switch (d->kind) {
@@ -672,21 +896,7 @@ apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct
 		*(uint32_t *)field = (uint32_t)n;
 		return 0;
 	case K_PORT:
-		/* acme-dns writes port = "443"; an integer is accepted too. */
-		if (kv->type == TOML_INTEGER)
-			n = kv->integer;
-		else if (kv->type != TOML_STRING || !parse_port_text(s, &n)) {
-			cerr(c, kv->line, "[%s] %s: expected a port number (\"443\" or 443)",
-			    kv->table, kv->key);
-			return -1;
-		}
-		if (n < d->min || n > d->max) {
-			cerr(c, kv->line, "[%s] %s: %lld is out of range (%lld..%lld)", kv->table,
-			    kv->key, n, d->min, d->max);
-			return -1;
-		}
-		*(unsigned *)field = (unsigned)n;
-		return 0;
+		return set_port(c, d, kv, field);
 	case K_STRV:
 	case K_CIDRS:
 		return set_strv(c, kv, field, d->kind == K_CIDRS);
@@ -699,168 +909,7 @@ apply(struct cctx *c, const struct key_desc *d, const struct toml_kv *kv, struct
 	case K_TOKEN:
 		return set_token(c, kv, field);
 	default:
-		break;
-	}
-
-	/* The rest are strings. */
-	if (want_type(c, kv, TOML_STRING, "a string") == -1)
-		return -1;
-	if (!no_controls(s)) {
-		cerr(c, kv->line, "[%s] %s: control character in string", kv->table, kv->key);
-		return -1;
-	}
-	switch (d->kind) {
-	case K_PROTOCOL: {
-		static const struct { const char *name; unsigned bits; } protos[] = {
-			{ "both", CONFIG_PROTO_UDP | CONFIG_PROTO_TCP | CONFIG_PROTO_V4 | CONFIG_PROTO_V6 },
-			{ "both4", CONFIG_PROTO_UDP | CONFIG_PROTO_TCP | CONFIG_PROTO_V4 },
-			{ "both6", CONFIG_PROTO_UDP | CONFIG_PROTO_TCP | CONFIG_PROTO_V6 },
-			{ "udp", CONFIG_PROTO_UDP | CONFIG_PROTO_V4 | CONFIG_PROTO_V6 },
-			{ "udp4", CONFIG_PROTO_UDP | CONFIG_PROTO_V4 },
-			{ "udp6", CONFIG_PROTO_UDP | CONFIG_PROTO_V6 },
-			{ "tcp", CONFIG_PROTO_TCP | CONFIG_PROTO_V4 | CONFIG_PROTO_V6 },
-			{ "tcp4", CONFIG_PROTO_TCP | CONFIG_PROTO_V4 },
-			{ "tcp6", CONFIG_PROTO_TCP | CONFIG_PROTO_V6 },
-		};
-		size_t i;
-
-		for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
-			if (strcasecmp(s, protos[i].name) == 0) {
-				cfg->protocol = protos[i].bits;
-				return 0;
-			}
-		}
-		cerr(c, kv->line, "[general] protocol: \"%s\" is not one of both, both4, both6, "
-		    "udp, udp4, udp6, tcp, tcp4, tcp6", s);
-		return -1;
-	}
-	case K_DOMAIN:
-	case K_NSADMIN: {
-		char *t = strdup(s), *p;
-		bool ok;
-
-		if (t == NULL) {
-			cerr(c, kv->line, "out of memory");
-			return -1;
-		}
-		/* acme-dns: "admin email address, where @ is substituted with ." */
-		if (d->kind == K_NSADMIN)
-			for (p = t; *p != '\0'; p++)
-				if (*p == '@')
-					*p = '.';
-		ok = domain_normalise(t);
-		if (!ok) {
-			cerr(c, kv->line, "[%s] %s: \"%s\" is not a valid domain name", kv->table,
-			    kv->key, s);
-			free(t);
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = t;
-		return 0;
-	}
-	case K_METRICS:
-		if (metrics_addr_set(s, cfg) == -1) {
-			cerr(c, kv->line, "[api] metrics_listen: \"%s\" is not \"IPv4:port\" or "
-			    "\"[IPv6]:port\" (or \"\" for off)", s);
-			return -1;
-		}
-		return set_str(c, kv->line, field, s);
-	case K_IP: {
-		struct sockaddr_storage ss;
-		char buf[INET6_ADDRSTRLEN];
-
-		/* An empty ip means every address, as Go's net.Listen(":port") does. */
-		if (*s == '\0')
-			return set_str(c, kv->line, field, "0.0.0.0");
-		if (cidr_addr_parse(s, &ss) == -1) {
-			cerr(c, kv->line, "[api] ip: \"%s\" is not an IP address", s);
-			return -1;
-		}
-		/* Stored without brackets, ready for inet_pton. */
-		return set_str(c, kv->line, field,
-		    cidr_addr_str((struct sockaddr *)&ss, buf, sizeof(buf)));
-	}
-	case K_ENGINE:
-		/* SQLite as written; PostgreSQL always as "postgres" (what the daemon tests). */
-		if (strcasecmp(s, "sqlite3") == 0 || strcasecmp(s, "sqlite") == 0)
-			return set_str(c, kv->line, field, s);
-		if (strcasecmp(s, "postgres") == 0 || strcasecmp(s, "postgresql") == 0)
-			return set_str(c, kv->line, field, "postgres");
-		cerr(c, kv->line, "[database] engine: \"%s\" is not \"sqlite3\" or \"postgres\"", s);
-		return -1;
-	case K_TLS: {
-		static const struct { const char *name; enum config_tls v; } tls_names[] = {
-			{ "none", CONFIG_TLS_NONE }, { "cert", CONFIG_TLS_CERT },
-			{ "letsencrypt", CONFIG_TLS_LETSENCRYPT },
-			{ "letsencryptstaging", CONFIG_TLS_LETSENCRYPT_STAGING },
-			{ "acme", CONFIG_TLS_ACME },
-		};
-		size_t i;
-
-		for (i = 0; i < sizeof(tls_names) / sizeof(tls_names[0]); i++) {
-			if (strcasecmp(s, tls_names[i].name) == 0) {
-				cfg->tls = tls_names[i].v;
-				return 0;
-			}
-		}
-		cerr(c, kv->line, "[api] tls: \"%s\" is not \"none\", \"cert\", \"letsencrypt\", "
-		    "\"letsencryptstaging\" or \"acme\"", s);
-		return -1;
-	}
-	case K_HEADER:
-		if (!header_name_valid(s)) {
-			cerr(c, kv->line, "[api] header_name: \"%s\" is not an HTTP header name", s);
-			return -1;
-		}
-		return set_str(c, kv->line, field, s);
-	case K_LOGLEVEL: {
-		static const char *const names[] = { "debug", "info", "warning", "error" };
-		size_t i;
-
-		for (i = 0; i < 4; i++) {
-			if (strcasecmp(s, names[i]) == 0) {
-				cfg->loglevel = (enum log_level)i;
-				return 0;
-			}
-		}
-		if (strcasecmp(s, "warn") == 0) {
-			cfg->loglevel = LOG_LEVEL_WARN;
-			return 0;
-		}
-		cerr(c, kv->line, "[logconfig] loglevel: \"%s\" is not debug, info, warning "
-		    "or error", s);
-		return -1;
-	}
-	case K_LOGTYPE: {
-		static const char *const types[] = { "stdout", "file", "syslog" };
-		size_t i;
-
-		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-			if (strcasecmp(s, types[i]) == 0)
-				return set_str(c, kv->line, field, types[i]);
-		cerr(c, kv->line, "[logconfig] logtype: \"%s\" is not \"stdout\", \"file\" or "
-		    "\"syslog\"", s);
-		return -1;
-	}
-	case K_USER:
-	case K_GROUP:
-		if (resolve_id(c, kv, d->kind == K_USER, cfg) == -1)
-			return -1;
-		return set_str(c, kv->line, field, s);
-	case K_LOGFORMAT:
-		if (strcasecmp(s, "text") == 0) {
-			cfg->logformat = LOG_FORMAT_TEXT;
-			return 0;
-		}
-		if (strcasecmp(s, "json") == 0) {
-			cfg->logformat = LOG_FORMAT_JSON;
-			return 0;
-		}
-		cerr(c, kv->line, "[logconfig] logformat: \"%s\" is not \"text\" or \"json\"", s);
-		return -1;
-	default:
-		return set_str(c, kv->line, field, s);
+		return apply_string(c, d, kv, cfg, field);
 	}
 }
 
