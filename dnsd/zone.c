@@ -129,32 +129,12 @@ line_type(const char *line)
 	}
 }
 
-/* Parse one `records` line into r. Returns 0, or -1 with a message in err. */
-static int
-parse_record(const struct dnsd_zone *z, const ldns_rdf *origin, const char *line,
-    struct rec *r, char *err, size_t errlen)
+/* Make rr's owner and every domain-name field absolute in the zone (fixed_dname). */
+static void
+fix_names(ldns_rr *rr, const struct dnsd_zone *z)
 {
-	ldns_rr *rr = NULL;
-	ldns_buffer *buf = NULL;
 	ldns_rdf *fix;
-	ldns_rr_type t;
-	ldns_status st;
-	size_t len;
-	int rc = -1;
 
-	t = line_type(line);
-	if (t == 0 || (!type_allowed(t) && t != LDNS_RR_TYPE_SOA)) {
-		snprintf(err, errlen, "%s", t == 0 ? "record type missing or unknown" :
-		    "record type not supported (A, AAAA, NS, CNAME, CAA, TXT, MX, SRV, PTR, "
-		    "TLSA, SSHFP are)");
-		goto out;
-	}
-	st = ldns_rr_new_frm_str(&rr, line, DNSD_DEFAULT_RR_TTL, origin, NULL);
-	if (st != LDNS_STATUS_OK) {
-		snprintf(err, errlen, "%s", ldns_get_errorstr_by_id(st));
-		rr = NULL;
-		goto out;
-	}
 	if ((fix = fixed_dname(ldns_rr_owner(rr), z)) != NULL) {
 		ldns_rdf *old = ldns_rr_owner(rr);
 
@@ -168,65 +148,94 @@ parse_record(const struct dnsd_zone *z, const ldns_rdf *origin, const char *line
 		    (fix = fixed_dname(f, z)) != NULL)
 			ldns_rdf_deep_free(ldns_rr_set_rdf(rr, fix, i));
 	}
-	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
-		snprintf(err, errlen, "only class IN is served");
-		goto out;
-	}
-	if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
-		snprintf(err, errlen, "the SOA is built from nsname and nsadmin; remove this record");
-		goto out;
-	}
-	if (!type_allowed(ldns_rr_get_type(rr))) {
-		snprintf(err, errlen, "record type not supported (A, AAAA, NS, CNAME, CAA, TXT, "
-		    "MX, SRV, PTR, TLSA, SSHFP are)");
-		goto out;
-	}
-	len = ldns_rdf_size(ldns_rr_owner(rr));
-	if (len > DNSD_MAX_NAME) {
-		snprintf(err, errlen, "name too long");
-		goto out;
-	}
+}
+
+/*
+ * rr's owner into r (as written and lower-case), checked to be inside the
+ * zone and not a wildcard. Returns NULL, or the message.
+ */
+static const char *
+record_owner(const struct dnsd_zone *z, const ldns_rr *rr, struct rec *r)
+{
+	size_t len = ldns_rdf_size(ldns_rr_owner(rr)), off = 0;
+
+	if (len > DNSD_MAX_NAME)
+		return "name too long";
 	memcpy(r->shown, ldns_rdf_data(ldns_rr_owner(rr)), len);
 	lower_name(r->owner, r->shown, len);
 	r->ownerlen = len;
-	if (len < z->apexlen || memcmp(r->owner + len - z->apexlen, z->apex, z->apexlen) != 0) {
-		snprintf(err, errlen, "record outside the zone");
-		goto out;
-	}
+	if (len < z->apexlen || memcmp(r->owner + len - z->apexlen, z->apex, z->apexlen) != 0)
+		return "record outside the zone";
 	/* A label that merely ends like the apex ("xauth.example.org") is outside too. */
-	{
-		size_t off = 0;
+	while (off < len && len - off > z->apexlen)
+		off += (size_t)r->owner[off] + 1;
+	if (off + z->apexlen != len)
+		return "record outside the zone";
+	if (ldns_dname_is_wildcard(ldns_rr_owner(rr)))
+		return "wildcard records are not supported";
+	return NULL;
+}
 
-		while (off < len && len - off > z->apexlen)
-			off += (size_t)r->owner[off] + 1;
-		if (off + z->apexlen != len) {
-			snprintf(err, errlen, "record outside the zone");
-			goto out;
-		}
-	}
-	if (ldns_dname_is_wildcard(ldns_rr_owner(rr))) {
-		snprintf(err, errlen, "wildcard records are not supported");
-		goto out;
-	}
+/* rr's type, TTL and wire rdata into r. Returns NULL, or the message. */
+static const char *
+record_rdata(const ldns_rr *rr, struct rec *r)
+{
+	ldns_buffer *buf;
+	const char *msg = NULL;
+
 	if ((buf = ldns_buffer_new(512)) == NULL ||
 	    ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
 	    ldns_buffer_position(buf) > UINT16_MAX - 512) {
-		snprintf(err, errlen, "cannot encode the record data");
-		goto out;
+		ldns_buffer_free(buf);
+		return "cannot encode the record data";
 	}
 	r->rr.type = (uint16_t)ldns_rr_get_type(rr);
 	r->rr.ttl = ldns_rr_ttl(rr);
 	r->rr.rdlen = (uint16_t)ldns_buffer_position(buf);
-	if ((r->rr.rdata = malloc(r->rr.rdlen + 1)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	memcpy(r->rr.rdata, ldns_buffer_begin(buf), r->rr.rdlen);
-	rc = 0;
-out:
+	if ((r->rr.rdata = malloc(r->rr.rdlen + 1)) == NULL)
+		msg = "out of memory";
+	else
+		memcpy(r->rr.rdata, ldns_buffer_begin(buf), r->rr.rdlen);
 	ldns_buffer_free(buf);
+	return msg;
+}
+
+#define TYPES_SERVED "record type not supported (A, AAAA, NS, CNAME, CAA, TXT, MX, SRV, " \
+	"PTR, TLSA, SSHFP are)"
+
+/* Parse one `records` line into r. Returns 0, or -1 with a message in err. */
+static int
+parse_record(const struct dnsd_zone *z, const ldns_rdf *origin, const char *line,
+    struct rec *r, char *err, size_t errlen)
+{
+	ldns_rr *rr = NULL;
+	ldns_rr_type t = line_type(line);
+	ldns_status st;
+	const char *msg = NULL;
+
+	if (t == 0 || (!type_allowed(t) && t != LDNS_RR_TYPE_SOA)) {
+		snprintf(err, errlen, "%s", t == 0 ? "record type missing or unknown" :
+		    TYPES_SERVED);
+		return -1;
+	}
+	st = ldns_rr_new_frm_str(&rr, line, DNSD_DEFAULT_RR_TTL, origin, NULL);
+	if (st != LDNS_STATUS_OK) {
+		snprintf(err, errlen, "%s", ldns_get_errorstr_by_id(st));
+		return -1;
+	}
+	fix_names(rr, z);
+	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN)
+		msg = "only class IN is served";
+	else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA)
+		msg = "the SOA is built from nsname and nsadmin; remove this record";
+	else if (!type_allowed(ldns_rr_get_type(rr)))
+		msg = TYPES_SERVED;
+	else if ((msg = record_owner(z, rr, r)) == NULL)
+		msg = record_rdata(rr, r);
+	if (msg != NULL)
+		snprintf(err, errlen, "%s", msg);
 	ldns_rr_free(rr);
-	return rc;
+	return msg == NULL ? 0 : -1;
 }
 
 /* Convert a dotted name to an absolute wire name; returns its length or 0. */
@@ -382,92 +391,98 @@ zone_group(struct dnsd_zone *z, const size_t *owner, const char *path, char *err
 	return 0;
 }
 
-/*
- * Build the static zone from params. Records are grouped by name and type,
- * duplicates dropped (RFC 2181 §5), an RRset's TTL is its smallest (§5.2),
- * and CNAME must stand alone at its name (RFC 1034 §3.6.2). The apex gets the
- * SOA and, unless the config has one, an NS for nsname. Returns the zone, or
- * NULL with "file:line: message" in err. The caller frees with zone_free().
- */
-struct dnsd_zone *
-zone_new(const struct dnsd_params *p, uint64_t seed, char *err, size_t errlen)
-{
-	struct dnsd_zone *z = NULL;
-	struct rec *recs = NULL;
-	size_t *owner = NULL;
-	ldns_rdf *origin = NULL;
-	uint8_t mname[DNSD_MAX_NAME], rname[DNSD_MAX_NAME], soa[2 * DNSD_MAX_NAME + 20];
-	size_t nrec = 0, mlen, rlen, soalen, bound, cap, i;
-	const char *path = p->config_path ? p->config_path : "config";
-	char msg[256];
-	bool apex_ns = false;
+/* The apex, primary NS and admin mailbox of the SOA, in wire form. 0, or -1 with err. */
+struct zone_names {
+	uint8_t mname[DNSD_MAX_NAME], rname[DNSD_MAX_NAME];
+	size_t mlen, rlen;
+};
 
-	if ((z = calloc(1, sizeof(*z))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	z->seed = seed;
+static int
+zone_names(struct dnsd_zone *z, const struct dnsd_params *p, const char *path,
+    struct zone_names *n, char *err, size_t errlen)
+{
 	if ((z->apexlen = dotted_to_wire(p->domain, z->apex)) == 0) {
 		snprintf(err, errlen, "%s: general.domain is missing or not a domain name", path);
-		goto fail;
+		return -1;
 	}
 	lower_name(z->apex, z->apex, z->apexlen);
 	z->apexlabels = name_labels(z->apex);
-	if ((mlen = dotted_to_wire(p->nsname, mname)) == 0) {
+	if ((n->mlen = dotted_to_wire(p->nsname, n->mname)) == 0) {
 		snprintf(err, errlen, "%s: general.nsname is missing or not a domain name", path);
-		goto fail;
+		return -1;
 	}
-	if ((rlen = dotted_to_wire(p->nsadmin, rname)) == 0) {
+	if ((n->rlen = dotted_to_wire(p->nsadmin, n->rname)) == 0) {
 		snprintf(err, errlen, "%s: general.nsadmin is missing or not a domain name", path);
-		goto fail;
+		return -1;
 	}
-	if ((origin = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, z->apexlen, z->apex)) == NULL ||
-	    (recs = calloc(p->nrecords + 2, sizeof(*recs))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
+	return 0;
+}
 
-	for (i = 0; i < p->nrecords; i++) {
+/*
+ * Parse the config's records into recs (*nrec of them); *apex_ns says whether
+ * one is an NS at the apex. 0, or -1 with "file:line: message" in err.
+ */
+static int
+zone_records(struct dnsd_zone *z, const struct dnsd_params *p, const char *path,
+    struct rec *recs, size_t *nrec, bool *apex_ns, char *err, size_t errlen)
+{
+	ldns_rdf *origin;
+	char msg[256];
+	int rc = 0;
+
+	if ((origin = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, z->apexlen, z->apex)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < p->nrecords; i++) {
 		unsigned line = p->record_lines ? p->record_lines[i] : 0;
 
-		if (parse_record(z, origin, p->records[i], &recs[nrec], msg, sizeof(msg)) == -1) {
+		if (parse_record(z, origin, p->records[i], &recs[*nrec], msg, sizeof(msg)) == -1) {
 			if (line > 0)
 				snprintf(err, errlen, "%s:%u: %s: %s", path, line, msg, p->records[i]);
 			else
 				snprintf(err, errlen, "%s: %s: %s", path, msg, p->records[i]);
-			goto fail;
+			rc = -1;
+			break;
 		}
-		recs[nrec].rr.line = line;
-		if (recs[nrec].ownerlen == z->apexlen && recs[nrec].rr.type == DNSD_T_NS)
-			apex_ns = true;
-		nrec++;
+		recs[*nrec].rr.line = line;
+		if (recs[*nrec].ownerlen == z->apexlen && recs[*nrec].rr.type == DNSD_T_NS)
+			*apex_ns = true;
+		(*nrec)++;
 	}
+	ldns_rdf_deep_free(origin);
+	return rc;
+}
 
-	/* The SOA (RFC 1035 §3.3.13), MINIMUM = negative TTL (RFC 2308 §4). */
-	soalen = soa_rdata(soa, mname, mlen, rname, rlen, p->negative_ttl);
-	memcpy(recs[nrec].owner, z->apex, z->apexlen);
-	memcpy(recs[nrec].shown, z->apex, z->apexlen);
-	recs[nrec].ownerlen = z->apexlen;
-	recs[nrec].rr.type = DNSD_T_SOA;
-	recs[nrec].rr.ttl = DNSD_DEFAULT_RR_TTL;
-	recs[nrec].rr.rdlen = (uint16_t)soalen;
-	if ((recs[nrec].rr.rdata = malloc(soalen)) == NULL)
-		goto oom;
-	memcpy(recs[nrec++].rr.rdata, soa, soalen);
-	if (!apex_ns) {
-		memcpy(recs[nrec].owner, z->apex, z->apexlen);
-		memcpy(recs[nrec].shown, z->apex, z->apexlen);
-		recs[nrec].ownerlen = z->apexlen;
-		recs[nrec].rr.type = DNSD_T_NS;
-		recs[nrec].rr.ttl = DNSD_DEFAULT_RR_TTL;
-		recs[nrec].rr.rdlen = (uint16_t)mlen;
-		if ((recs[nrec].rr.rdata = malloc(mlen)) == NULL)
-			goto oom;
-		memcpy(recs[nrec++].rr.rdata, mname, mlen);
-	}
+/* Append an apex record of type with rdata to recs. 0, or -1 out of memory. */
+static int
+apex_record(const struct dnsd_zone *z, struct rec *r, uint16_t type, const uint8_t *rdata,
+    size_t rdlen)
+{
+	memcpy(r->owner, z->apex, z->apexlen);
+	memcpy(r->shown, z->apex, z->apexlen);
+	r->ownerlen = z->apexlen;
+	r->rr.type = type;
+	r->rr.ttl = DNSD_DEFAULT_RR_TTL;
+	r->rr.rdlen = (uint16_t)rdlen;
+	if ((r->rr.rdata = malloc(rdlen)) == NULL)
+		return -1;
+	memcpy(r->rr.rdata, rdata, rdlen);
+	return 0;
+}
 
-	/* Nodes: the apex first, then every owner and the names between. */
-	bound = 1;
+/*
+ * The nodes (the apex first, then every owner and the names between) and
+ * the records grouped by node and type, duplicates dropped (RFC 2181 §5).
+ * recs is sorted; the rdata it hands to z->rr is set to NULL there. 0 or -1.
+ */
+static int
+zone_nodes(struct dnsd_zone *z, struct rec *recs, size_t nrec, const char *path, char *err,
+    size_t errlen)
+{
+	size_t *owner = NULL, bound = 1, cap, i;
+	int rc = -1;
+
 	for (i = 0; i < nrec; i++)
 		bound += name_labels(recs[i].owner) - z->apexlabels;
 	for (cap = 16; cap < bound * 2; cap *= 2)
@@ -479,7 +494,6 @@ zone_new(const struct dnsd_params *p, uint64_t seed, char *err, size_t errlen)
 	node_get(z, z->apex, z->apexlen, z->apex);
 	for (i = 0; i < nrec; i++)
 		recs[i].node = node_add(z, &recs[i]);
-
 	qsort(recs, nrec, sizeof(*recs), rec_cmp);
 	if ((z->rr = calloc(nrec, sizeof(*z->rr))) == NULL ||
 	    (owner = calloc(nrec, sizeof(*owner))) == NULL)
@@ -495,41 +509,81 @@ zone_new(const struct dnsd_params *p, uint64_t seed, char *err, size_t errlen)
 		z->rr[z->nrr++] = recs[i].rr;
 		recs[i].rr.rdata = NULL;	/* now owned by z->rr */
 	}
-	if (zone_group(z, owner, path, err, errlen) == -1)
-		goto fail;
-
-	/* The SOA RR of negative answers, after its owner (RFC 2308 §3). */
-	{
-		uint8_t *b = z->soa_neg;
-		uint32_t t = p->negative_ttl;
-
-		b[0] = 0;
-		b[1] = DNSD_T_SOA;
-		b[2] = 0;
-		b[3] = DNSD_C_IN;
-		b[4] = (uint8_t)(t >> 24);
-		b[5] = (uint8_t)(t >> 16);
-		b[6] = (uint8_t)(t >> 8);
-		b[7] = (uint8_t)t;
-		b[8] = (uint8_t)(soalen >> 8);
-		b[9] = (uint8_t)soalen;
-		memcpy(b + 10, soa, soalen);
-		z->soa_neglen = 10 + soalen;
-	}
-	goto done;
+	rc = zone_group(z, owner, path, err, errlen);
+	free(owner);
+	return rc;
 oom:
 	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+/* The SOA RR of negative answers, after its owner (RFC 2308 §3). */
+static void
+zone_soa_neg(struct dnsd_zone *z, const uint8_t *soa, size_t soalen, uint32_t t)
+{
+	uint8_t *b = z->soa_neg;
+
+	b[0] = 0;
+	b[1] = DNSD_T_SOA;
+	b[2] = 0;
+	b[3] = DNSD_C_IN;
+	b[4] = (uint8_t)(t >> 24);
+	b[5] = (uint8_t)(t >> 16);
+	b[6] = (uint8_t)(t >> 8);
+	b[7] = (uint8_t)t;
+	b[8] = (uint8_t)(soalen >> 8);
+	b[9] = (uint8_t)soalen;
+	memcpy(b + 10, soa, soalen);
+	z->soa_neglen = 10 + soalen;
+}
+
+/*
+ * Build the static zone from params. Records are grouped by name and type,
+ * duplicates dropped (RFC 2181 §5), an RRset's TTL is its smallest (§5.2),
+ * and CNAME must stand alone at its name (RFC 1034 §3.6.2). The apex gets the
+ * SOA and, unless the config has one, an NS for nsname. Returns the zone, or
+ * NULL with "file:line: message" in err. The caller frees with zone_free().
+ */
+struct dnsd_zone *
+zone_new(const struct dnsd_params *p, uint64_t seed, char *err, size_t errlen)
+{
+	struct dnsd_zone *z = NULL;
+	struct rec *recs = NULL;
+	struct zone_names n;
+	uint8_t soa[2 * DNSD_MAX_NAME + 20];
+	size_t nrec = 0, soalen, i;
+	const char *path = p->config_path ? p->config_path : "config";
+	bool apex_ns = false;
+
+	if ((z = calloc(1, sizeof(*z))) == NULL ||
+	    (recs = calloc(p->nrecords + 2, sizeof(*recs))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	z->seed = seed;
+	if (zone_names(z, p, path, &n, err, errlen) == -1 ||
+	    zone_records(z, p, path, recs, &nrec, &apex_ns, err, errlen) == -1)
+		goto fail;
+	/* The SOA (RFC 1035 §3.3.13), MINIMUM = negative TTL (RFC 2308 §4). */
+	soalen = soa_rdata(soa, n.mname, n.mlen, n.rname, n.rlen, p->negative_ttl);
+	if (apex_record(z, &recs[nrec++], DNSD_T_SOA, soa, soalen) == -1 ||
+	    (!apex_ns && apex_record(z, &recs[nrec++], DNSD_T_NS, n.mname, n.mlen) == -1)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (zone_nodes(z, recs, nrec, path, err, errlen) == -1)
+		goto fail;
+	zone_soa_neg(z, soa, soalen, p->negative_ttl);
+	goto done;
 fail:
 	zone_free(z);
 	z = NULL;
 done:
-	free(owner);
 	if (recs != NULL) {
 		for (i = 0; i < nrec; i++)
 			free(recs[i].rr.rdata);
 		free(recs);
 	}
-	ldns_rdf_deep_free(origin);
 	return z;
 }
 
