@@ -313,6 +313,69 @@ xfer_error(const char *url, CURLcode rc, const char *detail, const struct http_x
 	}
 }
 
+/* The request's header list into *hdrs, which the caller frees even on failure. 0 or -1. */
+static int
+request_headers(const struct http_request *req, struct curl_slist **hdrs, struct acme_err *err)
+{
+	struct curl_slist *tmp;
+	char line[ACME_MAX_HEADER];
+	int ret = -1;
+
+#define HDR(...) do { \
+	snprintf(line, sizeof(line), __VA_ARGS__); \
+	tmp = curl_slist_append(*hdrs, line); \
+	if (tmp == NULL) { acme_errf(err, "out of memory"); goto out; } \
+	*hdrs = tmp; \
+} while (0)
+	if (req->content_type != NULL)
+		HDR("Content-Type: %s", req->content_type);
+	if (req->accept != NULL)
+		HDR("Accept: %s", req->accept);
+	if (req->api_user != NULL)
+		HDR("X-Api-User: %s", req->api_user);
+	if (req->api_key != NULL)
+		HDR("X-Api-Key: %s", req->api_key);
+	HDR("Expect:");		/* no 100-continue round trip */
+#undef HDR
+	ret = 0;
+out:
+	explicit_bzero(line, sizeof(line));
+	return ret;
+}
+
+/* The options every request shares: headers, limits, callbacks, TLS checks. 0 or -1. */
+static int
+xfer_setup(const struct http *h, const struct http_request *req, struct curl_slist *hdrs,
+    struct http_xfer *x, char *cerr, struct acme_err *err)
+{
+	CURL *c = h->curl;
+
+	if (curl_easy_setopt(c, CURLOPT_URL, req->url) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_USERAGENT, ACME_USER_AGENT) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)ACME_HTTP_CONNECT_TIMEOUT) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)ACME_HTTP_TIMEOUT) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)ACME_MAX_RESPONSE) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HEADERDATA, x) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEDATA, x) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK) {
+		acme_errf(err, "cannot set up the request to %s", req->url);
+		return -1;
+	}
+	if (h->ca_file != NULL && curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file) != CURLE_OK) {
+		acme_errf(err, "cannot use --ca-file %s", h->ca_file);
+		return -1;
+	}
+	return 0;
+}
+
 /* Send one request; any HTTP status is a response, -1 only when there is none. */
 int
 http_send(struct http *h, const struct http_request *req, struct http_response *resp,
@@ -320,7 +383,7 @@ http_send(struct http *h, const struct http_request *req, struct http_response *
 {
 	struct curl_slist *hdrs = NULL, *tmp;
 	struct http_xfer x;
-	char line[ACME_MAX_HEADER], cerr[CURL_ERROR_SIZE];
+	char cerr[CURL_ERROR_SIZE];
 	CURL *c = h->curl;
 	CURLcode rc;
 	int ret = -1;
@@ -335,45 +398,9 @@ http_send(struct http *h, const struct http_request *req, struct http_response *
 		return -1;
 	}
 	curl_easy_reset(c);
-#define HDR(...) do { \
-	snprintf(line, sizeof(line), __VA_ARGS__); \
-	tmp = curl_slist_append(hdrs, line); \
-	if (tmp == NULL) { acme_errf(err, "out of memory"); goto out; } \
-	hdrs = tmp; \
-} while (0)
-	if (req->content_type != NULL)
-		HDR("Content-Type: %s", req->content_type);
-	if (req->accept != NULL)
-		HDR("Accept: %s", req->accept);
-	if (req->api_user != NULL)
-		HDR("X-Api-User: %s", req->api_user);
-	if (req->api_key != NULL)
-		HDR("X-Api-Key: %s", req->api_key);
-	HDR("Expect:");		/* no 100-continue round trip */
-#undef HDR
-	if (curl_easy_setopt(c, CURLOPT_URL, req->url) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_USERAGENT, ACME_USER_AGENT) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)ACME_HTTP_CONNECT_TIMEOUT) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)ACME_HTTP_TIMEOUT) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)ACME_MAX_RESPONSE) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HEADERDATA, &x) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &x) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK) {
-		acme_errf(err, "cannot set up the request to %s", req->url);
+	if (request_headers(req, &hdrs, err) == -1 ||
+	    xfer_setup(h, req, hdrs, &x, cerr, err) == -1)
 		goto out;
-	}
-	if (h->ca_file != NULL && curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file) != CURLE_OK) {
-		acme_errf(err, "cannot use --ca-file %s", h->ca_file);
-		goto out;
-	}
 	if (strcmp(req->method, "HEAD") == 0) {
 		rc = curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(req->method, "POST") == 0) {
@@ -415,6 +442,5 @@ out:
 	for (tmp = hdrs; tmp != NULL; tmp = tmp->next)
 		explicit_bzero(tmp->data, strlen(tmp->data));
 	curl_slist_free_all(hdrs);
-	explicit_bzero(line, sizeof(line));
 	return ret;
 }

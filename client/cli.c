@@ -330,54 +330,14 @@ profile_valid(const char *v)
 	return n > 0 && n <= ACME_MAX_PROFILE_NAME && i == n;
 }
 
-/* Apply one option value, from argv or the environment (from names the source). */
+/* The options of the ACME server, the account and the output, --directory to -v. */
 static int
-apply(struct client_opts *o, int id, const char *v, const char *from, struct acme_err *err)
+apply_acme(struct client_opts *o, int id, const char *v, const char *from,
+    struct acme_err *err)
 {
 	bool b;
-	long n;
 
 	switch (id) {
-	case OPT_API:
-		if (!is_http_url(v))
-			goto bad;
-		return set_str(&o->api, v);
-	case OPT_STORAGE:
-		return set_str(&o->storage, v);
-	case OPT_ALLOW_FROM: {
-		struct cidr c;
-		if (cidr_parse(v, &c) == -1) {
-			acme_errf(err, "%s: '%.100s' is not a CIDR (e.g. 192.0.2.0/24)", from, v);
-			return -1;
-		}
-		if (add_str(&o->allow_from, &o->nallow, CLIENT_MAX_ALLOW_FROM, v) == -1) {
-			acme_errf(err, "%s: at most %d entries", from, CLIENT_MAX_ALLOW_FROM);
-			return -1;
-		}
-		return 0;
-	}
-	case 'd':
-		return add_domain(o, v, err);
-	case OPT_OUT:
-		return set_str(&o->out, v);
-	case OPT_DAYS:
-		if (parse_long(v, 36500, &n) == -1)
-			goto bad;
-		o->days = n;
-		return 0;
-	case OPT_FORCE:
-		if (parse_bool(v, &b) == -1)
-			goto bad;
-		o->force = b;
-		return 0;
-	case OPT_CERT:
-		return set_str(&o->cert, v);
-	case OPT_REASON:
-		/* RFC 5280 §5.3.1: 0-10, 7 unused. */
-		if (parse_long(v, 10, &n) == -1 || n == 7)
-			goto bad;
-		o->reason = (int)n;
-		return 0;
 	case OPT_DIRECTORY:
 		if (!is_http_url(v))
 			goto bad;
@@ -444,6 +404,62 @@ bad:
 		acme_errf(err, "%s: bad value", from);
 	else
 		acme_errf(err, "%s: bad value '%.100s'", from, v);
+	return -1;
+}
+
+/* Apply one option value, from argv or the environment (from names the source). */
+static int
+apply(struct client_opts *o, int id, const char *v, const char *from, struct acme_err *err)
+{
+	bool b;
+	long n;
+
+	switch (id) {
+	case OPT_API:
+		if (!is_http_url(v))
+			goto bad;
+		return set_str(&o->api, v);
+	case OPT_STORAGE:
+		return set_str(&o->storage, v);
+	case OPT_ALLOW_FROM: {
+		struct cidr c;
+		if (cidr_parse(v, &c) == -1) {
+			acme_errf(err, "%s: '%.100s' is not a CIDR (e.g. 192.0.2.0/24)", from, v);
+			return -1;
+		}
+		if (add_str(&o->allow_from, &o->nallow, CLIENT_MAX_ALLOW_FROM, v) == -1) {
+			acme_errf(err, "%s: at most %d entries", from, CLIENT_MAX_ALLOW_FROM);
+			return -1;
+		}
+		return 0;
+	}
+	case 'd':
+		return add_domain(o, v, err);
+	case OPT_OUT:
+		return set_str(&o->out, v);
+	case OPT_DAYS:
+		if (parse_long(v, 36500, &n) == -1)
+			goto bad;
+		o->days = n;
+		return 0;
+	case OPT_FORCE:
+		if (parse_bool(v, &b) == -1)
+			goto bad;
+		o->force = b;
+		return 0;
+	case OPT_CERT:
+		return set_str(&o->cert, v);
+	case OPT_REASON:
+		/* RFC 5280 §5.3.1: 0-10, 7 unused. */
+		if (parse_long(v, 10, &n) == -1 || n == 7)
+			goto bad;
+		o->reason = (int)n;
+		return 0;
+	default:
+		return apply_acme(o, id, v, from, err);
+	}
+bad:
+	acme_errf(err, "%s: bad value '%.100s'", from, v);
 	return -1;
 }
 
@@ -591,16 +607,10 @@ hide_arg(char *s)
 		memset(s, 'x', n);
 }
 
-/* See client.h: environment first, then argv; argv wins. */
-int
-client_opts_parse(int argc, char **argv, struct client_opts *o, struct acme_err *err)
+/* The values before the environment and argv are read. */
+static void
+opts_defaults(struct client_opts *o)
 {
-	struct option longopts[NOPTS + 1];
-	char from[64];
-	const char *v;
-	size_t i;
-	int used, c, idx, rc = -1;
-
 	memset(o, 0, sizeof(*o));
 	o->days = -1;
 	o->reason = -1;
@@ -609,6 +619,125 @@ client_opts_parse(int argc, char **argv, struct client_opts *o, struct acme_err 
 	o->dns_timeout = CLIENT_DNS_WAIT;
 	o->ns_port = CLIENT_NS_PORT;
 	o->challenge = CLIENT_CHALLENGE_AUTO;
+}
+
+/* Every DNS01_<OPTION> variable that is set, in opt_defs order. */
+static int
+apply_env(struct client_opts *o, struct acme_err *err)
+{
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++) {
+		if (opt_defs[i].env == NULL || (v = getenv(opt_defs[i].env)) == NULL)
+			continue;
+		if (opt_defs[i].id == 'd' || opt_defs[i].id == OPT_ALLOW_FROM) {
+			if (apply_env_list(o, opt_defs[i].id, v, opt_defs[i].env, err) == -1)
+				return -1;
+		} else if (apply(o, opt_defs[i].id, v, opt_defs[i].env, err) == -1) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Empty a list option, so argv's entries replace the environment's. */
+static void
+clear_list(char **v, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		free(v[i]);
+	*n = 0;
+}
+
+/* The getopt_long table, from opt_defs. */
+static void
+longopts_fill(struct option longopts[NOPTS + 1])
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++) {
+		longopts[i].name = opt_defs[i].name;
+		longopts[i].has_arg = opt_defs[i].arg ? required_argument : no_argument;
+		longopts[i].flag = NULL;
+		longopts[i].val = opt_defs[i].id;
+	}
+	longopts[NOPTS] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+/* The DOMAIN... operands after the options: register only. */
+static int
+apply_operands(int sub_argc, char **sub_argv, struct client_opts *o, struct acme_err *err)
+{
+	if (optind < sub_argc && o->cmd != CLIENT_CMD_REGISTER) {
+		acme_errf(err, "unexpected argument '%.100s' (use -d DOMAIN for names)",
+		    sub_argv[optind]);
+		return -1;
+	}
+	if (optind < sub_argc)
+		clear_list(o->domains, &o->ndomains);
+	for (; optind < sub_argc; optind++)
+		if (add_domain(o, sub_argv[optind], err) == -1)
+			return -1;
+	return 0;
+}
+
+/* The options and operands after the command words. 1 when -h or --version ends it. */
+static int
+apply_argv(int sub_argc, char **sub_argv, struct client_opts *o, struct acme_err *err)
+{
+	struct option longopts[NOPTS + 1];
+	char from[64];
+	bool argv_domains = false, argv_allow = false;
+	size_t i;
+	int c, idx;
+
+	/* argv replaces env for lists too: the first -d from argv clears DNS01_DOMAIN's. */
+	longopts_fill(longopts);
+	optind = 0;	/* GNU: full re-initialisation, so parse may run again */
+	opterr = 0;
+	while ((c = getopt_long(sub_argc, sub_argv, "d:vqh", longopts, &idx)) != -1) {
+		if (c == '?' || c == ':') {
+			acme_errf(err, "bad option '%.100s' (dns01 --help lists them)",
+			    sub_argv[optind - 1]);
+			return -1;
+		}
+		if (c == 'h' || c == OPT_HELP) {
+			o->cmd = CLIENT_CMD_HELP;
+			return 1;
+		}
+		if (c == OPT_VERSION) {
+			o->cmd = CLIENT_CMD_VERSION;
+			return 1;
+		}
+		if (c == 'd' && !argv_domains) {
+			argv_domains = true;
+			clear_list(o->domains, &o->ndomains);
+		}
+		if (c == OPT_ALLOW_FROM && !argv_allow) {
+			argv_allow = true;
+			clear_list(o->allow_from, &o->nallow);
+		}
+		for (i = 0; i < NOPTS && opt_defs[i].id != c; i++)
+			;
+		snprintf(from, sizeof(from), "--%s", i < NOPTS ? opt_defs[i].name : "?");
+		if (apply(o, c, optarg != NULL ? optarg : "1", from, err) == -1)
+			return -1;
+		if (c == OPT_EAB_HMAC_KEY && optarg != NULL)
+			hide_arg(optarg);
+	}
+	return apply_operands(sub_argc, sub_argv, o, err);
+}
+
+/* See client.h: environment first, then argv; argv wins. */
+int
+client_opts_parse(int argc, char **argv, struct client_opts *o, struct acme_err *err)
+{
+	int used, r, rc = -1;
+
+	opts_defaults(o);
 	o->cmd = parse_cmd(argc, argv, &used);
 	if (o->cmd == CLIENT_CMD_HELP || o->cmd == CLIENT_CMD_VERSION)
 		return 0;
@@ -618,81 +747,14 @@ client_opts_parse(int argc, char **argv, struct client_opts *o, struct acme_err 
 		    argc > 1 ? argv[1] : "");
 		goto out;
 	}
-	for (i = 0; i < NOPTS; i++) {
-		if (opt_defs[i].env == NULL || (v = getenv(opt_defs[i].env)) == NULL)
-			continue;
-		if (opt_defs[i].id == 'd' || opt_defs[i].id == OPT_ALLOW_FROM) {
-			if (apply_env_list(o, opt_defs[i].id, v, opt_defs[i].env, err) == -1)
-				goto out;
-		} else if (apply(o, opt_defs[i].id, v, opt_defs[i].env, err) == -1) {
-			goto out;
-		}
-	}
-	/* argv replaces env for lists too: the first -d from argv clears DNS01_DOMAIN's. */
-	for (i = 0; i < NOPTS; i++) {
-		longopts[i].name = opt_defs[i].name;
-		longopts[i].has_arg = opt_defs[i].arg ? required_argument : no_argument;
-		longopts[i].flag = NULL;
-		longopts[i].val = opt_defs[i].id;
-	}
-	longopts[NOPTS] = (struct option){ NULL, 0, NULL, 0 };
-	{
-		bool argv_domains = false, argv_allow = false;
-		int sub_argc = argc - used + 1;
-		char **sub_argv = argv + used - 1;
-
-		optind = 0;	/* GNU: full re-initialisation, so parse may run again */
-		opterr = 0;
-		while ((c = getopt_long(sub_argc, sub_argv, "d:vqh", longopts, &idx)) != -1) {
-			if (c == '?' || c == ':') {
-				acme_errf(err, "bad option '%.100s' (dns01 --help lists them)",
-				    sub_argv[optind - 1]);
-				goto out;
-			}
-			if (c == 'h' || c == OPT_HELP) {
-				o->cmd = CLIENT_CMD_HELP;
-				rc = 0;
-				goto out;
-			}
-			if (c == OPT_VERSION) {
-				o->cmd = CLIENT_CMD_VERSION;
-				rc = 0;
-				goto out;
-			}
-			if (c == 'd' && !argv_domains) {
-				argv_domains = true;
-				for (i = 0; i < o->ndomains; i++)
-					free(o->domains[i]);
-				o->ndomains = 0;
-			}
-			if (c == OPT_ALLOW_FROM && !argv_allow) {
-				argv_allow = true;
-				for (i = 0; i < o->nallow; i++)
-					free(o->allow_from[i]);
-				o->nallow = 0;
-			}
-			for (i = 0; i < NOPTS && opt_defs[i].id != c; i++)
-				;
-			snprintf(from, sizeof(from), "--%s", i < NOPTS ? opt_defs[i].name : "?");
-			if (apply(o, c, optarg != NULL ? optarg : "1", from, err) == -1)
-				goto out;
-			if (c == OPT_EAB_HMAC_KEY && optarg != NULL)
-				hide_arg(optarg);
-		}
-		/* DOMAIN... operands: register only. */
-		if (optind < sub_argc && o->cmd != CLIENT_CMD_REGISTER) {
-			acme_errf(err, "unexpected argument '%.100s' (use -d DOMAIN for names)",
-			    sub_argv[optind]);
-			goto out;
-		}
-		if (optind < sub_argc) {
-			for (i = 0; i < o->ndomains; i++)
-				free(o->domains[i]);
-			o->ndomains = 0;
-		}
-		for (; optind < sub_argc; optind++)
-			if (add_domain(o, sub_argv[optind], err) == -1)
-				goto out;
+	if (apply_env(o, err) == -1)
+		goto out;
+	r = apply_argv(argc - used + 1, argv + used - 1, o, err);
+	if (r == -1)
+		goto out;
+	if (r == 1) {
+		rc = 0;
+		goto out;
 	}
 	if (check_required(o, err) == -1)
 		goto out;

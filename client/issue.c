@@ -1106,6 +1106,68 @@ out:
 	return rc;
 }
 
+/* The run's tables, sized for the most names and authorizations; run_free frees them. */
+static int
+run_alloc(struct run *r, struct acme_err *err)
+{
+	r->accts = calloc(CLIENT_MAX_DOMAINS, sizeof(*r->accts));
+	r->acct_base = calloc(CLIENT_MAX_DOMAINS, sizeof(*r->acct_base));
+	r->p = calloc(ACME_MAX_AUTHZ + CLIENT_MAX_DOMAINS, sizeof(*r->p));
+	if (r->accts == NULL || r->acct_base == NULL || r->p == NULL) {
+		acme_errf(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* renew: whether --out is due, from renew_check. 1 due, 0 not due (said so), -1 error. */
+static int
+renew_due(struct run *r, struct client_result *res, char **replaces, bool talk,
+    struct acme_err *err)
+{
+	const struct client_opts *o = r->o;
+	const char *why = NULL;
+	int due;
+
+	due = renew_check(r, replaces, &why, err);
+	if (due == -1)
+		return -1;
+	res->renewal_reason = why;
+	if (due == 0) {
+		if (talk)
+			printf("%s/cert.pem is not due for renewal (%s)\n", o->out, why);
+		res->status = "not-due";
+		return 0;
+	}
+	client_progress(o, "renewing %s: %s", o->out, why);
+	return 1;
+}
+
+/* A certificate is installed: record it for renew --all, fill res in, and say so. */
+static void
+issued(struct run *r, const struct crypto_cert *cert, bool renew, bool talk,
+    struct client_result *res, struct acme_err *err)
+{
+	const struct client_opts *eff = r->o;
+	char when[32], used[64];
+
+	challenges_used(r, used, sizeof(used));
+	res->challenges = used[0] != '\0' ? strdup(used) : NULL;
+	if (client_cert_record(eff, r->s.state_dir, err) == -1) {
+		log_warnx("%s: not recorded for renew --all: %s", eff->out, err->msg);
+		acme_err_clear(err);
+	}
+	acme_time_str(cert->not_after, when, sizeof(when));
+	res->serial = strdup(cert->serial_hex);
+	res->not_after = strdup(when);
+	res->account = r->s.acme.kid != NULL ? strdup(r->s.acme.kid) : NULL;
+	res->status = renew ? "renewed" : "issued";
+	if (talk)
+		printf("%s certificate for %s%s in %s (serial %s, expires %s)\n",
+		    renew ? "renewed" : "issued", eff->domains[0], eff->ndomains > 1 ? " and others" :
+		    "", eff->out, cert->serial_hex, when);
+}
+
 /* issue and renew (see client.h and docs/client.md). */
 int
 cmd_issue(const struct client_opts *o, struct client_result *res, struct acme_err *err)
@@ -1116,8 +1178,7 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct acme_er
 	struct crypto_cert cert;
 	unsigned char *user_csr = NULL;
 	size_t user_csrlen = 0, i;
-	char *replaces = NULL, when[32], *recorded = NULL, used[64];
-	const char *why = NULL;
+	char *replaces = NULL, *recorded = NULL;
 	bool renew = o->cmd == CLIENT_CMD_RENEW, talk = !o->json && !o->quiet && !o->summary;
 	double t0 = mono();
 	int rc = CLIENT_EXIT_ERROR, due;
@@ -1131,13 +1192,8 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct acme_er
 		goto out;
 	}
 	r.o = &eff;
-	r.accts = calloc(CLIENT_MAX_DOMAINS, sizeof(*r.accts));
-	r.acct_base = calloc(CLIENT_MAX_DOMAINS, sizeof(*r.acct_base));
-	r.p = calloc(ACME_MAX_AUTHZ + CLIENT_MAX_DOMAINS, sizeof(*r.p));
-	if (r.accts == NULL || r.acct_base == NULL || r.p == NULL) {
-		acme_errf(err, "out of memory");
+	if (run_alloc(&r, err) == -1)
 		goto out;
-	}
 	res->domains = (const char *const *)o->domains;
 	res->ndomains = o->ndomains;
 	res->cert_dir = o->out;
@@ -1152,18 +1208,13 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct acme_er
 		goto out;
 	res->profile = r.profile != NULL ? strdup(r.profile) : NULL;
 	if (renew) {
-		due = renew_check(&r, &replaces, &why, err);
+		due = renew_due(&r, res, &replaces, talk, err);
 		if (due == -1)
 			goto out;
-		res->renewal_reason = why;
 		if (due == 0) {
-			if (talk)
-				printf("%s/cert.pem is not due for renewal (%s)\n", o->out, why);
-			res->status = "not-due";
 			rc = CLIENT_EXIT_NOTHING;
 			goto out;
 		}
-		client_progress(o, "renewing %s: %s", o->out, why);
 	}
 	client_progress(o, "registering: the ACME account at %s", o->directory);
 	if (client_session_account(&r.s, &eff, true, &info, err) == -1)
@@ -1172,21 +1223,7 @@ cmd_issue(const struct client_opts *o, struct client_result *res, struct acme_er
 	if (authorize(&r, replaces, err) == -1 || finish(&r, user_csr, user_csrlen, &cert, err) == -1 ||
 	    settings_write(&r, err) == -1)
 		goto out;
-	challenges_used(&r, used, sizeof(used));
-	res->challenges = used[0] != '\0' ? strdup(used) : NULL;
-	if (client_cert_record(&eff, r.s.state_dir, err) == -1) {
-		log_warnx("%s: not recorded for renew --all: %s", o->out, err->msg);
-		acme_err_clear(err);
-	}
-	acme_time_str(cert.not_after, when, sizeof(when));
-	res->serial = strdup(cert.serial_hex);
-	res->not_after = strdup(when);
-	res->account = r.s.acme.kid != NULL ? strdup(r.s.acme.kid) : NULL;
-	res->status = renew ? "renewed" : "issued";
-	if (talk)
-		printf("%s certificate for %s%s in %s (serial %s, expires %s)\n",
-		    renew ? "renewed" : "issued", eff.domains[0], eff.ndomains > 1 ? " and others" :
-		    "", o->out, cert.serial_hex, when);
+	issued(&r, &cert, renew, talk, res, err);
 	if (o->deploy_hook != NULL && deploy_hook(&eff, renew, err) == -1)
 		goto out;
 	rc = CLIENT_EXIT_OK;
