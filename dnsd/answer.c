@@ -842,6 +842,88 @@ check_query(struct wr *w, struct query *x, uint16_t id, bool tcp)
 	return -1;
 }
 
+/* Start the parse state x of query q and the writer w of the answer into out. */
+static inline void
+answer_init(struct dnsd *d, struct dnsd_ctx *c, const uint8_t *q, size_t qlen, uint8_t *out,
+    size_t outcap, struct query *x, struct wr *w)
+{
+	x->q = q;
+	x->qlen = qlen;
+	x->flags = rd16(q + 2);
+	x->qend = HDR_LEN;
+	x->edns = x->dobit = false;
+	x->version = 0;
+	x->nlabels = 0;
+	x->qtype = x->qclass = x->udpsize = 0;
+	x->apexoff = 0;
+	x->cookie = NULL;
+	x->cookielen = 0;
+	x->ncookie = 0;
+	w->b = out;
+	w->cap = outcap - OPT_LEN - COOKIE_OPT_LEN;
+	w->len = HDR_LEN;
+	w->full = false;
+	w->an = w->ns = w->ar = 0;
+	w->seeded = false;
+	w->ncomp = 0;
+	w->x = x;
+	w->d = d;
+	w->c = c;
+	w->has_ck = w->ck_valid = false;
+}
+
+/* Size limit: TCP 65535; UDP the EDNS0 size within 512..1232, else 512; at most outcap. */
+static inline size_t
+answer_limit(const struct query *x, size_t outcap, bool tcp)
+{
+	size_t limit;
+
+	if (tcp)
+		limit = DNSD_MAX_TCP_MSG;
+	else if (!x->edns || x->udpsize < DNSD_MIN_UDP_PAYLOAD)
+		limit = DNSD_MIN_UDP_PAYLOAD;	/* RFC 6891 §6.2.5 */
+	else
+		limit = x->udpsize < DNSD_MAX_UDP_PAYLOAD ? x->udpsize : DNSD_MAX_UDP_PAYLOAD;
+	return limit > outcap ? outcap : limit;
+}
+
+/* Answer a checked question of class IN from the zone and the challenge table. */
+static inline int
+answer_zone(struct dnsd *d, struct wr *w, struct query *x, uint16_t id, bool tcp)
+{
+	struct res r;
+	bool aa = false;
+	unsigned rcode;
+
+	resolve(d, x->lname, x->qnamelen, x->loff, x->nlabels, x->qtype, &r, &x->apexoff);
+	switch (r.kind) {
+	case RES_OUT:	/* not our zone (RFC 1035 §4.1.1) */
+		return finish(w, id, DNSD_RC_REFUSED, false, tcp, true);
+	case RES_ENTRY:	/* the fast path: a challenge name */
+		aa = true;
+		rcode = DNSD_RC_NOERROR;
+		if ((x->qtype == DNSD_T_TXT || x->qtype == DNSD_T_ANY) && r.entry->ntxt > 0)
+			put_entry_txt(w, r.entry);
+		else
+			put_neg_soa(w, d->zone);	/* NODATA (RFC 2308 §2.2) */
+		break;
+	case RES_NX:	/* RFC 2308 §2.1 */
+		aa = true;
+		rcode = DNSD_RC_NXDOMAIN;
+		put_neg_soa(w, d->zone);
+		break;
+	case RES_CUT:
+		rcode = DNSD_RC_NOERROR;
+		answer_cut(d, w, r.node);
+		break;
+	case RES_NODE:
+	default:
+		rcode = answer_node(d, w, r.node, &aa);
+		break;
+	}
+	return finish(w, id, rcode, aa, tcp, true);
+}
+
 /*
  * dnsd_answer() for a caller that is already an online reader. The checks
  * come one at a time, each with its reason; see docs/dns.md for the table.
@@ -852,11 +934,7 @@ answer_query(struct dnsd *d, struct dnsd_ctx *c, const uint8_t *q, size_t qlen, 
 {
 	struct query x;
 	struct wr w;
-	struct res r;
 	uint16_t id;
-	size_t limit;
-	bool aa = false;
-	unsigned rcode;
 	int rc;
 
 	if (qlen < HDR_LEN) {	/* no header to answer: drop */
@@ -866,44 +944,12 @@ answer_query(struct dnsd *d, struct dnsd_ctx *c, const uint8_t *q, size_t qlen, 
 	}
 	if (outcap < DNSD_MIN_UDP_PAYLOAD)
 		return -1;
-	x.q = q;
-	x.qlen = qlen;
-	x.flags = rd16(q + 2);
-	x.qend = HDR_LEN;
-	x.edns = x.dobit = false;
-	x.version = 0;
-	x.nlabels = 0;
-	x.qtype = x.qclass = x.udpsize = 0;
-	x.apexoff = 0;
-	x.cookie = NULL;
-	x.cookielen = 0;
-	x.ncookie = 0;
+	answer_init(d, c, q, qlen, out, outcap, &x, &w);
 	id = rd16(q);
-	w.b = out;
-	w.cap = outcap - OPT_LEN - COOKIE_OPT_LEN;
-	w.len = HDR_LEN;
-	w.full = false;
-	w.an = w.ns = w.ar = 0;
-	w.seeded = false;
-	w.ncomp = 0;
-	w.x = &x;
-	w.d = d;
-	w.c = c;
-	w.has_ck = w.ck_valid = false;
-
 	if ((rc = check_query(&w, &x, id, tcp)) != -1)
 		return rc;
-
-	/* Size limit: TCP 65535; UDP the EDNS0 size within 512..1232, else 512. */
-	if (tcp)
-		limit = DNSD_MAX_TCP_MSG;
-	else if (!x.edns || x.udpsize < DNSD_MIN_UDP_PAYLOAD)
-		limit = DNSD_MIN_UDP_PAYLOAD;	/* RFC 6891 §6.2.5 */
-	else
-		limit = x.udpsize < DNSD_MAX_UDP_PAYLOAD ? x.udpsize : DNSD_MAX_UDP_PAYLOAD;
-	if (limit > outcap)
-		limit = outcap;
-	w.cap = limit - (x.edns ? OPT_LEN : 0) - (w.has_ck ? COOKIE_OPT_LEN : 0);
+	w.cap = answer_limit(&x, outcap, tcp) - (x.edns ? OPT_LEN : 0) -
+	    (w.has_ck ? COOKIE_OPT_LEN : 0);
 	memcpy(out + HDR_LEN, q + HDR_LEN, x.qend - HDR_LEN);	/* case as received (0x20) */
 	w.len = x.qend;
 
@@ -915,34 +961,7 @@ answer_query(struct dnsd *d, struct dnsd_ctx *c, const uint8_t *q, size_t qlen, 
 		return finish(&w, id, DNSD_RC_REFUSED, false, tcp, true);
 	if (x.qtype == DNSD_T_OPT)	/* a pseudo-type, not a question (RFC 6891 §6.1.1) */
 		return finish(&w, id, DNSD_RC_FORMERR, false, tcp, true);
-
-	resolve(d, x.lname, x.qnamelen, x.loff, x.nlabels, x.qtype, &r, &x.apexoff);
-	switch (r.kind) {
-	case RES_OUT:	/* not our zone (RFC 1035 §4.1.1) */
-		return finish(&w, id, DNSD_RC_REFUSED, false, tcp, true);
-	case RES_ENTRY:	/* the fast path: a challenge name */
-		aa = true;
-		rcode = DNSD_RC_NOERROR;
-		if ((x.qtype == DNSD_T_TXT || x.qtype == DNSD_T_ANY) && r.entry->ntxt > 0)
-			put_entry_txt(&w, r.entry);
-		else
-			put_neg_soa(&w, d->zone);	/* NODATA (RFC 2308 §2.2) */
-		break;
-	case RES_NX:	/* RFC 2308 §2.1 */
-		aa = true;
-		rcode = DNSD_RC_NXDOMAIN;
-		put_neg_soa(&w, d->zone);
-		break;
-	case RES_CUT:
-		rcode = DNSD_RC_NOERROR;
-		answer_cut(d, &w, r.node);
-		break;
-	case RES_NODE:
-	default:
-		rcode = answer_node(d, &w, r.node, &aa);
-		break;
-	}
-	return finish(&w, id, rcode, aa, tcp, true);
+	return answer_zone(d, &w, &x, id, tcp);
 }
 
 /*

@@ -93,14 +93,10 @@ send_all(struct dnsd_udp_worker *w, unsigned n)
 	}
 }
 
-static void *
-udp_main(void *arg)
+/* Point the batch's message headers at their buffers, once. */
+static void
+bufs_init(struct udp_bufs *b)
 {
-	struct dnsd_udp_worker *w = arg;
-	struct dnsd *d = w->d;
-	struct udp_bufs *b = w->b;
-	struct timespec tnow;
-
 	for (unsigned i = 0; i < DNSD_UDP_BATCH; i++) {
 		b->iin[i].iov_base = b->q[i];
 		b->iin[i].iov_len = DNSD_UDP_RECV_SIZE;
@@ -111,8 +107,88 @@ udp_main(void *arg)
 		b->out[i].msg_hdr.msg_iov = &b->iout[i];
 		b->out[i].msg_hdr.msg_iovlen = 1;
 	}
+}
+
+/*
+ * Answer query i of the batch into answer slot nout; returns true if there
+ * is an answer to send (its header is then filled in).
+ */
+static inline bool
+answer_one(struct dnsd_udp_worker *w, int i, unsigned nout)
+{
+	struct udp_bufs *b = w->b;
+	struct msghdr *in = &b->in[i].msg_hdr, *out = &b->out[nout].msg_hdr;
+	int len;
+
+	if (in->msg_flags & MSG_TRUNC) {	/* larger than any query we serve: drop */
+		if (w->ctx.cnt != NULL)
+			dnsd_count(&w->ctx.cnt->malformed[DNSD_STAT_UDP]);
+		return false;
+	}
+	w->ctx.from = (const struct sockaddr *)&b->from[i];
+	len = answer_query(w->d, &w->ctx, b->q[i], b->in[i].msg_len, b->a[nout],
+	    DNSD_MAX_UDP_PAYLOAD, false);
+	if (len <= 0)
+		return false;
+	b->iout[nout].iov_len = (size_t)len;
+	out->msg_name = &b->from[i];
+	out->msg_namelen = in->msg_namelen;
+	out->msg_control = NULL;
+	out->msg_controllen = 0;
+	if (w->pktinfo) {
+		size_t cl = reply_cmsg(in, b->cout[nout]);
+
+		if (cl > 0) {
+			out->msg_control = b->cout[nout];
+			out->msg_controllen = cl;
+		}
+	}
+	return true;
+}
+
+/* Answer the n received queries as one reader pass; returns how many answers to send. */
+static inline unsigned
+answer_batch(struct dnsd_udp_worker *w, int n)
+{
+	struct dnsd *d = w->d;
+	struct udp_bufs *b = w->b;
+	struct timespec tnow;
+	unsigned nout = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &tnow);
+	w->ctx.mono = (uint32_t)tnow.tv_sec;
+	w->ctx.wall = (uint32_t)time(NULL);
+	cookie_tick(d, &w->ctx);
+	rcu_online(d, w->slot);
+	/*
+	 * Challenge names are spread over a large table: ask for every
+	 * query's table slot first, then for each entry two queries
+	 * ahead, so the batch waits for memory about once.
+	 */
+	for (int i = 0; i < n; i++)
+		b->hint[i] = table_hint(d, b->q[i], b->in[i].msg_len);
+	for (int i = 0; i < n && i < UDP_HINT_AHEAD; i++)
+		table_hint_entry(d, b->hint[i]);
+	for (int i = 0; i < n; i++) {
+		if (i + UDP_HINT_AHEAD < n)
+			table_hint_entry(d, b->hint[i + UDP_HINT_AHEAD]);
+		if (answer_one(w, i, nout))
+			nout++;
+	}
+	rcu_offline(d, w->slot);
+	return nout;
+}
+
+static void *
+udp_main(void *arg)
+{
+	struct dnsd_udp_worker *w = arg;
+	struct dnsd *d = w->d;
+	struct udp_bufs *b = w->b;
+
+	bufs_init(b);
 	while (!atomic_load_explicit(&d->stop, memory_order_relaxed)) {
-		unsigned nout = 0;
+		unsigned nout;
 		int n;
 
 		for (unsigned i = 0; i < DNSD_UDP_BATCH; i++) {
@@ -132,54 +208,7 @@ udp_main(void *arg)
 			}
 			continue;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &tnow);
-		w->ctx.mono = (uint32_t)tnow.tv_sec;
-		w->ctx.wall = (uint32_t)time(NULL);
-		cookie_tick(d, &w->ctx);
-		rcu_online(d, w->slot);
-		/*
-		 * Challenge names are spread over a large table: ask for every
-		 * query's table slot first, then for each entry two queries
-		 * ahead, so the batch waits for memory about once.
-		 */
-		for (int i = 0; i < n; i++)
-			b->hint[i] = table_hint(d, b->q[i], b->in[i].msg_len);
-		for (int i = 0; i < n && i < UDP_HINT_AHEAD; i++)
-			table_hint_entry(d, b->hint[i]);
-		for (int i = 0; i < n; i++) {
-			struct msghdr *in = &b->in[i].msg_hdr, *out = &b->out[nout].msg_hdr;
-			int len;
-
-			if (i + UDP_HINT_AHEAD < n)
-				table_hint_entry(d, b->hint[i + UDP_HINT_AHEAD]);
-
-			if (in->msg_flags & MSG_TRUNC) {	/* larger than any query we serve: drop */
-				if (w->ctx.cnt != NULL)
-					dnsd_count(&w->ctx.cnt->malformed[DNSD_STAT_UDP]);
-				continue;
-			}
-			w->ctx.from = (const struct sockaddr *)&b->from[i];
-			len = answer_query(d, &w->ctx, b->q[i], b->in[i].msg_len, b->a[nout],
-			    DNSD_MAX_UDP_PAYLOAD, false);
-			if (len <= 0)
-				continue;
-			b->iout[nout].iov_len = (size_t)len;
-			out->msg_name = &b->from[i];
-			out->msg_namelen = in->msg_namelen;
-			out->msg_control = NULL;
-			out->msg_controllen = 0;
-			if (w->pktinfo) {
-				size_t cl = reply_cmsg(in, b->cout[nout]);
-
-				if (cl > 0) {
-					out->msg_control = b->cout[nout];
-					out->msg_controllen = cl;
-				}
-			}
-			nout++;
-		}
-		rcu_offline(d, w->slot);
-		if (nout > 0)
+		if ((nout = answer_batch(w, n)) > 0)
 			send_all(w, nout);
 	}
 	return NULL;
