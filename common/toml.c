@@ -251,6 +251,54 @@ put_utf8(char **out, unsigned long cp)
 }
 
 /*
+ * One escape sequence of a basic string (TOML §String), the cursor just
+ * after its backslash and e the end of the line: its text appended at *o.
+ * Returns 0, or -1 with the error reported.
+ */
+static int
+escape(struct parser *ps, const char *e, char **o)
+{
+	static const char from[] = "\"\\bfnrt", to[] = "\"\\\b\f\n\r\t";
+	const char *k;
+	unsigned long cp = 0;
+	int nd, i;
+	char c;
+
+	if (ps->p >= e) {
+		perr(ps, ps->line, "unterminated string");
+		return -1;
+	}
+	c = *ps->p++;
+	if (c != '\0' && (k = strchr(from, c)) != NULL) {
+		*(*o)++ = to[k - from];
+		return 0;
+	}
+	if (c != 'u' && c != 'U') {
+		perr(ps, ps->line, "invalid escape '\\%c' in string",
+		    (unsigned char)c >= 0x20 && (unsigned char)c < 0x7f ? c : '?');
+		return -1;
+	}
+	for (nd = c == 'u' ? 4 : 8, i = 0; i < nd; i++) {
+		char h = ps->p < e ? *ps->p : '\0';
+		int v = (h >= '0' && h <= '9') ? h - '0' :
+		    (h >= 'a' && h <= 'f') ? h - 'a' + 10 :
+		    (h >= 'A' && h <= 'F') ? h - 'A' + 10 : -1;
+
+		if (v < 0) {
+			perr(ps, ps->line, "\\%c needs %d hex digits", c, nd);
+			return -1;
+		}
+		cp = cp << 4 | (unsigned long)v;
+		ps->p++;
+	}
+	if (!put_utf8(o, cp)) {
+		perr(ps, ps->line, "\\%c escape is not a valid, non-NUL Unicode scalar value", c);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Read a one-line string at the cursor (which is at its opening quote) into
  * a new NUL-terminated string. Basic strings take TOML's escapes; literal
  * strings are taken as written. Escapes never lengthen the text (\uXXXX is
@@ -286,49 +334,9 @@ string_value(struct parser *ps)
 			ps->p++;
 			continue;
 		}
-		/* TOML §String: the escape sequences of basic strings. */
-		if (++ps->p >= e) {
-			perr(ps, ps->line, "unterminated string");
+		ps->p++;	/* the backslash */
+		if (escape(ps, e, &o) == -1)
 			goto fail;
-		}
-		c = *ps->p++;
-		switch (c) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'n': *o++ = '\n'; break;
-		case 'r': *o++ = '\r'; break;
-		case 't': *o++ = '\t'; break;
-		case 'u':
-		case 'U': {
-			int nd = c == 'u' ? 4 : 8, i;
-			unsigned long cp = 0;
-
-			for (i = 0; i < nd; i++) {
-				char h = ps->p < e ? *ps->p : '\0';
-				int v = (h >= '0' && h <= '9') ? h - '0' :
-				    (h >= 'a' && h <= 'f') ? h - 'a' + 10 :
-				    (h >= 'A' && h <= 'F') ? h - 'A' + 10 : -1;
-
-				if (v < 0) {
-					perr(ps, ps->line, "\\%c needs %d hex digits", c, nd);
-					goto fail;
-				}
-				cp = cp << 4 | (unsigned long)v;
-				ps->p++;
-			}
-			if (!put_utf8(&o, cp)) {
-				perr(ps, ps->line, "\\%c escape is not a valid, non-NUL Unicode scalar value", c);
-				goto fail;
-			}
-			break;
-		}
-		default:
-			perr(ps, ps->line, "invalid escape '\\%c' in string",
-			    (unsigned char)c >= 0x20 && (unsigned char)c < 0x7f ? c : '?');
-			goto fail;
-		}
 	}
 	if (ps->p >= e || *ps->p != q) {
 		if (ps->p < e && *ps->p != '\r')
