@@ -38,7 +38,7 @@ rrl_rate = 0" "register_rate = 0"
 	note "PostgreSQL: $PG_ROUNDS updates on A, timed until B's DNS serves each"
 	IFS=$'\t' read -r u k s _ <"$T_DIR/pg_accounts.tsv"
 	out=$(python3 "$ROOT/tests/integration/pgprop.py" prop --update-api "http://127.0.0.1:$pa" \
-		--dns "$db_" --user "$u" --key "$k" --sub "$s" --domain "$DOMAIN" --rounds "$PG_ROUNDS")
+		--dns "$db_" --user "$u" --key="$k" --sub "$s" --domain "$DOMAIN" --rounds "$PG_ROUNDS")
 	echo "$out" >"$OUT/pg.prop.txt"
 	out=$(tail -n 1 <<<"$out")
 	note "  $out"

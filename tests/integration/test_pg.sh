@@ -110,7 +110,7 @@ for _ in $(seq 1 40); do [ "$(txt_values "$FULLDOMAIN")" = "$v" ] && break; slee
 check_eq pg_c_serves_b_update "$(txt_values "$FULLDOMAIN")" "$v"
 
 out=$("${PROP[@]}" prop --update-api "http://127.0.0.1:$B_API" --dns "$C_DNS" --user "$USERNAME" \
-	--key "$PASSWORD" --sub "$SUBDOMAIN" --rounds 20 --limit-ms 1000 2>&1)
+	--key="$PASSWORD" --sub "$SUBDOMAIN" --rounds 20 --limit-ms 1000 2>&1)
 echo "$out" | sed 's/^/# /'
 stats=$(echo "$out" | tail -n 1)
 if [ "$(kv late "$stats")" = 0 ] && [ "$(echo "$out" | grep -c '^round .* ms$')" = 20 ]; then
@@ -158,7 +158,7 @@ check_eq pg_persist_txt_untouched "$(txt_values "$FULLDOMAIN")" "$tv"
 
 # --- Concurrent updates of one account from two instances, 100 each. ---
 out=$("${PROP[@]}" race --api "http://127.0.0.1:$A_API,http://127.0.0.1:$B_API" --user "$USERNAME" \
-	--key "$PASSWORD" --sub "$SUBDOMAIN" --count 100 2>&1)
+	--key="$PASSWORD" --sub "$SUBDOMAIN" --count 100 2>&1)
 check_eq pg_race_all_200 "$out" "ok=200 fail=0"
 newest=$(pg_sql acmedns "SELECT Value FROM txt WHERE Subdomain = '$SUBDOMAIN' ORDER BY Seq DESC, rowid DESC LIMIT 2" | sort | tr '\n' ' ' | sed 's/ $//')
 check_eq pg_race_no_duplicate_rows "$(pg_sql acmedns "SELECT count(*), count(DISTINCT Value), count(DISTINCT Seq) FROM txt WHERE Subdomain = '$SUBDOMAIN'")" "2|2|2"
