@@ -11,10 +11,13 @@
 #      BENCH_SECONDS s each: UDP TXT hits (0x20 mixed case), UDP misses, TCP hits.
 #      Both without RRL, dns01d with cookies on (its default).
 #   3b. The cost of RRL (a second daemon with RRL on, alternating with the first) and of
-#      cookies (UDP hits with and without a client cookie), in the same rounds.
+#      cookies (UDP hits with and without a client cookie): BENCH_AB_ROUNDS (11) rounds,
+#      each an on run and an off run of BENCH_AB_SECONDS (3) s back to back; the ratio is
+#      the median of the rounds' on/off ratios (a pair shares the machine's state of the
+#      moment, which on a shared VM drifts by tens of percent over a minute).
 #   3c. The cost of the Prometheus counters: a third daemon with metrics_listen on (its
 #      /metrics scraped every BENCH_SCRAPE_S s), alternating with the metrics-off one:
-#      UDP and TCP hits.
+#      UDP and TCP hits, BENCH_AB_ROUNDS paired rounds as in 3b.
 #   4. BENCH_SCALE_N accounts (default 100,000) written straight into an acme-dns
 #      database: startup time, RSS, and UDP hits alternating with the 1,000-account daemon.
 #   5. wrk on /update; dnsperf idle and while wrk saturates /update, alternating;
@@ -40,6 +43,8 @@ export PATH=$PATH:/usr/sbin:/sbin
 N=${BENCH_N:-1000}			# accounts for the DNS and API comparisons
 SCALE_N=${BENCH_SCALE_N:-100000}	# accounts for the scale phase
 ROUNDS=${BENCH_ROUNDS:-3}		# dnsperf rounds per server and test (median taken)
+AB_ROUNDS=${BENCH_AB_ROUNDS:-11}	# phases 3b and 3c: on/off pairs (median of the ratios)
+AB_SECONDS=${BENCH_AB_SECONDS:-3}	# dnsperf -l of each run of a pair
 DNS_SECONDS=${BENCH_SECONDS:-5}		# dnsperf -l
 API_SECONDS=${BENCH_API_SECONDS:-8}	# wrk -d
 DNS_THREADS=${BENCH_DNS_THREADS:-1}	# dns01d UDP workers; Knot gets udp-workers: 1 too
@@ -50,7 +55,7 @@ RECORDS=(
 	"$DOMAIN. 3600 IN AAAA 2001:db8::1"
 	"$DOMAIN. 3600 IN NS $DOMAIN."
 )
-DNSPERF_ARGS=(-c 10 -T 1 -e -l "$DNS_SECONDS")	# no -Q: as fast as the server answers
+DNSPERF_ARGS=(-c 10 -T 1 -e)	# no -Q: as fast as the server answers; -l RUN_SECONDS
 
 die() { echo "bench: $*" >&2; exit 2; }
 
@@ -61,7 +66,7 @@ for tp in dnsperf:dnsperf knotd:knot wrk:wrk sqlite3:sqlite3 curl:curl kdig:knot
 		die "missing ${tp%%:*} (Debian package ${tp#*:}); run 'sudo make deps'"
 done
 [ -x "$DNS01D_BIN" ] || die "$DNS01D_BIN not built; run 'make $B/dns01d'"
-case $N$SCALE_N$ROUNDS$DNS_SECONDS$API_SECONDS$DNS_THREADS$SCRAPE_S in
+case $N$SCALE_N$ROUNDS$DNS_SECONDS$API_SECONDS$DNS_THREADS$SCRAPE_S$AB_ROUNDS$AB_SECONDS in
 *[!0-9]*) die "BENCH_* settings must be whole numbers" ;;
 esac
 
@@ -78,7 +83,7 @@ CLK_TCK=$(getconf CLK_TCK)
 PY=(python3 "$ROOT/bench/report.py")
 T_START=$(date +%s)
 
-BUDGET_S=480	# no new phase starts after this many seconds, so the whole run stays under 10 min
+BUDGET_S=720	# no new phase starts after this many seconds, so the whole run stays under 14 min
 
 note() { printf 'bench: %s\n' "$*" >&2; }
 # budget PHASE: stop here (table so far, overall FAIL) if the run has already taken too long.
@@ -172,7 +177,7 @@ run_dnsperf() {
 	out=$OUT/dnsperf.$label.$RANDOM.txt
 	c0=$(cpu_ticks "$pid")
 	spawn timeout $((DNS_SECONDS + 30)) dnsperf -s 127.0.0.1 -p "$port" -d "$qf" \
-		"${DNSPERF_ARGS[@]}" "$@" >"$out" 2>&1
+		"${DNSPERF_ARGS[@]}" -l "${RUN_SECONDS:-$DNS_SECONDS}" "$@" >"$out" 2>&1
 	wait "$LAST_PID"
 	kill -0 "$pid" 2>/dev/null || { note "the server (PID $pid) exited during $label"; finish; }
 	c1=$(cpu_ticks "$pid")
@@ -268,7 +273,7 @@ metrics_phase() {
 	M_PID=$DAEMON_PID
 	spawn bash -c "while sleep $SCRAPE_S; do curl -s -m 2 -o /dev/null http://127.0.0.1:$MMET_PORT/metrics; done"
 	SCRAPER_PID=$LAST_PID
-	for r in $(seq 1 "$ROUNDS"); do
+	for r in $(seq 1 "$AB_ROUNDS"); do
 		budget "metrics round $r"
 		if [ $((r % 2)) = 1 ]; then order="on off"; else order="off on"; fi
 		for t in udp_hits tcp_hits; do
@@ -277,7 +282,7 @@ metrics_phase() {
 				[ "$t" = tcp_hits ] && args=(-m tcp)
 				[ "$s" = on ] && port=$MDNS_PORT pid=$M_PID
 				q0=$(metrics_answered)
-				run_dnsperf "metrics.$s.$t.dns01d" "$port" "$pid" "$T_DIR/mhits" NOERROR "${args[@]}"
+				RUN_SECONDS=$AB_SECONDS run_dnsperf "metrics.$s.$t.dns01d" "$port" "$pid" "$T_DIR/mhits" NOERROR "${args[@]}"
 				[ "$s" = on ] || continue
 				q1=$(metrics_answered)
 				done_q=$(sed -n 's/^[[:space:]]*Queries completed:[[:space:]]*\([0-9]*\).*/\1/p' \
@@ -389,22 +394,22 @@ sqlite3 "$T_DIR/dns01d.db" ".backup '$T_DIR/rrl.db'" || { note "cannot copy the 
 bench_config "$T_DIR/rrl.cfg" "$T_DIR/rrl.db" "$RDNS_PORT" "$RAPI_PORT" 1000000
 start_daemon "$T_DIR/rrl.cfg" "$OUT/dns01d-rrl.log" "$RAPI_PORT" || finish
 R_PID=$DAEMON_PID
-for r in $(seq 1 "$ROUNDS"); do
+for r in $(seq 1 "$AB_ROUNDS"); do
 	budget "RRL round $r"
 	if [ $((r % 2)) = 1 ]; then order="on off"; else order="off on"; fi
 	for s in $order; do
 		if [ "$s" = on ]; then
-			run_dnsperf rrl.on.udp_hits.dns01d "$RDNS_PORT" "$R_PID" "$T_DIR/hits" NOERROR
+			RUN_SECONDS=$AB_SECONDS run_dnsperf rrl.on.udp_hits.dns01d "$RDNS_PORT" "$R_PID" "$T_DIR/hits" NOERROR
 		else
-			run_dnsperf rrl.off.udp_hits.dns01d "$DNS_PORT" "$D_PID" "$T_DIR/hits" NOERROR
+			RUN_SECONDS=$AB_SECONDS run_dnsperf rrl.off.udp_hits.dns01d "$DNS_PORT" "$D_PID" "$T_DIR/hits" NOERROR
 		fi
 	done
 	for s in $order; do
 		if [ "$s" = on ]; then
-			run_dnsperf cookie.on.udp_hits.dns01d "$DNS_PORT" "$D_PID" "$T_DIR/hits" NOERROR \
+			RUN_SECONDS=$AB_SECONDS run_dnsperf cookie.on.udp_hits.dns01d "$DNS_PORT" "$D_PID" "$T_DIR/hits" NOERROR \
 				-E 10:0123456789abcdef
 		else
-			run_dnsperf cookie.off.udp_hits.dns01d "$DNS_PORT" "$D_PID" "$T_DIR/hits" NOERROR
+			RUN_SECONDS=$AB_SECONDS run_dnsperf cookie.off.udp_hits.dns01d "$DNS_PORT" "$D_PID" "$T_DIR/hits" NOERROR
 		fi
 	done
 done
