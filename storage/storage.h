@@ -19,7 +19,8 @@
 #define STORAGE_ISSUER_LEN 253		/* bytes of an issuer domain name (RFC 1035 §2.3.4, text) */
 #define STORAGE_READERS 4		/* pooled read connections (auth, health, foreach) */
 #define STORAGE_BUSY_MS 3000		/* default wait for another process's lock, then fail */
-#define STORAGE_CKPT_FRAMES 1000	/* WAL frames that trigger a background checkpoint */
+#define STORAGE_CKPT_FRAMES 64		/* WAL frames that trigger a background checkpoint
+					 * (small and often: see sync.c, "Checkpoints") */
 #define STORAGE_CKPT_RESTART 16		/* WAL past this many times CKPT_FRAMES: force a restart */
 #define STORAGE_SALT_LEN 16		/* random bytes of salt per fast key hash */
 #define STORAGE_BCRYPT_MAX_COST 16	/* legacy bcrypt hashes above this cost are refused */
@@ -31,7 +32,7 @@
 #define STORAGE_LEGACY_HASH_MAX 64	/* longest legacy (bcrypt, 60 chars) hash kept, with NUL */
 #define STORAGE_WAL_LIMIT (8 * 1024 * 1024)	/* journal_size_limit: bytes the -wal file is cut
 					 * back to once a checkpoint lets it start over (a
-					 * normal WAL peaks near CKPT_FRAMES pages: ~4 MB) */
+					 * normal WAL peaks near CKPT_FRAMES pages) */
 #define STORAGE_PROBE_MS 1000		/* storage_healthy() writes at most this often (both
 					 * backends); the last result is cached in between */
 #define STORAGE_MIN_FREE (1024 * 1024)	/* bytes free on the database's file system below

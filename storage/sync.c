@@ -34,6 +34,15 @@
  * it never blocks the writer or readers. Only if the WAL keeps growing past
  * STORAGE_CKPT_RESTART times that (readers always overlapping) does it ask
  * for a RESTART checkpoint, which briefly waits for the writer.
+ *
+ * Small and often: a checkpoint fsyncs the WAL, and while the disk takes
+ * that flush the writer's next write(2) to the WAL can wait for it (the
+ * filesystem's journal, pages under writeback). The wait grows with the
+ * dirty WAL data the fsync has to flush, so checkpoints come after
+ * STORAGE_CKPT_FRAMES (64) frames, at most every SYNC_CKPT_PAUSE_MS (5):
+ * /update's p99 under saturation fell from 35-44 ms (1000 frames, 100 ms)
+ * to about 3 ms on an ext4 VM disk, at the same req/s; 10,000 frames made
+ * it 150 ms. On tmpfs, with no real fsync, it is 0.5 ms either way.
  */
 
 #include <errno.h>
@@ -47,7 +56,7 @@
 #include "../common/common.h"
 #include "internal.h"
 
-#define SYNC_CKPT_PAUSE_MS 100	/* least time between two checkpoints */
+#define SYNC_CKPT_PAUSE_MS 5	/* least time between two checkpoints (ms) */
 
 /* Sync the -wal file (reopening it if replaced), or the database if none. Returns 0 or -1. */
 static int
