@@ -286,17 +286,14 @@ wire_len(const uint8_t *n)
 static bool
 put_rr(struct wr *w, const uint8_t *owner, const struct dnsd_rr *rr, uint32_t ttl)
 {
-	uint8_t fixed[8];
+	uint8_t fixed[10];
 	size_t rdstart, l;
 	const uint8_t *p = rr->rdata;
 
 	if (!put_name(w, owner))
 		return false;
-	wr16(fixed, rr->type);
-	wr16(fixed + 2, DNSD_C_IN);
-	wr16(fixed + 4, ttl >> 16);
-	wr16(fixed + 6, ttl & 0xffff);
-	if (!put(w, fixed, 8) || !put16(w, 0))
+	dnsd_rr_fixed(fixed, rr->type, ttl, 0);	/* RDLENGTH once the RDATA is written */
+	if (!put(w, fixed, 10))
 		return false;
 	rdstart = w->len;
 	switch (rr->type) {

@@ -276,6 +276,22 @@ struct dnsd_counters {
 	_Atomic uint64_t tcp_open;	/* a gauge, stored by the TCP loop */
 };
 
+/* Write an RR's fixed part after its owner: TYPE, CLASS IN, TTL, RDLENGTH (RFC 1035 §4.1.3). */
+static inline void
+dnsd_rr_fixed(uint8_t b[10], uint16_t type, uint32_t ttl, size_t rdlen)
+{
+	b[0] = (uint8_t)(type >> 8);
+	b[1] = (uint8_t)type;
+	b[2] = 0;
+	b[3] = DNSD_C_IN;
+	b[4] = (uint8_t)(ttl >> 24);
+	b[5] = (uint8_t)(ttl >> 16);
+	b[6] = (uint8_t)(ttl >> 8);
+	b[7] = (uint8_t)ttl;
+	b[8] = (uint8_t)(rdlen >> 8);
+	b[9] = (uint8_t)rdlen;
+}
+
 /* Count one event in a counter only this thread writes (see struct dnsd_counters). */
 static inline void
 dnsd_count(_Atomic uint64_t *c)

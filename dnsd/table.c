@@ -313,16 +313,7 @@ entry_new(uint32_t ttl, const char *label, size_t llen, const char *const *value
 			continue;
 		b[0] = 0xc0;
 		b[1] = 0x0c;	/* the owner is the question name (RFC 1035 §4.1.4) */
-		b[2] = 0;
-		b[3] = DNSD_T_TXT;
-		b[4] = 0;
-		b[5] = DNSD_C_IN;
-		b[6] = (uint8_t)(ttl >> 24);
-		b[7] = (uint8_t)(ttl >> 16);
-		b[8] = (uint8_t)(ttl >> 8);
-		b[9] = (uint8_t)ttl;
-		b[10] = (uint8_t)(rdlen >> 8);
-		b[11] = (uint8_t)rdlen;
+		dnsd_rr_fixed(b + 2, DNSD_T_TXT, ttl, rdlen);
 		b += 12;
 		if (vl == 0)
 			*b++ = 0;

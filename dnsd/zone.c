@@ -521,19 +521,8 @@ oom:
 static void
 zone_soa_neg(struct dnsd_zone *z, const uint8_t *soa, size_t soalen, uint32_t t)
 {
-	uint8_t *b = z->soa_neg;
-
-	b[0] = 0;
-	b[1] = DNSD_T_SOA;
-	b[2] = 0;
-	b[3] = DNSD_C_IN;
-	b[4] = (uint8_t)(t >> 24);
-	b[5] = (uint8_t)(t >> 16);
-	b[6] = (uint8_t)(t >> 8);
-	b[7] = (uint8_t)t;
-	b[8] = (uint8_t)(soalen >> 8);
-	b[9] = (uint8_t)soalen;
-	memcpy(b + 10, soa, soalen);
+	dnsd_rr_fixed(z->soa_neg, DNSD_T_SOA, t, soalen);
+	memcpy(z->soa_neg + 10, soa, soalen);
 	z->soa_neglen = 10 + soalen;
 }
 
