@@ -265,6 +265,10 @@ header() {
 		tolower($1) == n { sub(/^[^:]*: */, ""); v = $0 } END { print v }'
 }
 
+# wrong_key KEY: a key of the same shape with its last character changed (never to itself:
+# a key ending in the replacement would be the right key again, one time in 64).
+wrong_key() { case $1 in *x) printf '%sy' "${1%?}" ;; *) printf '%sx' "${1%?}" ;; esac; }
+
 # register_ok [BODY]: register, and FAIL if the reply was not an account.
 register_ok() {
 	USERNAME="" PASSWORD="" SUBDOMAIN="" FULLDOMAIN=""

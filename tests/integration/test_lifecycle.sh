@@ -32,8 +32,7 @@ register_ok '{"allowfrom":["127.0.0.0/8"]}' || fail register "no account"
 V=$(txt43 life1)
 update_as "$USERNAME" "$PASSWORD" "$SUBDOMAIN" "$V" >/dev/null
 check_eq clear_served_before "$(txt_values "$FULLDOMAIN")" "$V"
-# A wrong key of the right shape: the last character changed (never to itself).
-case $PASSWORD in *x) WRONG=${PASSWORD%?}y ;; *) WRONG=${PASSWORD%?}x ;; esac
+WRONG=$(wrong_key "$PASSWORD")
 http DELETE /update '' -H "X-Api-User: $USERNAME" -H "X-Api-Key: $WRONG"
 check_eq clear_wrong_key_401 "$H_STATUS $H_BODY" '401 {"error":"forbidden"}'
 http DELETE /update '' -H "X-Api-User: 00000000-0000-4000-8000-000000000000" -H "X-Api-Key: $PASSWORD"

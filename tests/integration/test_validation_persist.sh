@@ -57,9 +57,9 @@ check_eq persist_nothing_stored_by_errors "$(q "$PNAME" TXT +short)" ""
 F='401 {"error":"forbidden"}'
 V1="ca.example; accounturi=https://ca.example/acct/1"
 check_eq persist_no_credentials "$(api POST /persist "$(body "$V1")")" "$F"
-check_eq persist_wrong_key "$(api POST /persist "$(body "$V1")" -H "X-Api-User: $USERNAME" -H "X-Api-Key: ${PASSWORD%?}x")" "$F"
-check_eq persist_get_wrong_key "$(api GET "/persist?subdomain=$SUBDOMAIN" "" -H "X-Api-User: $USERNAME" -H "X-Api-Key: ${PASSWORD%?}x")" "$F"
-check_eq persist_delete_wrong_key "$(api DELETE /persist "{\"subdomain\":\"$SUBDOMAIN\",\"issuer\":\"ca.example\"}" -H "X-Api-User: $USERNAME" -H "X-Api-Key: ${PASSWORD%?}x")" "$F"
+check_eq persist_wrong_key "$(api POST /persist "$(body "$V1")" -H "X-Api-User: $USERNAME" -H "X-Api-Key: $(wrong_key "$PASSWORD")")" "$F"
+check_eq persist_get_wrong_key "$(api GET "/persist?subdomain=$SUBDOMAIN" "" -H "X-Api-User: $USERNAME" -H "X-Api-Key: $(wrong_key "$PASSWORD")")" "$F"
+check_eq persist_delete_wrong_key "$(api DELETE /persist "{\"subdomain\":\"$SUBDOMAIN\",\"issuer\":\"ca.example\"}" -H "X-Api-User: $USERNAME" -H "X-Api-Key: $(wrong_key "$PASSWORD")")" "$F"
 A_USER=$USERNAME A_KEY=$PASSWORD A_SUB=$SUBDOMAIN A_FULL=$FULLDOMAIN
 register_ok '{"allowfrom":["192.0.2.0/24"]}' || fail register_allowfrom "no account"
 check_eq persist_allowfrom_refused "$(api POST /persist "{\"subdomain\":\"$SUBDOMAIN\",\"value\":\"$V1\"}" \
